@@ -1,0 +1,56 @@
+# pcc_perf — the two commands a newcomer needs:
+#   make run    install everything, load the demo and serve it on http://127.0.0.1:8000 (SQLite)
+#   make test   install everything and run ruff, mypy and the whole test suite
+# Both are safe to run again: slow steps are skipped when nothing changed.
+
+PYTHON_VERSION := $(shell cat .python-version)
+PYENV_ROOT ?= $(HOME)/.pyenv
+BASE_PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/$(PYTHON_VERSION)/bin/python) $(shell command -v python3.12 2>/dev/null) python3)
+UV_VERSION := 0.13.9
+VENV := .venv
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := chromium fonts-liberation poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 postgresql-client
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install system-packages lint typecheck pytest demo-data clean
+
+run: install
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	@echo "pcc_perf: http://$(HOST):$(PORT)/  (demo log-ins in README.md)"
+	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install lint typecheck pytest
+
+install: system-packages $(VENV)/.synced
+
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.synced: pyproject.toml uv.lock .python-version
+	@$(BASE_PYTHON) -m uv --version 2>/dev/null | grep -q "$(UV_VERSION)" || $(BASE_PYTHON) -m pip install -q "uv==$(UV_VERSION)"
+	UV_PYTHON=$(BASE_PYTHON) UV_PYTHON_DOWNLOADS=never $(BASE_PYTHON) -m uv sync --frozen
+	@touch $@
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck:
+	DJANGO_SECRET_KEY=typecheck-only $(VENV)/bin/mypy .
+
+pytest:
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Re-make fixtures/demo from ../shared/data/published (then commit the result).
+demo-data: install
+	$(PY) scripts/extract_demo_data.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .mypy_cache .ruff_cache

@@ -1,0 +1,88 @@
+"""The one permission helper that every view, command and API endpoint uses.
+
+Roles are fixed (DESIGN "Who uses it"); what each role may do is the table ``ROLE_PERMISSIONS``.
+Superusers may do everything.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from .models import Agency, Role
+
+
+class Perm(enum.StrEnum):
+    VIEW_APPROVED_DATA = "view_approved_data"
+    VIEW_AGENCY_RETURNS = "view_agency_returns"  # an agency's returns in any state
+    SUBMIT_RETURN = "submit_return"
+    VIEW_ALL_RETURNS = "view_all_returns"
+    APPROVE_RETURN = "approve_return"
+    MANAGE_FRAMEWORK = "manage_framework"
+    IMPORT_DATA = "import_data"  # administrator's bulk load of approved data
+    PUBLISH_SNAPSHOT = "publish_snapshot"
+    EDIT_REPORT = "edit_report"
+    VIEW_REPORTS = "view_reports"
+    USE_ADMIN = "use_admin"
+
+
+# Permissions that are limited to the user's own agency.
+AGENCY_SCOPED = {Perm.VIEW_AGENCY_RETURNS, Perm.SUBMIT_RETURN}
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    Role.ANALYST: frozenset({Perm.VIEW_APPROVED_DATA, Perm.VIEW_AGENCY_RETURNS, Perm.SUBMIT_RETURN}),
+    Role.PERFORMANCE_MANAGER: frozenset(Perm),
+    Role.BOARD_MEMBER: frozenset({Perm.VIEW_APPROVED_DATA, Perm.VIEW_REPORTS}),
+}
+
+
+def user_role(user: Any) -> str | None:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.PERFORMANCE_MANAGER
+    return user.role or None
+
+
+def has_perm(user: Any, perm: Perm, *, agency: Agency | int | None = None) -> bool:
+    """May ``user`` do ``perm`` (for ``agency``, where the permission is agency-scoped)?"""
+    role = user_role(user)
+    if role is None:
+        return False
+    if perm not in ROLE_PERMISSIONS.get(role, frozenset()):
+        return False
+    if perm in AGENCY_SCOPED and role == Role.ANALYST and agency is not None:
+        agency_id = agency.pk if isinstance(agency, Agency) else agency
+        return bool(user.agency_id == agency_id)
+    return True
+
+
+def require(user: Any, perm: Perm, *, agency: Agency | int | None = None) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` may do ``perm``."""
+    if not has_perm(user, perm, agency=agency):
+        raise PermissionDenied(f"You do not have permission to {perm.value.replace('_', ' ')}.")
+
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+
+
+def permission_required(perm: Perm) -> Callable[[ViewFunc], ViewFunc]:
+    """View decorator: anonymous visitors go to the login page; others without ``perm`` get 403."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            require(request.user, perm)
+            return view(request, *args, **kwargs)
+
+        return cast(ViewFunc, wrapped)
+
+    return decorator

@@ -1,0 +1,145 @@
+"""Admin for performance managers. Permissions come from the role table, not Django's model permissions."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
+
+from .access import Perm, has_perm
+from .models import (
+    Agency,
+    Area,
+    AuditEvent,
+    Breakdown,
+    BreakdownCategory,
+    Framework,
+    FrameworkMetric,
+    FrameworkVersion,
+    PeerGroup,
+    PeerGroupMembership,
+    Priority,
+    User,
+    audit,
+)
+
+
+class RoleAdminMixin:
+    """Performance managers may use every admin page; nobody else may use any."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return has_perm(request.user, Perm.USE_ADMIN)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_perm(request.user, Perm.USE_ADMIN)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return has_perm(request.user, Perm.USE_ADMIN)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_perm(request.user, Perm.USE_ADMIN)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return has_perm(request.user, Perm.USE_ADMIN)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        old = {name: str(form.initial.get(name, "")) for name in form.changed_data} if change else None
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        new = {name: str(form.cleaned_data.get(name, "")) for name in form.changed_data}
+        audit(
+            actor=request.user,
+            action="admin.changed" if change else "admin.created",
+            obj=obj,
+            summary=str(obj),
+            old=old,
+            new=new,
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        audit(actor=request.user, action="admin.deleted", obj=obj, summary=str(obj))
+        super().delete_model(request, obj)  # type: ignore[misc]
+
+
+class ReadOnlyAdminMixin(RoleAdminMixin):
+    """Records that change only through services (so that they are audited)."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(User)
+class PccUserAdmin(RoleAdminMixin, UserAdmin):
+    list_display = ("username", "email", "role", "agency", "is_active")
+    list_filter = ("role", "agency", "is_active")
+    fieldsets = (*UserAdmin.fieldsets, ("pcc_perf", {"fields": ("role", "agency")}))  # type: ignore[misc]
+    add_fieldsets = (*UserAdmin.add_fieldsets, ("pcc_perf", {"fields": ("role", "agency")}))
+
+
+@admin.register(Agency)
+class AgencyAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "name")
+    search_fields = ("code", "name")
+
+
+@admin.register(Area)
+class AreaAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "name", "type", "ons_code", "parent")
+    list_filter = ("type",)
+    search_fields = ("code", "name", "ons_code")
+
+
+class MembershipInline(admin.TabularInline):
+    model = PeerGroupMembership
+    extra = 0
+
+
+@admin.register(PeerGroup)
+class PeerGroupAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "name")
+    inlines = [MembershipInline]
+
+
+class CategoryInline(admin.TabularInline):
+    model = BreakdownCategory
+    extra = 0
+
+
+@admin.register(Breakdown)
+class BreakdownAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "name", "reference")
+    inlines = [CategoryInline]
+
+
+class PriorityInline(admin.TabularInline):
+    model = Priority
+    extra = 0
+
+
+class PlacementInline(admin.TabularInline):
+    model = FrameworkMetric
+    extra = 0
+
+
+@admin.register(Framework)
+class FrameworkAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ("code", "name", "version", "home_area", "is_current")
+    readonly_fields = ("version",)
+    inlines = [PriorityInline, PlacementInline]
+
+
+@admin.register(FrameworkVersion)
+class FrameworkVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("framework", "version", "created_at", "created_by")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "actor", "action", "object_type", "object_id", "summary")
+    list_filter = ("action", "object_type")
+    search_fields = ("summary", "object_id")

@@ -1,0 +1,13 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from .access import Perm, has_perm, user_role
+
+
+def access(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    return {
+        "user_role": user_role(user),
+        "can_use_admin": has_perm(user, Perm.USE_ADMIN),
+    }

@@ -1,0 +1,241 @@
+"""Frameworks, priorities, agencies, areas, peer groups, breakdowns, users and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+
+class Role(models.TextChoices):
+    ANALYST = "analyst", "Agency analyst"
+    PERFORMANCE_MANAGER = "performance_manager", "Performance manager"
+    BOARD_MEMBER = "board_member", "Board member"
+
+
+class Agency(models.Model):
+    """A partner organisation that owns and supplies data."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who logs in. An analyst belongs to exactly one agency."""
+
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role=Role.ANALYST) | Q(agency__isnull=False),
+                name="user_analyst_has_agency",
+            ),
+        ]
+
+
+class AreaType(models.TextChoices):
+    NATIONAL = "national", "England & Wales"
+    REGION = "region", "Region"
+    POLICE_FORCE_AREA = "police_force_area", "Police force area"
+    LOCAL_AUTHORITY = "local_authority", "Local authority"
+    COMMUNITY_SAFETY_PARTNERSHIP = "community_safety_partnership", "Community safety partnership"
+
+
+class Area(models.Model):
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=40, choices=AreaType.choices)
+    ons_code = models.CharField(max_length=9, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PeerGroup(models.Model):
+    """A most similar group of areas; membership is dated."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PeerGroupMembership(models.Model):
+    peer_group = models.ForeignKey(PeerGroup, on_delete=models.CASCADE, related_name="memberships")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="peer_memberships")
+    valid_from = models.DateField(null=True, blank=True, help_text="Empty: since always.")
+    valid_to = models.DateField(null=True, blank=True, help_text="Empty: still a member.")
+
+    class Meta:
+        ordering = ["peer_group", "area__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["peer_group", "area", "valid_from"], name="peer_membership_unique"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=models.F("valid_from")),
+                name="peer_membership_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area_id} in {self.peer_group_id} from {self.valid_from or 'always'}"
+
+
+class Breakdown(models.Model):
+    """A dimension with categories and a reference category for disproportionality."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    reference = models.ForeignKey(
+        "BreakdownCategory", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BreakdownCategory(models.Model):
+    breakdown = models.ForeignKey(Breakdown, on_delete=models.CASCADE, related_name="categories")
+    code = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["breakdown", "order"]
+        verbose_name_plural = "breakdown categories"
+        constraints = [models.UniqueConstraint(fields=["breakdown", "code"], name="breakdown_category_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.breakdown.code}:{self.code}"
+
+
+class Framework(models.Model):
+    """The priorities and metrics a board monitors for a reporting year. Each change makes a new version."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    home_area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    peer_group = models.ForeignKey(PeerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True, help_text="The framework that pages and the API show.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FrameworkVersion(models.Model):
+    """The framework file as it was at each version: what changed and when can always be seen."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    content = models.TextField(help_text="The framework file (YAML) of this version.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["framework", "-version"]
+        constraints = [models.UniqueConstraint(fields=["framework", "version"], name="framework_version_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.framework_id} v{self.version}"
+
+
+class Priority(models.Model):
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="priorities")
+    code = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["framework", "order"]
+        verbose_name_plural = "priorities"
+        constraints = [models.UniqueConstraint(fields=["framework", "code"], name="priority_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FrameworkMetric(models.Model):
+    """A metric's place in a framework: under which priority and in what order."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="placements")
+    priority = models.ForeignKey(Priority, on_delete=models.CASCADE, related_name="placements")
+    metric = models.ForeignKey("metrics.Metric", on_delete=models.PROTECT, related_name="placements")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["priority__order", "order"]
+        constraints = [models.UniqueConstraint(fields=["framework", "metric"], name="framework_metric_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id} in {self.priority_id}"
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when, with the old and the new value."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, blank=True)
+    summary = models.CharField(max_length=500, blank=True)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+
+
+def audit(
+    *,
+    actor: Any,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    summary: str = "",
+    old: Any = None,
+    new: Any = None,
+) -> AuditEvent:
+    """Write one audit event. ``actor`` may be ``None`` for system actions (commands)."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary[:500],
+        old=old,
+        new=new,
+    )

@@ -1,0 +1,202 @@
+"""Metric definitions, imports and observations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from frameworks.models import Agency, Area, Breakdown, BreakdownCategory
+
+from .quarters import period_label
+
+
+class Unit(models.TextChoices):
+    COUNT = "count", "Count"
+    PERCENTAGE = "percentage", "Percentage"
+    RATE_PER_1000 = "rate_per_1000", "Rate per 1,000"
+    RATE_PER_100000 = "rate_per_100000", "Rate per 100,000"
+    DAYS = "days", "Days"
+    RATIO = "ratio", "Ratio"
+
+
+# Units whose value is numerator / denominator × this factor.
+UNIT_SCALE = {Unit.PERCENTAGE: 100.0, Unit.RATE_PER_1000: 1000.0, Unit.RATE_PER_100000: 100000.0}
+
+
+class Direction(models.TextChoices):
+    HIGHER_IS_BETTER = "higher_is_better", "Higher is better"
+    LOWER_IS_BETTER = "lower_is_better", "Lower is better"
+    NEUTRAL = "neutral", "Neutral"
+
+
+class SourceType(models.TextChoices):
+    OFFICIAL_STATISTICS = "official_statistics", "Official statistics"
+    MANAGEMENT_INFORMATION = "management_information", "Management information"
+    LOCAL_RETURN = "local_return", "Local return"
+
+
+class Basis(models.TextChoices):
+    QUARTER = "quarter", "Quarter"
+    ROLLING_12_MONTHS = "rolling_12_months", "Rolling 12 months"
+    FINANCIAL_YEAR_TO_DATE = "financial_year_to_date", "Financial year to date"
+
+
+class Metric(models.Model):
+    """A defined measure, with every field of the framework file."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=300)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="metrics")
+    unit = models.CharField(max_length=20, choices=Unit.choices)
+    direction = models.CharField(max_length=20, choices=Direction.choices)
+    source_type = models.CharField(max_length=30, choices=SourceType.choices)
+    basis = models.CharField(max_length=30, choices=Basis.choices, default=Basis.QUARTER)
+    breakdowns = models.ManyToManyField(Breakdown, blank=True, related_name="metrics")
+    description = models.TextField(blank=True)
+    caveats = models.TextField(blank=True)
+    spc_screen_outliers = models.BooleanField(default=True)
+    spc_run_length = models.PositiveSmallIntegerField(default=7)
+    spc_trend_length = models.PositiveSmallIntegerField(default=7)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(spc_run_length__gte=2), name="metric_run_length_min"),
+            models.CheckConstraint(condition=Q(spc_trend_length__gte=2), name="metric_trend_length_min"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def has_ratio(self) -> bool:
+        return self.unit in UNIT_SCALE
+
+
+class Rebase(models.Model):
+    """A recalculation of SPC limits from a quarter on, recorded with its reason."""
+
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="rebases")
+    period = models.DateField(help_text="Quarter end date from which the new limits apply.")
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["metric", "period"]
+        constraints = [models.UniqueConstraint(fields=["metric", "period"], name="rebase_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id} rebased {self.period}"
+
+
+class ImportBatch(models.Model):
+    """One accepted data file: where observations came from."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="imports")
+    filename = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.agency.code}, {self.created_at:%Y-%m-%d})"
+
+
+class ObservationStatus(models.TextChoices):
+    PROVISIONAL = "provisional", "Provisional"
+    FINAL = "final", "Final"
+    REVISED = "revised", "Revised"
+
+
+class Missing(models.TextChoices):
+    """GSS symbols for a figure that is accounted for but has no value."""
+
+    NONE = "", "—"
+    NOT_AVAILABLE = "x", "[x] not available"
+    NOT_APPLICABLE = "z", "[z] not applicable"
+
+
+class Observation(models.Model):
+    """One approved value for (metric, area, quarter, breakdown category).
+
+    ``category`` empty is the total. ``unit`` copies the metric's unit so the database can check
+    percentages; it is kept in step by the services that change a metric's unit.
+    """
+
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="observations")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="observations")
+    period = models.DateField(help_text="Quarter end date.")
+    category = models.ForeignKey(
+        BreakdownCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="observations"
+    )
+    unit = models.CharField(max_length=20, choices=Unit.choices)
+    value = models.FloatField(null=True, blank=True)
+    numerator = models.FloatField(null=True, blank=True)
+    denominator = models.FloatField(null=True, blank=True)
+    missing = models.CharField(max_length=1, choices=Missing.choices, blank=True, default=Missing.NONE)
+    status = models.CharField(max_length=12, choices=ObservationStatus.choices, default=ObservationStatus.PROVISIONAL)
+    note = models.TextField(blank=True)
+    source = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="observations"
+    )
+    source_row = models.PositiveIntegerField(null=True, blank=True, help_text="Row of the source file.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["metric", "area", "period"]
+        indexes = [
+            models.Index(fields=["metric", "area", "period"], name="obs_metric_area_period"),
+            models.Index(fields=["area", "period"], name="obs_area_period"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "area", "period"],
+                condition=Q(category__isnull=True),
+                name="observation_total_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["metric", "area", "period", "category"],
+                condition=Q(category__isnull=False),
+                name="observation_category_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(denominator__isnull=True) | Q(denominator__gt=0), name="observation_denominator_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(numerator__isnull=True) | Q(numerator__gte=0), name="observation_numerator_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True) | Q(value__gte=0), name="observation_value_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(unit=Unit.PERCENTAGE) | Q(value__isnull=True) | Q(value__gte=0, value__lte=100),
+                name="observation_percentage_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(unit__in=list(UNIT_SCALE))
+                | Q(numerator__isnull=True)
+                | Q(denominator__isnull=True)
+                | Q(numerator__lte=F("denominator")),
+                name="observation_numerator_within_denominator",
+            ),
+            models.CheckConstraint(
+                condition=(Q(missing="") & Q(value__isnull=False))
+                | (Q(missing__in=["x", "z"]) & Q(value__isnull=True)),
+                name="observation_value_or_missing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id}/{self.area_id}/{self.period}: {self.value}"
+
+    @property
+    def label(self) -> str:
+        return period_label(self.period)

@@ -1,0 +1,18 @@
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from frameworks.access import Perm, permission_required
+
+from .selectors import current_framework, latest_values
+
+
+@permission_required(Perm.VIEW_APPROVED_DATA)
+def home(request: HttpRequest) -> HttpResponse:
+    framework = current_framework()
+    context: dict[str, Any] = {"framework": framework, "priorities": []}
+    if framework is not None:
+        context["area"] = framework.home_area
+        context["priorities"] = latest_values(framework=framework, area=framework.home_area)
+    return render(request, "reports/home.html", context)
