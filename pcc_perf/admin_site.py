@@ -1,10 +1,13 @@
 """The Django admin, for performance managers only (through the one permission helper)."""
 
+from collections.abc import Callable
+from functools import update_wrapper
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from frameworks.access import Perm, has_perm
@@ -18,6 +21,23 @@ class PccAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return has_perm(request.user, Perm.USE_ADMIN)
 
+    def _refuse(self, request: HttpRequest) -> HttpResponse:
+        # One login page for the whole product; a logged-in user who is not a performance manager is refused.
+        if request.user.is_authenticated:
+            raise PermissionDenied("The admin is for performance managers.")
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+
+    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+        inner = super().admin_view(view, cacheable)
+
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if not self.has_permission(request):
+                return self._refuse(request)
+            return inner(request, *args, **kwargs)
+
+        return update_wrapper(guarded, inner)
+
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        # One login page for the whole product.
-        return redirect_to_login(request.GET.get("next", self.name and "/admin/"), settings.LOGIN_URL)
+        if self.has_permission(request):
+            return super().login(request, extra_context)
+        return self._refuse(request)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import OuterRef, Subquery
 
-from frameworks.models import Area, Framework, FrameworkMetric, Priority
+from frameworks.models import Area, AreaType, Framework, FrameworkMetric, Priority
 from metrics.models import Metric, Observation
 from metrics.quarters import period_label
 
@@ -25,6 +25,7 @@ def current_framework() -> Framework | None:
 class LatestValue:
     metric: Metric
     observation: Observation | None
+    area: Area | None = None  # the area the value is for, when it is not the page's area
 
     @property
     def period_label(self) -> str:
@@ -40,7 +41,9 @@ class PriorityLatest:
 def latest_values(*, framework: Framework, area: Area) -> list[PriorityLatest]:
     """Each priority of ``framework`` with its metrics and their latest total value for ``area``.
 
-    Three queries whatever the number of metrics: priorities, placements with metrics, latest values.
+    A metric published only for England and Wales shows the national value, labelled as such.
+    Four queries whatever the number of metrics: priorities, placements with metrics, the national
+    area, latest values.
     """
     priorities = list(framework.priorities.order_by("order"))
     placements = list(
@@ -48,23 +51,31 @@ def latest_values(*, framework: Framework, area: Area) -> list[PriorityLatest]:
         .select_related("metric__agency")
         .order_by("priority__order", "order")
     )
+    national = Area.objects.filter(type=AreaType.NATIONAL).exclude(pk=area.pk).first()
+    area_ids = [area.pk] + ([national.pk] if national else [])
     latest_period = (
-        Observation.objects.filter(metric=OuterRef("metric"), area=area, category__isnull=True)
+        Observation.objects.filter(metric=OuterRef("metric"), area=OuterRef("area"), category__isnull=True)
         .order_by("-period")
         .values("period")[:1]
     )
     observations = {
-        obs.metric_id: obs
+        (obs.metric_id, obs.area_id): obs
         for obs in Observation.objects.filter(
             metric_id__in=[p.metric_id for p in placements],
-            area=area,
+            area_id__in=area_ids,
             category__isnull=True,
             period=Subquery(latest_period),
         )
     }
     by_priority = {p.pk: PriorityLatest(p) for p in priorities}
     for place in placements:
-        by_priority[place.priority_id].rows.append(LatestValue(place.metric, observations.get(place.metric_id)))
+        own = observations.get((place.metric_id, area.pk))
+        fallback = observations.get((place.metric_id, national.pk)) if national is not None else None
+        if own is None and fallback is not None:
+            row = LatestValue(place.metric, fallback, national)
+        else:
+            row = LatestValue(place.metric, own)
+        by_priority[place.priority_id].rows.append(row)
     return list(by_priority.values())
 
 

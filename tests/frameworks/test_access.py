@@ -1,0 +1,65 @@
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+
+from frameworks.access import ROLE_PERMISSIONS, Perm, has_perm, require
+from frameworks.models import Role
+
+from ..factories import AgencyFactory
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("who", "perm", "allowed"),
+    [
+        ("analyst", Perm.VIEW_APPROVED_DATA, True),
+        ("analyst", Perm.SUBMIT_RETURN, True),
+        ("analyst", Perm.APPROVE_RETURN, False),
+        ("analyst", Perm.USE_ADMIN, False),
+        ("analyst", Perm.IMPORT_DATA, False),
+        ("board_member", Perm.VIEW_APPROVED_DATA, True),
+        ("board_member", Perm.VIEW_REPORTS, True),
+        ("board_member", Perm.SUBMIT_RETURN, False),
+        ("board_member", Perm.VIEW_AGENCY_RETURNS, False),
+        ("board_member", Perm.USE_ADMIN, False),
+        ("performance_manager", Perm.APPROVE_RETURN, True),
+        ("performance_manager", Perm.USE_ADMIN, True),
+        ("performance_manager", Perm.PUBLISH_SNAPSHOT, True),
+        ("no_role", Perm.VIEW_APPROVED_DATA, False),
+    ],
+)
+def test_role_table(users, who, perm, allowed):
+    assert has_perm(users[who], perm) is allowed
+
+
+@pytest.mark.django_db
+def test_agency_scoped_permissions(users, police):
+    other = AgencyFactory(code="probation")
+    assert has_perm(users["analyst"], Perm.SUBMIT_RETURN, agency=police)
+    assert not has_perm(users["analyst"], Perm.SUBMIT_RETURN, agency=other)
+    assert has_perm(users["analyst"], Perm.VIEW_AGENCY_RETURNS, agency=police.pk)
+    assert not has_perm(users["other_analyst"], Perm.VIEW_AGENCY_RETURNS, agency=police)
+    # The commissioner's office sees every agency.
+    assert has_perm(users["performance_manager"], Perm.VIEW_AGENCY_RETURNS, agency=other)
+
+
+@pytest.mark.django_db
+def test_inactive_and_anonymous_users_may_do_nothing(users):
+    user = users["performance_manager"]
+    user.is_active = False
+    for perm in Perm:
+        assert not has_perm(user, perm)
+        assert not has_perm(AnonymousUser(), perm)
+    with pytest.raises(PermissionDenied):
+        require(AnonymousUser(), Perm.VIEW_APPROVED_DATA)
+
+
+@pytest.mark.django_db
+def test_superuser_is_a_performance_manager(users):
+    user = users["no_role"]
+    user.is_superuser = True
+    assert all(has_perm(user, perm) for perm in Perm)
+
+
+def test_every_role_has_a_row():
+    assert set(ROLE_PERMISSIONS) == set(Role.values)
