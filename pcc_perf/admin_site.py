@@ -27,7 +27,7 @@ class PccAdminSite(admin.AdminSite):
             raise PermissionDenied("The admin is for performance managers.")
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
 
-    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:  # type: ignore[override]
         inner = super().admin_view(view, cacheable)
 
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
