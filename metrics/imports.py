@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from frameworks.models import Agency, Area, AuditEvent, BreakdownCategory
 
-from .models import UNIT_SCALE, ImportBatch, Metric, Missing, Observation, ObservationStatus, Unit
+from .models import SIGNED_UNITS, UNIT_SCALE, ImportBatch, Metric, Missing, Observation, ObservationStatus, Unit
 from .quarters import Quarter, QuarterError
 
 REQUIRED_COLUMNS = ("metric", "area", "period", "value")
@@ -384,7 +384,7 @@ def _check_row(
         except ValueError as exc:
             err(column, "bad_number", str(exc))
             return None
-        if value < 0:
+        if value < 0 and not (column == "value" and unit in SIGNED_UNITS):
             err(column, "negative", f"{column} {raw} is negative")
             return None
         return value

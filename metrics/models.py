@@ -18,6 +18,11 @@ class Unit(models.TextChoices):
     RATE_PER_100000 = "rate_per_100000", "Rate per 100,000"
     DAYS = "days", "Days"
     RATIO = "ratio", "Ratio"
+    SCORE = "score", "Score (may be negative)"
+
+
+# Units whose values may be below zero (a net score, an index); every other unit's values may not.
+SIGNED_UNITS = {Unit.SCORE}
 
 
 # Units whose value is numerator / denominator × this factor.
@@ -174,7 +179,8 @@ class Observation(models.Model):
                 condition=Q(numerator__isnull=True) | Q(numerator__gte=0), name="observation_numerator_not_negative"
             ),
             models.CheckConstraint(
-                condition=Q(value__isnull=True) | Q(value__gte=0), name="observation_value_not_negative"
+                condition=Q(value__isnull=True) | Q(value__gte=0) | Q(unit__in=list(SIGNED_UNITS)),
+                name="observation_value_not_negative",
             ),
             models.CheckConstraint(
                 condition=~Q(unit=Unit.PERCENTAGE) | Q(value__isnull=True) | Q(value__gte=0, value__lte=100),

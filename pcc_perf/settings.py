@@ -155,8 +155,6 @@ LOGGING = {
 }
 
 # pcc_perf's own settings.
-PCC_PERF = {
-    # Counts from 1 to this number are suppressed in public outputs.
-    "SUPPRESSION_THRESHOLD": int(os.environ.get("PCC_PERF_SUPPRESSION_THRESHOLD", "4")),
-    "PROTECTIVE_MARKING": os.environ.get("PCC_PERF_PROTECTIVE_MARKING", "OFFICIAL"),
-}
+# Counts from 1 to this number are suppressed in public outputs; disproportionality ratios need a count above it.
+PCC_PERF_SUPPRESSION_THRESHOLD = int(os.environ.get("PCC_PERF_SUPPRESSION_THRESHOLD", "4"))
+PCC_PERF_PROTECTIVE_MARKING = os.environ.get("PCC_PERF_PROTECTIVE_MARKING", "OFFICIAL")

@@ -2,11 +2,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from reports import api
 from reports import views as report_views
 
 urlpatterns = [
     path("", report_views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/metrics/", api.metrics_list, name="api-metrics"),
+    path("api/v1/series/", api.series, name="api-series"),
+    path("api/v1/disproportionality/", api.disproportionality, name="api-disproportionality"),
     path("admin/", admin.site.urls),
 ]

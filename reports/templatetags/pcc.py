@@ -6,7 +6,7 @@ from django import template
 
 register = template.Library()
 
-_DECIMALS = {"count": 0, "percentage": 1, "rate_per_1000": 2, "rate_per_100000": 1, "days": 0, "ratio": 2}
+_DECIMALS = {"count": 0, "percentage": 1, "rate_per_1000": 2, "rate_per_100000": 1, "days": 0, "ratio": 2, "score": 1}
 _SUFFIX = {"percentage": "%"}
 
 

@@ -1,0 +1,46 @@
+"""Writes on users and their API tokens: permission → transaction → audit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ApiToken, User, audit
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def api_token_create(*, user: User, name: str = "", actor: Any = None) -> tuple[ApiToken, str]:
+    """A new API key for ``user``. Returns the token and the key, which is not stored and shown once."""
+    key = "pcc_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, name=name[:100], prefix=key[:8], key_hash=hash_key(key))
+        audit(actor=actor, action="api_token.created", obj=token, summary=f"for {user.username}: {name}")
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, actor: Any = None) -> None:
+    with transaction.atomic():
+        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is not None:
+            return
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        audit(actor=actor, action="api_token.revoked", obj=locked, summary=f"for user {locked.user_id}")
+
+
+def api_token_user(*, key: str) -> User | None:
+    """The active user a key belongs to, or None for an unknown, revoked or inactive one."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key), revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

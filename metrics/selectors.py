@@ -1,0 +1,110 @@
+"""Reads of metrics and observations, each in a fixed number of queries, with their statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db.models import Q, QuerySet
+
+from frameworks.models import Area, AreaType, BreakdownCategory, Framework, PeerGroupMembership
+
+from .models import Metric, Observation
+from .stats.compare import PeerComparison, peer_comparison
+from .stats.spc import SpcResult, xmr
+
+
+def observation_values(observations: list[Observation]) -> pd.Series:
+    """The values of observations (missing ones left out) indexed by quarter end date."""
+    data = {o.period: o.value for o in observations if o.value is not None}
+    return pd.Series(data, dtype=float).sort_index()
+
+
+def metric_spc(metric: Metric, observations: list[Observation]) -> SpcResult:
+    """SPC of a series with the metric's settings and rebases (``metric.rebases`` should be prefetched)."""
+    rebases = sorted(metric.rebases.all(), key=lambda r: r.period)
+    return xmr(
+        observation_values(observations),
+        direction=metric.direction,
+        screen_outliers=metric.spc_screen_outliers,
+        run_length=metric.spc_run_length,
+        trend_length=metric.spc_trend_length,
+        rebases=[r.period for r in rebases],
+        rebase_reasons=[r.reason for r in rebases],
+    )
+
+
+def peer_members(*, framework: Framework | None, area: Area, period: dt.date) -> list[Area] | None:
+    """The areas of the framework's peer group on ``period`` if ``area`` is one of them, else None."""
+    if framework is None or framework.peer_group_id is None:
+        return None
+    memberships = (
+        PeerGroupMembership.objects.filter(peer_group_id=framework.peer_group_id)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=period))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=period))
+        .select_related("area")
+    )
+    areas = [m.area for m in memberships]
+    if area.pk not in {a.pk for a in areas}:
+        return None
+    return areas
+
+
+def comparison_at(
+    *, metric: Metric, area: Area, category: BreakdownCategory | None, period: dt.date, framework: Framework | None
+) -> PeerComparison | None:
+    """Peer group mean, range, rank and the national figure at ``period``; None when there are no peers
+    with a value (the area has no peer group, or the metric is only published nationally)."""
+    peers = peer_members(framework=framework, area=area, period=period)
+    if not peers:
+        return None
+    peer_ids = {a.pk: a.code for a in peers}
+    rows = Observation.objects.filter(metric=metric, period=period, category=category).filter(
+        Q(area_id__in=list(peer_ids)) | Q(area__type=AreaType.NATIONAL)
+    )
+    values: dict[str, float | None] = {}
+    national: float | None = None
+    for obs in rows.select_related("area"):
+        if obs.area_id in peer_ids:
+            values[peer_ids[obs.area_id]] = obs.value
+        elif obs.area.type == AreaType.NATIONAL:
+            national = obs.value
+    if sum(1 for code, v in values.items() if v is not None and code != area.code) == 0:
+        return None
+    return peer_comparison(values, area=area.code, direction=metric.direction, period=period, national=national)
+
+
+@dataclass
+class SeriesData:
+    metric: Metric
+    area: Area
+    category: BreakdownCategory | None
+    observations: list[Observation]
+    spc: SpcResult
+    comparison: PeerComparison | None
+
+
+def series_observations(*, metric: Metric, area: Area, category: BreakdownCategory | None) -> QuerySet[Observation]:
+    return Observation.objects.filter(metric=metric, area=area, category=category).order_by("period")
+
+
+def metric_series(
+    *, metric: Metric, area: Area, category: BreakdownCategory | None = None, framework: Framework | None = None
+) -> SeriesData:
+    """A metric's series for an area (and category) with its SPC and its latest peer comparison."""
+    observations = list(series_observations(metric=metric, area=area, category=category))
+    spc = metric_spc(metric, observations)
+    latest = next((o.period for o in reversed(observations) if o.value is not None), None)
+    comparison = None
+    if latest is not None:
+        comparison = comparison_at(metric=metric, area=area, category=category, period=latest, framework=framework)
+    return SeriesData(metric, area, category, observations, spc, comparison)
+
+
+def breakdown_observations(
+    *, metric: Metric, area: Area, period: dt.date, categories: list[BreakdownCategory]
+) -> dict[int, Observation]:
+    """The observations of each category at ``period``, by category id."""
+    rows = Observation.objects.filter(metric=metric, area=area, period=period, category__in=categories)
+    return {obs.category_id: obs for obs in rows if obs.category_id is not None}
