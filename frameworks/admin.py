@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from .access import Perm, has_perm
 from .models import (
     Agency,
+    ApiToken,
     Area,
     AuditEvent,
     Breakdown,
@@ -143,3 +144,26 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("at", "actor", "action", "object_type", "object_id", "summary")
     list_filter = ("action", "object_type")
     search_fields = ("summary", "object_id")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Keys are made with ``manage.py create_api_token``; here they can be seen and revoked."""
+
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        from .services import api_token_revoke
+
+        for token in queryset:
+            api_token_revoke(token=token, actor=request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The revoke action needs change permission; the form itself shows no editable field.
+        return has_perm(request.user, Perm.USE_ADMIN)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["user", "name", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]

@@ -4,6 +4,8 @@ from typing import Any
 
 from django import template
 
+from metrics.stats.suppression import missing_symbol, status_symbol
+
 register = template.Library()
 
 _DECIMALS = {"count": 0, "percentage": 1, "rate_per_1000": 2, "rate_per_100000": 1, "days": 0, "ratio": 2, "score": 1}
@@ -16,11 +18,8 @@ def figure(observation: Any) -> str:
     if observation is None:
         return "no data"
     if observation.missing:
-        return f"[{observation.missing}]"
+        return missing_symbol(observation.missing)
     decimals = _DECIMALS.get(observation.unit, 1)
     text = f"{observation.value:,.{decimals}f}" + _SUFFIX.get(observation.unit, "")
-    if observation.status == "provisional":
-        text += " [p]"
-    elif observation.status == "revised":
-        text += " [r]"
-    return text
+    symbol = status_symbol(observation.status)
+    return f"{text} {symbol}" if symbol else text

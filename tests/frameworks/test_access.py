@@ -63,3 +63,28 @@ def test_superuser_is_a_performance_manager(users):
 
 def test_every_role_has_a_row():
     assert set(ROLE_PERMISSIONS) == set(Role.values)
+
+
+@pytest.mark.django_db
+def test_create_api_token_command_and_admin_revoke(client, users):
+    import io
+
+    from django.core.management import call_command
+    from django.urls import reverse
+
+    from frameworks.models import ApiToken, AuditEvent
+
+    out = io.StringIO()
+    call_command("create_api_token", "board", "--name", "Power BI", stdout=out, stderr=io.StringIO())
+    key = out.getvalue().strip()
+    token = ApiToken.objects.get()
+    assert key.startswith(token.prefix)
+    assert token.key_hash != key
+    client.force_login(users["performance_manager"])
+    response = client.post(
+        reverse("admin:frameworks_apitoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert AuditEvent.objects.filter(action="api_token.revoked", actor=users["performance_manager"]).exists()
