@@ -24,6 +24,8 @@ class Perm(enum.StrEnum):
     SUBMIT_RETURN = "submit_return"
     VIEW_ALL_RETURNS = "view_all_returns"
     APPROVE_RETURN = "approve_return"
+    MANAGE_ROUNDS = "manage_rounds"
+    VIEW_AUDIT = "view_audit"
     MANAGE_FRAMEWORK = "manage_framework"
     IMPORT_DATA = "import_data"  # administrator's bulk load of approved data
     PUBLISH_SNAPSHOT = "publish_snapshot"
@@ -33,10 +35,10 @@ class Perm(enum.StrEnum):
 
 
 # Permissions that are limited to the user's own agency.
-AGENCY_SCOPED = {Perm.VIEW_AGENCY_RETURNS, Perm.SUBMIT_RETURN}
+AGENCY_SCOPED = {Perm.VIEW_AGENCY_RETURNS, Perm.SUBMIT_RETURN, Perm.VIEW_AUDIT}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
-    Role.ANALYST: frozenset({Perm.VIEW_APPROVED_DATA, Perm.VIEW_AGENCY_RETURNS, Perm.SUBMIT_RETURN}),
+    Role.ANALYST: frozenset({Perm.VIEW_APPROVED_DATA, Perm.VIEW_AGENCY_RETURNS, Perm.SUBMIT_RETURN, Perm.VIEW_AUDIT}),
     Role.PERFORMANCE_MANAGER: frozenset(Perm),
     Role.BOARD_MEMBER: frozenset({Perm.VIEW_APPROVED_DATA, Perm.VIEW_REPORTS}),
 }

@@ -29,9 +29,12 @@ from .models import (
     Framework,
     FrameworkMetric,
     FrameworkVersion,
+    Importance,
     PeerGroup,
     PeerGroupMembership,
     Priority,
+    RuleKind,
+    ValidationRule,
     audit,
 )
 
@@ -58,6 +61,7 @@ class MetricSpec:
     source_type: str
     basis: str
     breakdowns: list[str]
+    areas: list[str]
     description: str
     caveats: str
     screen_outliers: bool
@@ -91,6 +95,7 @@ class FrameworkSpec:
     peer_groups: list[tuple[dict[str, str], list[MembershipSpec]]] = field(default_factory=list)
     breakdowns: list[tuple[dict[str, str], list[tuple[str, str]]]] = field(default_factory=list)
     priorities: list[PrioritySpec] = field(default_factory=list)
+    rules: list[dict[str, Any]] = field(default_factory=list)
 
 
 def default_name(code: str) -> str:
@@ -170,6 +175,14 @@ class _Checker:
             return default
         return value
 
+    def number(self, value: Any, path: str) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.error(path, f"'{value}' is not a number")
+            return None
+        return float(value)
+
     def date(self, value: Any, path: str) -> dt.date | None:
         if value is None:
             return None
@@ -207,7 +220,9 @@ def parse_framework_text(text: str) -> FrameworkSpec:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
         raise FrameworkFileError([f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
     c = _Checker()
-    top = c.mapping(data, "", {"framework", "priorities"}, {"agencies", "areas", "peer_groups", "breakdowns"})
+    top = c.mapping(
+        data, "", {"framework", "priorities"}, {"agencies", "areas", "peer_groups", "breakdowns", "validation_rules"}
+    )
     if top is None:
         raise FrameworkFileError(c.errors)
 
@@ -311,7 +326,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
     c.unique([(f"breakdowns[{i}].code", b[0]["code"]) for i, b in enumerate(spec.breakdowns)], "breakdown")
 
     metric_keys = {"code", "name", "agency", "unit", "direction", "source_type"}
-    metric_optional = {"basis", "breakdowns", "description", "caveats", "spc"}
+    metric_optional = {"basis", "breakdowns", "areas", "description", "caveats", "spc"}
     all_metric_codes: list[tuple[str, str]] = []
     priorities = c.sequence(top.get("priorities"), "priorities")
     if not priorities and "priorities" in top:
@@ -364,6 +379,10 @@ def parse_framework_text(text: str) -> FrameworkSpec:
                     metric_map.get("basis"), f"{mpath}.basis", [b.value for b in Basis], default=Basis.QUARTER
                 ),
                 breakdowns=[c.code(b, f"{mpath}.breakdowns[{k}]") for k, b in enumerate(bds)],
+                areas=[
+                    c.code(a, f"{mpath}.areas[{k}]")
+                    for k, a in enumerate(c.sequence(metric_map.get("areas"), f"{mpath}.areas"))
+                ],
                 description=c.text(
                     metric_map.get("description"), f"{mpath}.description", required=False, max_length=10000
                 ),
@@ -380,6 +399,45 @@ def parse_framework_text(text: str) -> FrameworkSpec:
         )
     c.unique([(f"priorities[{i}].code", p.code) for i, p in enumerate(spec.priorities)], "priority")
     c.unique(all_metric_codes, "metric")
+
+    rule_kinds = [k.value for k in RuleKind]
+    for i, item in enumerate(c.sequence(top.get("validation_rules"), "validation_rules")):
+        path = f"validation_rules[{i}]"
+        m = c.mapping(
+            item,
+            path,
+            {"code", "kind", "metric"},
+            {"other", "breakdown", "min", "max", "tolerance", "importance", "message"},
+        )
+        if m is None:
+            continue
+        kind = c.choice(m.get("kind"), f"{path}.kind", rule_kinds)
+        rule: dict[str, Any] = {
+            "code": c.code(m.get("code"), f"{path}.code"),
+            "kind": kind,
+            "metric": c.code(m.get("metric"), f"{path}.metric", max_length=32),
+            "other": c.code(m["other"], f"{path}.other", max_length=32) if m.get("other") is not None else "",
+            "breakdown": c.code(m["breakdown"], f"{path}.breakdown") if m.get("breakdown") is not None else "",
+            "min": c.number(m.get("min"), f"{path}.min"),
+            "max": c.number(m.get("max"), f"{path}.max"),
+            "tolerance": c.number(m.get("tolerance"), f"{path}.tolerance") or 0.0,
+            "importance": c.choice(
+                m.get("importance"), f"{path}.importance", [x.value for x in Importance], default=Importance.ERROR
+            ),
+            "message": c.text(m.get("message"), f"{path}.message", required=False),
+        }
+        if kind == RuleKind.AT_MOST and not rule["other"]:
+            c.error(f"{path}.other", "is required for an at_most rule")
+        if kind == RuleKind.BREAKDOWN_SUM and not rule["breakdown"]:
+            c.error(f"{path}.breakdown", "is required for a breakdown_sum rule")
+        if kind == RuleKind.RANGE and rule["min"] is None and rule["max"] is None:
+            c.error(path, "a range rule needs min, max or both")
+        if rule["min"] is not None and rule["max"] is not None and rule["min"] > rule["max"]:
+            c.error(f"{path}.max", "is below min")
+        if (rule["tolerance"] or 0) < 0:
+            c.error(f"{path}.tolerance", "must not be negative")
+        spec.rules.append(rule)
+    c.unique([(f"validation_rules[{i}].code", r["code"]) for i, r in enumerate(spec.rules)], "rule")
 
     if c.errors:
         raise FrameworkFileError(c.errors)
@@ -416,6 +474,21 @@ def _check_references(spec: FrameworkSpec, c: _Checker) -> None:
             for k, code in enumerate(metric.breakdowns):
                 if code not in breakdowns:
                     c.error(f"{path}.breakdowns[{k}]", f"unknown breakdown '{code}'")
+            for k, code in enumerate(metric.areas):
+                if code not in areas:
+                    c.error(f"{path}.areas[{k}]", f"unknown area '{code}'")
+    in_file = {m.code: m for p in spec.priorities for m in p.metrics}
+    for i, rule in enumerate(spec.rules):
+        path = f"validation_rules[{i}]"
+        for key in ("metric", "other"):
+            if rule[key] and rule[key] not in in_file:
+                c.error(f"{path}.{key}", f"'{rule[key]}' is not a metric of this framework")
+        if (
+            rule["breakdown"]
+            and rule["metric"] in in_file
+            and rule["breakdown"] not in in_file[rule["metric"]].breakdowns
+        ):
+            c.error(f"{path}.breakdown", f"metric '{rule['metric']}' is not broken down by '{rule['breakdown']}'")
 
 
 # --- loading -----------------------------------------------------------------------------------------
@@ -640,21 +713,8 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
             )
             if old_unit is not None and old_unit != m.unit:
                 Observation.objects.filter(metric=metric).update(unit=m.unit)
-            want_bd = {breakdown_ids[b] for b in m.breakdowns}
-            have_bd = set(metric.breakdowns.values_list("id", flat=True))
-            if want_bd != have_bd:
-                metric.breakdowns.set(want_bd)
-                if f"created metric {m.code}" not in loader.changes:
-                    loader.updated += 1
-                    loader.changes.append(f"updated breakdowns of metric {m.code}")
-                audit(
-                    actor=actor,
-                    action="framework_file.updated",
-                    obj=metric,
-                    summary="breakdowns",
-                    old=sorted(have_bd),
-                    new=sorted(want_bd),
-                )
+            _sync_m2m(loader, actor, metric, "breakdowns", {breakdown_ids[b] for b in m.breakdowns})
+            _sync_m2m(loader, actor, metric, "areas", {area_ids[a] for a in m.areas})
             for period, reason in m.rebases:
                 loader.upsert(
                     Rebase, {"metric": metric, "period": period}, {"reason": reason}, f"rebase {m.code} {period}"
@@ -666,6 +726,25 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                 {"priority": priority, "order": m_order},
                 f"place of {m.code}",
             )
+    metric_ids = dict(Metric.objects.filter(code__in=wanted_metrics).values_list("code", "id"))
+    for rule in spec.rules:
+        loader.upsert(
+            ValidationRule,
+            {"framework": framework, "code": rule["code"]},
+            {
+                "kind": rule["kind"],
+                "metric_id": metric_ids[rule["metric"]],
+                "other_metric_id": metric_ids[rule["other"]] if rule["other"] else None,
+                "breakdown_id": breakdown_ids[rule["breakdown"]] if rule["breakdown"] else None,
+                "minimum": rule["min"],
+                "maximum": rule["max"],
+                "tolerance": rule["tolerance"],
+                "importance": rule["importance"],
+                "message": rule["message"],
+            },
+            f"rule {rule['code']}",
+        )
+    loader.delete(framework.rules.exclude(code__in=[r["code"] for r in spec.rules]), "rule")
     loader.delete(
         FrameworkMetric.objects.filter(framework=framework).exclude(metric__code__in=wanted_metrics), "place of metric"
     )
@@ -692,6 +771,20 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                 new={"version": number},
             )
     return LoadResult(framework, loader.created, loader.updated, loader.unchanged, loader.deleted, loader.changes)
+
+
+def _sync_m2m(loader: _Loader, actor: Any, metric: Metric, name: str, wanted: set[int]) -> None:
+    related = getattr(metric, name)
+    have = set(related.values_list("id", flat=True))
+    if wanted == have:
+        return
+    related.set(wanted)
+    if f"created metric {metric.code}" not in loader.changes:
+        loader.updated += 1
+        loader.changes.append(f"updated {name} of metric {metric.code}")
+        audit(
+            actor=actor, action="framework_file.updated", obj=metric, summary=name, old=sorted(have), new=sorted(wanted)
+        )
 
 
 def _check_area_cycles(area_ids: dict[str, int]) -> None:
@@ -761,7 +854,7 @@ def framework_export(*, code: str) -> str:
     placements = (
         FrameworkMetric.objects.filter(framework=framework)
         .select_related("metric__agency", "priority")
-        .prefetch_related("metric__breakdowns", "metric__rebases")
+        .prefetch_related("metric__breakdowns", "metric__rebases", "metric__areas")
         .order_by("priority__order", "order")
     )
     by_priority: dict[int, list[dict[str, Any]]] = {}
@@ -776,6 +869,7 @@ def framework_export(*, code: str) -> str:
             "source_type": metric.source_type,
             "basis": metric.basis,
             "breakdowns": sorted(b.code for b in metric.breakdowns.all()),
+            "areas": sorted(a.code for a in metric.areas.all()),
             "description": metric.description,
             "caveats": metric.caveats,
             "spc": {
@@ -790,4 +884,23 @@ def framework_export(*, code: str) -> str:
         {"code": p.code, "name": p.name, "metrics": by_priority.get(p.pk, [])}
         for p in framework.priorities.order_by("order")
     ]
+    rules = []
+    for rule in framework.rules.select_related("metric", "other_metric", "breakdown").order_by("code"):
+        entry = {"code": rule.code, "kind": rule.kind, "metric": rule.metric.code}
+        if rule.other_metric:
+            entry["other"] = rule.other_metric.code
+        if rule.breakdown:
+            entry["breakdown"] = rule.breakdown.code
+        if rule.minimum is not None:
+            entry["min"] = rule.minimum
+        if rule.maximum is not None:
+            entry["max"] = rule.maximum
+        if rule.tolerance:
+            entry["tolerance"] = rule.tolerance
+        entry["importance"] = rule.importance
+        if rule.message:
+            entry["message"] = rule.message
+        rules.append(entry)
+    if rules:
+        doc["validation_rules"] = rules
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)

@@ -195,6 +195,54 @@ class FrameworkMetric(models.Model):
         return f"{self.metric_id} in {self.priority_id}"
 
 
+class RuleKind(models.TextChoices):
+    BREAKDOWN_SUM = "breakdown_sum", "Categories add up to the total"
+    AT_MOST = "at_most", "At most another metric"
+    RANGE = "range", "Within a range"
+
+
+class Importance(models.TextChoices):
+    ERROR = "error", "Error (blocks submission)"
+    WARNING = "warning", "Warning (needs a comment)"
+
+
+class ValidationRule(models.Model):
+    """A check on a return's values, declared in the framework file and evaluated by one engine."""
+
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="rules")
+    code = models.SlugField(max_length=64)
+    kind = models.CharField(max_length=20, choices=RuleKind.choices)
+    metric = models.ForeignKey("metrics.Metric", on_delete=models.CASCADE, related_name="rules")
+    other_metric = models.ForeignKey(
+        "metrics.Metric", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    breakdown = models.ForeignKey(Breakdown, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    minimum = models.FloatField(null=True, blank=True)
+    maximum = models.FloatField(null=True, blank=True)
+    tolerance = models.FloatField(default=0)
+    importance = models.CharField(max_length=10, choices=Importance.choices, default=Importance.ERROR)
+    message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["framework", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "code"], name="validation_rule_unique"),
+            models.CheckConstraint(
+                condition=~Q(kind=RuleKind.AT_MOST) | Q(other_metric__isnull=False), name="rule_at_most_has_other"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=RuleKind.BREAKDOWN_SUM) | Q(breakdown__isnull=False), name="rule_sum_has_breakdown"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=RuleKind.RANGE) | Q(minimum__isnull=False) | Q(maximum__isnull=False),
+                name="rule_range_has_bound",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.kind})"
+
+
 class AuditEvent(models.Model):
     """Who changed what, when, with the old and the new value."""
 
@@ -206,6 +254,10 @@ class AuditEvent(models.Model):
     summary = models.CharField(max_length=500, blank=True)
     old = models.JSONField(null=True, blank=True)
     new = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    # Context for browsing the trail per return and per metric.
+    return_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    metric_code = models.CharField(max_length=32, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -225,6 +277,9 @@ def audit(
     summary: str = "",
     old: Any = None,
     new: Any = None,
+    reason: str = "",
+    return_id: int | None = None,
+    metric_code: str = "",
 ) -> AuditEvent:
     """Write one audit event. ``actor`` may be ``None`` for system actions (commands)."""
     if obj is not None:
@@ -238,6 +293,9 @@ def audit(
         summary=summary[:500],
         old=old,
         new=new,
+        reason=reason,
+        return_id=return_id,
+        metric_code=metric_code,
     )
 
 

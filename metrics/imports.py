@@ -152,6 +152,7 @@ class ImportPlan:
     summary: ImportSummary
     agency: Agency
     sha256: str
+    source_return: Any = None  # the approved Return these values come from
     to_create: list[Row] = field(default_factory=list)
     to_update: list[tuple[Row, Observation]] = field(default_factory=list)
 
@@ -287,23 +288,34 @@ class _Lookups:
         }
 
 
-def import_plan(*, content: bytes, filename: str, agency: Agency, dry_run: bool = False) -> ImportPlan:
-    """Read and check a file; work out what it would create and update. Writes nothing."""
-    summary = ImportSummary(filename=filename, dry_run=dry_run)
-    plan = ImportPlan(summary=summary, agency=agency, sha256=hashlib.sha256(content).hexdigest())
-    try:
-        header, raw_rows = read_table(content, filename)
-        positions = check_header(header)
-        if len(raw_rows) > MAX_ROWS:
-            raise FileRejected(f"the file has {len(raw_rows):,} rows; split it into files of at most {MAX_ROWS:,}")
-    except FileRejected as exc:
-        summary.errors.append(Issue(None, "", "file", str(exc)))
-        return plan
+def parse_file(*, content: bytes, filename: str) -> tuple[dict[str, int], list[tuple[int, list[Any]]]]:
+    """Read a file and check its header (the whole-file checks). Raises ``FileRejected``."""
+    header, raw_rows = read_table(content, filename)
+    positions = check_header(header)
+    if len(raw_rows) > MAX_ROWS:
+        raise FileRejected(f"the file has {len(raw_rows):,} rows; split it into files of at most {MAX_ROWS:,}")
+    return positions, raw_rows
+
+
+def check_rows(
+    *,
+    positions: dict[str, int],
+    raw_rows: list[tuple[int, list[Any]]],
+    agency: Agency,
+    summary: ImportSummary,
+    progress: Any = None,
+) -> list[Row]:
+    """The row checks: every problem goes into ``summary``; the rows that passed are returned.
+
+    ``progress``, when given, is called now and then with the number of rows checked.
+    """
     summary.rows_read = len(raw_rows)
     lookups = _Lookups()
     rows: list[Row] = []
     seen: dict[tuple[int, int, dt.date, int | None], int] = {}
-    for number, cells in raw_rows:
+    for index, (number, cells) in enumerate(raw_rows):
+        if progress is not None and index and index % 5000 == 0:
+            progress(index)
         row = _check_row(number, cells, positions, lookups, agency, summary)
         if row is None:
             continue
@@ -313,9 +325,22 @@ def import_plan(*, content: bytes, filename: str, agency: Agency, dry_run: bool 
             continue
         seen[row.key] = number
         rows.append(row)
+    return rows
+
+
+def import_plan(*, content: bytes, filename: str, agency: Agency, dry_run: bool = False) -> ImportPlan:
+    """Read and check a file; work out what it would create and update. Writes nothing."""
+    summary = ImportSummary(filename=filename, dry_run=dry_run)
+    plan = ImportPlan(summary=summary, agency=agency, sha256=hashlib.sha256(content).hexdigest())
+    try:
+        positions, raw_rows = parse_file(content=content, filename=filename)
+    except FileRejected as exc:
+        summary.errors.append(Issue(None, "", "file", str(exc)))
+        return plan
+    rows = check_rows(positions=positions, raw_rows=raw_rows, agency=agency, summary=summary)
     if summary.errors:
         return plan
-    _diff(plan, rows)
+    plan_diff(plan, rows)
     return plan
 
 
@@ -459,7 +484,8 @@ def _same(a: float | None, b: float | None) -> bool:
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
 
 
-def _diff(plan: ImportPlan, rows: list[Row]) -> None:
+def plan_diff(plan: ImportPlan, rows: list[Row]) -> None:
+    """Sort checked rows into new, changed and unchanged approved observations."""
     if not rows:
         return
     existing: dict[tuple[int, int, dt.date, int | None], Observation] = {}
@@ -516,6 +542,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             agency=plan.agency,
+            source_return=plan.source_return,
             filename=summary.filename[:300],
             sha256=plan.sha256,
             uploaded_by_id=actor_id,
@@ -573,6 +600,8 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
                     ],
                     old=old,
                     new=_figures(obs),
+                    metric_code=row.metric.code,
+                    return_id=plan.source_return.pk if plan.source_return is not None else None,
                 )
             )
         Observation.objects.bulk_update(
@@ -599,6 +628,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
                 object_id=str(batch.pk),
                 summary=f"{summary.filename}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged",
                 new={"agency": plan.agency.code, "sha256": plan.sha256, "rows": summary.rows_read},
+                return_id=plan.source_return.pk if plan.source_return is not None else None,
             )
         )
         AuditEvent.objects.bulk_create(events, batch_size=2000)

@@ -58,6 +58,12 @@ class Metric(models.Model):
     source_type = models.CharField(max_length=30, choices=SourceType.choices)
     basis = models.CharField(max_length=30, choices=Basis.choices, default=Basis.QUARTER)
     breakdowns = models.ManyToManyField(Breakdown, blank=True, related_name="metrics")
+    areas = models.ManyToManyField(
+        Area,
+        blank=True,
+        related_name="owed_metrics",
+        help_text="Areas a return owes a value for (empty: the home area).",
+    )
     description = models.TextField(blank=True)
     caveats = models.TextField(blank=True)
     spc_screen_outliers = models.BooleanField(default=True)
@@ -95,9 +101,17 @@ class Rebase(models.Model):
 
 
 class ImportBatch(models.Model):
-    """One accepted data file: where observations came from."""
+    """One accepted data file or approved return: where observations came from."""
 
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="imports")
+    source_return = models.ForeignKey(
+        "Return",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="imports",
+        help_text="The approved return.",
+    )
     filename = models.CharField(max_length=300)
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -206,3 +220,205 @@ class Observation(models.Model):
     @property
     def label(self) -> str:
         return period_label(self.period)
+
+
+# --- collection rounds and returns ------------------------------------------------------------------
+class CollectionRound(models.Model):
+    """A quarter's returns and their due date."""
+
+    period = models.DateField(unique=True, help_text="Quarter end date.")
+    due_date = models.DateField()
+    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-period"]
+
+    def __str__(self) -> str:
+        return f"Round {period_label(self.period)}"
+
+    @property
+    def label(self) -> str:
+        return period_label(self.period)
+
+
+class ReturnState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    RETURNED = "returned", "Returned for correction"
+
+
+# The legal transitions: (from, to) -> the action's name. Services check every change against it.
+RETURN_TRANSITIONS: dict[tuple[str, str], str] = {
+    (ReturnState.DRAFT, ReturnState.SUBMITTED): "submit",
+    (ReturnState.RETURNED, ReturnState.SUBMITTED): "submit",
+    (ReturnState.SUBMITTED, ReturnState.APPROVED): "approve",
+    (ReturnState.SUBMITTED, ReturnState.RETURNED): "send_back",
+    (ReturnState.APPROVED, ReturnState.DRAFT): "reopen",
+}
+# States in which the agency may change values.
+EDITABLE_STATES = {ReturnState.DRAFT, ReturnState.RETURNED}
+
+
+class Return(models.Model):
+    """One agency's data for one quarter."""
+
+    round = models.ForeignKey(CollectionRound, on_delete=models.PROTECT, related_name="returns")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="returns")
+    state = models.CharField(max_length=12, choices=ReturnState.choices, default=ReturnState.DRAFT)
+    version = models.PositiveIntegerField(default=0, help_text="Bumped on every change; guards against lost updates.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True, help_text="Why it was returned for correction or reopened.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["round", "agency__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "agency"], name="return_unique"),
+            models.CheckConstraint(condition=Q(state__in=[s.value for s in ReturnState]), name="return_state_valid"),
+            models.CheckConstraint(
+                condition=~Q(state__in=[ReturnState.SUBMITTED, ReturnState.APPROVED]) | Q(submitted_at__isnull=False),
+                name="return_submitted_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency} {self.round.label}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in EDITABLE_STATES
+
+
+class ReturnValue(models.Model):
+    """A value in a return, before approval: what the agency entered or uploaded, with its comment."""
+
+    return_obj = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="values")
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(BreakdownCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    unit = models.CharField(max_length=20, choices=Unit.choices)
+    value = models.FloatField(null=True, blank=True)
+    numerator = models.FloatField(null=True, blank=True)
+    denominator = models.FloatField(null=True, blank=True)
+    missing = models.CharField(max_length=1, choices=Missing.choices, blank=True, default=Missing.NONE)
+    status = models.CharField(max_length=12, choices=ObservationStatus.choices, default=ObservationStatus.PROVISIONAL)
+    note = models.TextField(blank=True)
+    comment = models.TextField(blank=True, help_text="The analyst's explanation of a warning, shown to the approver.")
+    source = models.CharField(max_length=300, blank=True, help_text="Web form, or the uploaded file's name.")
+    source_row = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["metric__code", "area__code", "category__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["return_obj", "metric", "area"],
+                condition=Q(category__isnull=True),
+                name="return_value_total_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["return_obj", "metric", "area", "category"],
+                condition=Q(category__isnull=False),
+                name="return_value_category_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(denominator__isnull=True) | Q(denominator__gt=0), name="return_value_denominator_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(unit=Unit.PERCENTAGE) | Q(value__isnull=True) | Q(value__gte=0, value__lte=100),
+                name="return_value_percentage_in_range",
+            ),
+            models.CheckConstraint(
+                condition=(Q(missing="") & Q(value__isnull=False))
+                | (Q(missing__in=["x", "z"]) & Q(value__isnull=True)),
+                name="return_value_value_or_missing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id}/{self.area_id}/{self.category_id}: {self.value}"
+
+    @property
+    def key(self) -> tuple[int, int, int | None]:
+        return (self.metric_id, self.area_id, self.category_id)
+
+
+class UploadState(models.TextChoices):
+    CHECKING = "checking", "Checking"
+    READY = "ready", "Ready to confirm"
+    REJECTED = "rejected", "Rejected"
+    WRITING = "writing", "Writing"
+    COMMITTED = "committed", "Written to the return"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class ReturnUpload(models.Model):
+    """An uploaded file awaiting the analyst's confirmation, with the preview of what it would change."""
+
+    return_obj = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="uploads")
+    filename = models.CharField(max_length=300)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    state = models.CharField(max_length=12, choices=UploadState.choices, default=UploadState.CHECKING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    return_version = models.PositiveIntegerField(help_text="The return's version the preview was made against.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.state})"
+
+    @property
+    def percent_done(self) -> int:
+        if not self.rows_total:
+            return 0
+        return min(100, round(self.rows_done / self.rows_total * 100))
+
+
+class Notification(models.Model):
+    """An e-mail sent about a return, so reminders go out once."""
+
+    kind = models.CharField(max_length=20)
+    return_obj = models.ForeignKey(
+        Return, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    round = models.ForeignKey(
+        CollectionRound, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    recipients = models.TextField(blank=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "return_obj"],
+                condition=Q(kind__in=["due_soon", "late"]),
+                name="notification_reminder_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sent_at:%Y-%m-%d}"

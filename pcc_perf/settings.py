@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_tasks_db",
     "frameworks",
     "metrics",
     "reports",
@@ -158,3 +159,29 @@ LOGGING = {
 # Counts from 1 to this number are suppressed in public outputs; disproportionality ratios need a count above it.
 PCC_PERF_SUPPRESSION_THRESHOLD = int(os.environ.get("PCC_PERF_SUPPRESSION_THRESHOLD", "4"))
 PCC_PERF_PROTECTIVE_MARKING = os.environ.get("PCC_PERF_PROTECTIVE_MARKING", "OFFICIAL")
+# A value that changes by more than this % on the previous quarter is a warning that needs a comment.
+PCC_PERF_CHANGE_WARNING_PERCENT = float(os.environ.get("PCC_PERF_CHANGE_WARNING_PERCENT", "25"))
+# Uploads larger than this are refused.
+PCC_PERF_MAX_UPLOAD_MB = float(os.environ.get("PCC_PERF_MAX_UPLOAD_MB", "20"))
+# Files with more rows than this are checked and written by a background task, with a progress bar.
+PCC_PERF_BACKGROUND_ROWS = int(os.environ.get("PCC_PERF_BACKGROUND_ROWS", "5000"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(PCC_PERF_MAX_UPLOAD_MB * 1024 * 1024) + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Background work (board packs, large imports): django.tasks with a database-backed worker
+# (`manage.py db_worker`, started by `make run`); tests run tasks at once.
+TASKS = {
+    "default": {
+        "BACKEND": "django.tasks.backends.immediate.ImmediateBackend"
+        if TESTING
+        else os.environ.get("PCC_PERF_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "pcc-perf@localhost")
+PCC_PERF_SITE_URL = os.environ.get("PCC_PERF_SITE_URL", "http://127.0.0.1:8000")

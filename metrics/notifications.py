@@ -1,0 +1,106 @@
+"""E-mails about returns (Django's e-mail framework; the console backend locally)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from frameworks.models import Role, User
+
+from .models import CollectionRound, Notification, Return, ReturnState
+
+
+def _analysts(agency_ids: set[int]) -> dict[int, list[str]]:
+    emails: dict[int, list[str]] = {}
+    for agency_id, email in (
+        User.objects.filter(role=Role.ANALYST, agency_id__in=agency_ids, is_active=True)
+        .exclude(email="")
+        .values_list("agency_id", "email")
+    ):
+        emails.setdefault(agency_id, []).append(email)
+    return emails
+
+
+def _managers() -> list[str]:
+    return list(
+        User.objects.filter(role=Role.PERFORMANCE_MANAGER, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+
+
+def _link(return_obj: Return) -> str:
+    return settings.PCC_PERF_SITE_URL.rstrip("/") + reverse("return-detail", args=[return_obj.pk])
+
+
+def round_opened(*, round_id: int) -> int:
+    round_ = CollectionRound.objects.get(pk=round_id)
+    returns = list(round_.returns.select_related("agency"))
+    emails = _analysts({r.agency_id for r in returns})
+    messages = []
+    for r in returns:
+        to = emails.get(r.agency_id, [])
+        if to:
+            messages.append(
+                (
+                    f"pcc_perf: {round_.label} return open, due {round_.due_date:%d %B %Y}",
+                    f"The {round_.label} data return for {r.agency.name} is open and due on "
+                    f"{round_.due_date:%A %d %B %Y}.\n\n{_link(r)}\n",
+                    settings.DEFAULT_FROM_EMAIL,
+                    to,
+                )
+            )
+    Notification.objects.create(
+        kind="round_opened", round=round_, recipients=", ".join(email for m in messages for email in m[3])
+    )
+    return send_mass_mail(messages, fail_silently=True)
+
+
+def return_decided(*, return_id: int, kind: str) -> int:
+    r = Return.objects.select_related("round", "agency").get(pk=return_id)
+    to = _analysts({r.agency_id}).get(r.agency_id, [])
+    if not to:
+        return 0
+    if kind == "returned":
+        subject = f"pcc_perf: {r.round.label} return returned for correction"
+        body = f"The commissioner's office returned your {r.round.label} return for correction:\n\n{r.reason}\n\n{_link(r)}\n"
+    else:
+        subject = f"pcc_perf: {r.round.label} return approved"
+        body = f"Your {r.round.label} return for {r.agency.name} has been approved.\n\n{_link(r)}\n"
+    Notification.objects.create(kind=kind, return_obj=r, recipients=", ".join(to))
+    return send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, to)], fail_silently=True)
+
+
+def send_reminders(*, today: dt.date | None = None) -> int:
+    """Due-in-3-days and late reminders, each sent once per return. Run daily (``send_return_reminders``)."""
+    today = today or timezone.localdate()
+    open_returns = Return.objects.select_related("round", "agency").filter(
+        state__in=[ReturnState.DRAFT, ReturnState.RETURNED]
+    )
+    sent = 0
+    emails = _analysts(set(open_returns.values_list("agency_id", flat=True)))
+    for r in open_returns:
+        days = (r.round.due_date - today).days
+        if 0 <= days <= 3:
+            kind, subject = "due_soon", f"pcc_perf: {r.round.label} return due on {r.round.due_date:%d %B}"
+        elif days < 0:
+            kind, subject = "late", f"pcc_perf: {r.round.label} return is late"
+        else:
+            continue
+        to = emails.get(r.agency_id, []) + (_managers() if kind == "late" else [])
+        try:
+            with transaction.atomic():
+                Notification.objects.create(kind=kind, return_obj=r, recipients=", ".join(to))
+        except IntegrityError:
+            continue  # already sent
+        body = (
+            f"The {r.round.label} return for {r.agency.name} was due on {r.round.due_date:%A %d %B %Y}.\n\n{_link(r)}\n"
+        )
+        if to:
+            sent += send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, to)], fail_silently=True)
+    return sent
