@@ -10,4 +10,6 @@ def access(request: HttpRequest) -> dict[str, Any]:
     return {
         "user_role": user_role(user),
         "can_use_admin": has_perm(user, Perm.USE_ADMIN),
+        "can_see_returns": has_perm(user, Perm.VIEW_AGENCY_RETURNS),
+        "can_see_audit": has_perm(user, Perm.VIEW_AUDIT),
     }

@@ -429,7 +429,8 @@ def _check_row(
         err("numerator", "numerator_above_denominator", f"numerator {numerator:g} is above denominator {denominator:g}")
     if raw_value is None and not missing:
         if scale is not None and numerator is not None and denominator is not None:
-            value = numerator / denominator * scale
+            if numerator <= denominator:
+                value = numerator / denominator * scale
         elif metric is not None:
             needs = " (or numerator and denominator)" if scale is not None else ""
             err("value", "missing_value", f"the value is empty; give a number{needs}, [x] or [z]")
@@ -583,10 +584,10 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
                 and _same(obs.denominator, row.denominator)
                 and obs.missing == row.missing
             )
-            was_final = obs.status in (ObservationStatus.FINAL, ObservationStatus.REVISED)
             obs.value, obs.numerator, obs.denominator = row.value, row.numerator, row.denominator
             obs.missing, obs.note, obs.unit = row.missing, row.note, row.metric.unit
-            obs.status = ObservationStatus.REVISED if figures_changed and was_final else row.status
+            # Any change to an approved figure is a revision ([r]); the old figure is in the audit trail.
+            obs.status = ObservationStatus.REVISED if figures_changed else row.status
             obs.source, obs.source_row, obs.updated_at = batch, row.row, now
             changed.append(obs)
             events.append(

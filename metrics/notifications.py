@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
@@ -13,6 +15,17 @@ from django.utils import timezone
 from frameworks.models import Role, User
 
 from .models import CollectionRound, Notification, Return, ReturnState
+
+logger = logging.getLogger(__name__)
+
+
+def _send(messages: list[tuple[str, str, str, list[str]]]) -> int:
+    """Send e-mails; a mail server that is down must not undo the action that triggered them."""
+    try:
+        return send_mass_mail(messages)
+    except (OSError, smtplib.SMTPException):
+        logger.exception("could not send %d e-mail(s)", len(messages))
+        return 0
 
 
 def _analysts(agency_ids: set[int]) -> dict[int, list[str]]:
@@ -58,7 +71,7 @@ def round_opened(*, round_id: int) -> int:
     Notification.objects.create(
         kind="round_opened", round=round_, recipients=", ".join(email for m in messages for email in m[3])
     )
-    return send_mass_mail(messages, fail_silently=True)
+    return _send(messages)
 
 
 def return_decided(*, return_id: int, kind: str) -> int:
@@ -73,7 +86,7 @@ def return_decided(*, return_id: int, kind: str) -> int:
         subject = f"pcc_perf: {r.round.label} return approved"
         body = f"Your {r.round.label} return for {r.agency.name} has been approved.\n\n{_link(r)}\n"
     Notification.objects.create(kind=kind, return_obj=r, recipients=", ".join(to))
-    return send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, to)], fail_silently=True)
+    return _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])
 
 
 def send_reminders(*, today: dt.date | None = None) -> int:
@@ -102,5 +115,5 @@ def send_reminders(*, today: dt.date | None = None) -> int:
             f"The {r.round.label} return for {r.agency.name} was due on {r.round.due_date:%A %d %B %Y}.\n\n{_link(r)}\n"
         )
         if to:
-            sent += send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, to)], fail_silently=True)
+            sent += _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])
     return sent

@@ -501,39 +501,64 @@ def sniff_upload(*, content: bytes, filename: str) -> str:
     try:
         head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # a multi-byte character cut at the end of the sample is fine
+        cut_at_the_end = len(content) > len(head) and exc.start >= len(head) - 4  # a character cut by the sample
+        if not cut_at_the_end:
             raise FileRejected("the file is not UTF-8 text; save it as CSV UTF-8") from None
     return "csv"
 
 
+class UploadRejected(ReturnError):
+    """A file with errors: nothing was written. ``summary`` lists every problem."""
+
+    def __init__(self, summary: dict[str, Any]):
+        super().__init__(f"{len(summary.get('errors', []))} error(s); nothing was written")
+        self.summary = summary
+
+
 def upload_create(*, actor: Any, return_obj: Return, filename: str, content: bytes) -> ReturnUpload:
-    """Keep an uploaded file and check it (at once, or in the background for a large file)."""
+    """Check an uploaded file against the return and keep it for confirmation.
+
+    A small file is checked at once: with errors it raises ``UploadRejected`` and nothing at all is
+    written. A large one is kept and checked by a background task, with progress on its page.
+    """
     require(actor, Perm.SUBMIT_RETURN, agency=return_obj.agency_id)
     _check_editable(return_obj)
     kind = sniff_upload(content=content, filename=filename)
     stored_name = filename if filename.lower().endswith(f".{kind}") else f"{filename}.{kind}"
-    upload = ReturnUpload.objects.create(
+    lines = content.count(b"\n") if kind == "csv" else 0
+    large = lines > settings.PCC_PERF_BACKGROUND_ROWS or (kind == "xlsx" and len(content) > 512 * 1024)
+    upload = ReturnUpload(
         return_obj=return_obj,
         filename=stored_name[:300],
         content=content,
         sha256=hashlib.sha256(content).hexdigest(),
         return_version=return_obj.version,
         created_by=actor if getattr(actor, "pk", None) else None,
-        rows_total=content.count(b"\n") if kind == "csv" else 0,
+        rows_total=lines,
     )
-    audit(actor=actor, action="upload.received", obj=upload, summary=stored_name, return_id=return_obj.pk)
-    large = upload.rows_total > settings.PCC_PERF_BACKGROUND_ROWS or (kind == "xlsx" and len(content) > 512 * 1024)
-    if large:
-        from .tasks import check_upload_task
+    if not large:
+        _check_into(upload)
+        if upload.state == UploadState.REJECTED:
+            raise UploadRejected(upload.summary)
+    with transaction.atomic():
+        upload.save()
+        audit(actor=actor, action="upload.received", obj=upload, summary=stored_name, return_id=return_obj.pk)
+        if large:
+            from .tasks import check_upload_task
 
-        transaction.on_commit(lambda: check_upload_task.enqueue(upload.pk))
-    else:
-        upload_check(upload=upload)
+            transaction.on_commit(lambda: check_upload_task.enqueue(upload.pk))
     return upload
 
 
 def upload_check(*, upload: ReturnUpload) -> ReturnUpload:
-    """Check an upload against its return and store the preview (no return value is written)."""
+    """Check a stored upload (the background task) and save its preview."""
+    _check_into(upload, save_progress=True)
+    upload.save(update_fields=["summary", "state", "rows_total", "rows_done"])
+    return upload
+
+
+def _check_into(upload: ReturnUpload, *, save_progress: bool = False) -> None:
+    """Check ``upload`` against its return and put the preview on it. Writes nothing but progress."""
     return_obj = Return.objects.select_related("round", "agency").get(pk=upload.return_obj_id)
     content = bytes(upload.content)
     try:
@@ -541,12 +566,13 @@ def upload_check(*, upload: ReturnUpload) -> ReturnUpload:
     except FileRejected as exc:
         upload.summary = {"errors": [{"row": None, "column": "", "kind": "file", "message": str(exc)}], "warnings": []}
         upload.state = UploadState.REJECTED
-        upload.save(update_fields=["summary", "state"])
-        return upload
-    ReturnUpload.objects.filter(pk=upload.pk).update(rows_total=len(raw_rows), rows_done=0)
+        return
+    progress = None
+    if save_progress and upload.pk:
+        ReturnUpload.objects.filter(pk=upload.pk).update(rows_total=len(raw_rows), rows_done=0)
 
-    def progress(done: int) -> None:
-        ReturnUpload.objects.filter(pk=upload.pk).update(rows_done=done)
+        def progress(done: int) -> None:
+            ReturnUpload.objects.filter(pk=upload.pk).update(rows_done=done)
 
     check = check_return_rows(
         return_obj=return_obj, positions=positions, raw_rows=raw_rows, filename=upload.filename, progress=progress
@@ -566,8 +592,6 @@ def upload_check(*, upload: ReturnUpload) -> ReturnUpload:
         ],
     }
     upload.state = UploadState.REJECTED if s.errors else UploadState.READY
-    upload.save(update_fields=["summary", "state", "rows_total", "rows_done"])
-    return upload
 
 
 def upload_confirm(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:

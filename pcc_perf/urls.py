@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from reports import api
 from reports import views as report_views
@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/metrics/", api.metrics_list, name="api-metrics"),
     path("api/v1/series/", api.series, name="api-series"),
     path("api/v1/disproportionality/", api.disproportionality, name="api-disproportionality"),
+    path("", include("metrics.urls")),
     path("admin/", admin.site.urls),
 ]
