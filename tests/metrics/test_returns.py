@@ -20,7 +20,7 @@ from metrics.models import (
 )
 from metrics.notifications import send_reminders
 
-from .returns_setup import DUE, GOOD, HEADER, PERIOD, approved_history, open_round, police_return, setup, upload  # noqa: F401
+from .returns_setup import DUE, GOOD, HEADER, PERIOD, approved_history, open_round, police_return, upload
 
 
 def db_state():
@@ -174,7 +174,7 @@ def test_macro_enabled_workbooks_and_disguised_files(setup):
 def test_upload_size_limit(setup, settings):
     settings.PCC_PERF_MAX_UPLOAD_MB = 0.001
     r = police_return(setup)
-    with pytest.raises(FileRejected, match="the limit is 0.001 MB"):
+    with pytest.raises(FileRejected, match=r"the limit is 0\.001 MB"):
         upload(setup, r, GOOD * 10)
 
 
