@@ -18,7 +18,7 @@ from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 
 from . import returns as svc
 from .imports import FileRejected
-from .models import Return, ReturnState, ReturnUpload, UploadState
+from .models import Observation, Return, ReturnState, ReturnUpload, UploadState
 from .quarters import Quarter, QuarterError, period_label
 
 
@@ -246,7 +246,9 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
     values = list(return_obj.values.select_related("metric", "area", "category"))
     findings = svc.return_findings(return_obj=return_obj, values=values)
     by_key = {v.key: v for v in values}
-    revisions = AuditEvent.objects.filter(return_id=return_obj.pk, action="observation.revised").select_related("actor")
+    revisions = list(AuditEvent.objects.filter(return_id=return_obj.pk, action="observation.revised").select_related("actor"))
+    revised = Observation.objects.select_related("metric", "area", "category").in_bulk([int(e.object_id) for e in revisions])
+    revision_rows = [(e, revised.get(int(e.object_id))) for e in revisions]
     context = {
         "return_obj": return_obj,
         "framework": framework,
@@ -255,7 +257,7 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "findings": [(f, by_key.get(f.key)) for f in findings],
         "errors_count": sum(1 for f in findings if f.is_error),
         "warnings_count": sum(1 for f in findings if not f.is_error),
-        "revisions": revisions,
+        "revisions": revision_rows,
         "uploads": return_obj.uploads.order_by("-created_at")[:5],
         "can_edit": return_obj.is_editable and svc.can_act(request.user, return_obj, Perm.SUBMIT_RETURN),
         "can_submit": return_obj.state in (ReturnState.DRAFT, ReturnState.RETURNED)
