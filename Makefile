@@ -13,13 +13,15 @@ SYSTEM_PACKAGES := chromium fonts-liberation poppler-utils libpango-1.0-0 libpan
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-packages lint typecheck pytest demo-data clean
+.PHONY: run test install system-packages lint typecheck pytest demo-data clean bench
 
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
-	@echo "pcc_perf: http://$(HOST):$(PORT)/  (demo log-ins in README.md)"
-	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "pcc_perf: http://$(HOST):$(PORT)/  (demo log-ins in README.md); background worker started beside it"
+	@DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload --interval 1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install lint typecheck pytest
 
@@ -54,3 +56,17 @@ demo-data: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .mypy_cache .ruff_cache
+
+# Benchmarks (figures, not pass/fail): each on a fresh SQLite file and, when reachable, PostgreSQL.
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432/pcc_perf_bench
+bench: install
+	@rm -f /tmp/pcc-perf-bench.sqlite3
+	@echo "== returns: SQLite =="
+	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 DJANGO_DEBUG=1 $(PY) manage.py migrate -v0
+	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 DJANGO_DEBUG=1 $(PY) manage.py bench_returns
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  echo "== returns: PostgreSQL =="; \
+	  dropdb -h 127.0.0.1 -U postgres --if-exists pcc_perf_bench && createdb -h 127.0.0.1 -U postgres pcc_perf_bench && \
+	  DATABASE_URL=$(BENCH_PG) DJANGO_DEBUG=1 $(PY) manage.py migrate -v0 && \
+	  DATABASE_URL=$(BENCH_PG) DJANGO_DEBUG=1 $(PY) manage.py bench_returns; \
+	else echo "PostgreSQL not reachable on 127.0.0.1:5432: skipped"; fi

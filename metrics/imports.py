@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import math
@@ -272,7 +273,13 @@ def _period(raw: Any) -> dt.date:
         raw = raw.date()
     if isinstance(raw, dt.date):
         return Quarter.from_end_date(raw).end_date
-    return Quarter.parse(str(raw)).end_date
+    return _period_text(str(raw))
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_text(text: str) -> dt.date:
+    # A file repeats a handful of period texts thousands of times.
+    return Quarter.parse(text).end_date
 
 
 class _Lookups:

@@ -237,8 +237,10 @@ def check_return_rows(
     raw_rows: list[tuple[int, list[Any]]],
     filename: str,
     progress: Any = None,
+    findings: bool = True,
 ) -> ValuesCheck:
-    """The import core's checks plus this return's own (its quarter), and what would change."""
+    """The import core's checks plus this return's own (its quarter), and what would change; with
+    ``findings``, also the rules and unusual-figure checks on the return as it would be."""
     summary = ImportSummary(filename=filename)
     rows = check_rows(
         positions=positions, raw_rows=raw_rows, agency=return_obj.agency, summary=summary, progress=progress
@@ -257,6 +259,8 @@ def check_return_rows(
         else:
             check.updated.append((row, current))
     summary.created, summary.updated = len(check.created), len(check.updated)
+    if not findings:
+        return check
     merged: dict[Key, Any] = dict(existing)
     for row in rows:
         merged[(row.metric.pk, row.area_id, row.category_id)] = row
@@ -618,7 +622,9 @@ def upload_write(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
         locked = _lock(upload.return_obj, upload.return_version)
         _check_editable(locked)
         positions, raw_rows = parse_file(content=bytes(upload.content), filename=upload.filename)
-        check = check_return_rows(return_obj=locked, positions=positions, raw_rows=raw_rows, filename=upload.filename)
+        check = check_return_rows(
+            return_obj=locked, positions=positions, raw_rows=raw_rows, filename=upload.filename, findings=False
+        )
         if check.summary.errors:
             raise ReturnError("The file no longer passes its checks; upload it again.")
         _write_values(locked, check, actor, upload.filename)

@@ -246,8 +246,12 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
     values = list(return_obj.values.select_related("metric", "area", "category"))
     findings = svc.return_findings(return_obj=return_obj, values=values)
     by_key = {v.key: v for v in values}
-    revisions = list(AuditEvent.objects.filter(return_id=return_obj.pk, action="observation.revised").select_related("actor"))
-    revised = Observation.objects.select_related("metric", "area", "category").in_bulk([int(e.object_id) for e in revisions])
+    revisions = list(
+        AuditEvent.objects.filter(return_id=return_obj.pk, action="observation.revised").select_related("actor")
+    )
+    revised = Observation.objects.select_related("metric", "area", "category").in_bulk(
+        [int(e.object_id) for e in revisions]
+    )
     revision_rows = [(e, revised.get(int(e.object_id))) for e in revisions]
     context = {
         "return_obj": return_obj,

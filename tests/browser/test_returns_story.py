@@ -34,7 +34,9 @@ def fill_template(text, values):
 
 
 def upload_file(page, name, text):
-    page.get_by_label("CSV or XLSX file").set_input_files({"name": name, "mimeType": "text/csv", "buffer": text.encode()})
+    page.get_by_label("CSV or XLSX file").set_input_files(
+        {"name": name, "mimeType": "text/csv", "buffer": text.encode()}
+    )
     page.get_by_role("button", name="Upload and check").click()
 
 
