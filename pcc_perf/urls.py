@@ -2,11 +2,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from reports import api
+from reports import api, dashboards
 from reports import views as report_views
 
 urlpatterns = [
     path("", report_views.home, name="home"),
+    path("dashboard/", dashboards.overview_page, name="dashboard"),
+    path("dashboard/priority/<slug:code>/", dashboards.priority_page, name="dashboard-priority"),
+    path("dashboard/metric/<str:code>/", dashboards.metric_page, name="dashboard-metric"),
+    path("dashboard/fairness/", dashboards.fairness_page, name="dashboard-fairness"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/metrics/", api.metrics_list, name="api-metrics"),

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 
-from frameworks.models import Area, AreaType, Framework, FrameworkMetric, Priority
+from frameworks.models import Area, AreaType, Breakdown, Framework, FrameworkMetric, PeerGroupMembership, Priority
 from metrics.models import Metric, Observation
-from metrics.quarters import period_label
+from metrics.quarters import Quarter, period_label
+from metrics.selectors import metric_spc, observation_values
+from metrics.stats.compare import (
+    Change,
+    PeerComparison,
+    change_on_previous_quarter,
+    change_on_same_quarter_last_year,
+    peer_comparison,
+)
+from metrics.stats.spc import SpcResult
 
 
 def current_framework() -> Framework | None:
@@ -81,3 +92,225 @@ def latest_values(*, framework: Framework, area: Area) -> list[PriorityLatest]:
 
 def latest_period_with_data(*, area: Area) -> dt.date | None:
     return Observation.objects.filter(area=area).order_by("-period").values_list("period", flat=True).first()
+
+
+# --- dashboards ---------------------------------------------------------------------------------------
+SPARKLINE_QUARTERS = 12
+
+
+@dataclass
+class Tile:
+    metric: Metric
+    priority: Priority
+    observations: list[Observation]  # the area's (or national) total series up to the quarter
+    area: Area  # the area the figures are for
+    national_fallback: bool
+    spc: SpcResult
+    latest: Observation | None
+    change_previous: Change | None
+    change_year: Change | None
+    comparison: PeerComparison | None
+
+    @property
+    def variation(self) -> str | None:
+        return self.spc.variation if self.latest is not None and self.latest.value is not None else None
+
+    @property
+    def variation_key(self) -> str:
+        v = self.variation
+        return "none" if v is None else v.removeprefix("special_cause_")
+
+    @property
+    def sparkline(self) -> list[float | None]:
+        return [o.value for o in self.observations[-SPARKLINE_QUARTERS:]]
+
+
+@dataclass
+class Overview:
+    framework: Framework
+    area: Area
+    period: dt.date | None
+    priorities: list[tuple[Priority, list[Tile]]]
+    periods: list[dt.date]
+    areas: list[Area]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {"improvement": 0, "concern": 0, "neutral": 0, "common_cause": 0, "no_data": 0}
+        for _, tiles in self.priorities:
+            for tile in tiles:
+                v = tile.variation
+                key = "no_data" if v is None else v.removeprefix("special_cause_")
+                counts[key] += 1
+        return counts
+
+
+def selectable_areas() -> list[Area]:
+    return list(Area.objects.filter(type__in=[AreaType.NATIONAL, AreaType.POLICE_FORCE_AREA]).order_by("type", "name"))
+
+
+def periods_with_data(*, area: Area) -> list[dt.date]:
+    return list(
+        Observation.objects.filter(area=area, value__isnull=False)
+        .values_list("period", flat=True)
+        .distinct()
+        .order_by("-period")
+    )
+
+
+def _peer_ids(framework: Framework, area: Area, period: dt.date) -> dict[int, str]:
+    if framework.peer_group_id is None:
+        return {}
+    memberships = (
+        PeerGroupMembership.objects.filter(peer_group_id=framework.peer_group_id)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=period))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=period))
+        .values_list("area_id", "area__code")
+    )
+    ids = dict(memberships)
+    return ids if area.pk in ids else {}
+
+
+def overview(
+    *, framework: Framework, area: Area, period: dt.date | None = None, priority: str | None = None
+) -> Overview:
+    """Every metric of the framework as a tile for ``area`` at ``period`` (default: the latest quarter with
+    data). A fixed number of queries whatever the number of metrics."""
+    periods = periods_with_data(area=area)
+    if period is None:
+        period = periods[0] if periods else None
+    priorities = list(framework.priorities.order_by("order"))
+    if priority:
+        priorities = [p for p in priorities if p.code == priority]
+    placements = list(
+        FrameworkMetric.objects.filter(framework=framework, priority__in=priorities)
+        .select_related("metric__agency", "priority")
+        .prefetch_related("metric__rebases")
+        .order_by("priority__order", "order")
+    )
+    national = Area.objects.filter(type=AreaType.NATIONAL).exclude(pk=area.pk).first()
+    area_ids = [area.pk] + ([national.pk] if national else [])
+    series: dict[tuple[int, int], list[Observation]] = defaultdict(list)
+    if period is not None and placements:
+        rows = Observation.objects.filter(
+            metric_id__in=[p.metric_id for p in placements],
+            area_id__in=area_ids,
+            category__isnull=True,
+            period__lte=period,
+        ).order_by("period")
+        for obs in rows:
+            series[(obs.metric_id, obs.area_id)].append(obs)
+    peers = _peer_ids(framework, area, period) if period is not None else {}
+    tiles_by_priority: dict[int, list[Tile]] = {p.pk: [] for p in priorities}
+    latest_periods: dict[int, dt.date] = {}
+    tiles: list[Tile] = []
+    for place in placements:
+        own = series.get((place.metric_id, area.pk), [])
+        fallback = not own and national is not None and bool(series.get((place.metric_id, national.pk)))
+        obs_list = series[(place.metric_id, national.pk)] if fallback and national else own
+        spc = metric_spc(place.metric, obs_list)
+        latest = obs_list[-1] if obs_list else None
+        values = observation_values(obs_list)
+        tile = Tile(
+            metric=place.metric,
+            priority=place.priority,
+            observations=obs_list,
+            area=national if fallback and national else area,
+            national_fallback=fallback,
+            spc=spc,
+            latest=latest,
+            change_previous=change_on_previous_quarter(values, latest.period) if latest else None,
+            change_year=change_on_same_quarter_last_year(values, latest.period) if latest else None,
+            comparison=None,
+        )
+        if latest is not None and not fallback and peers:
+            latest_periods[place.metric_id] = latest.period
+        tiles.append(tile)
+        tiles_by_priority[place.priority_id].append(tile)
+    if latest_periods:
+        peer_rows = Observation.objects.filter(
+            metric_id__in=list(latest_periods),
+            area_id__in=list(peers) + ([national.pk] if national else []),
+            category__isnull=True,
+            period__in=set(latest_periods.values()),
+        ).values_list("metric_id", "area_id", "period", "value")
+        found: dict[int, dict[str, float | None]] = defaultdict(dict)
+        national_values: dict[int, float | None] = {}
+        for metric_id, area_id, when, value in peer_rows:
+            if when != latest_periods.get(metric_id):
+                continue
+            if area_id in peers:
+                found[metric_id][peers[area_id]] = value
+            elif national and area_id == national.pk:
+                national_values[metric_id] = value
+        for tile in tiles:
+            values_at = found.get(tile.metric.pk, {})
+            if tile.latest is not None and any(v is not None and code != area.code for code, v in values_at.items()):
+                tile.comparison = peer_comparison(
+                    values_at,
+                    area=area.code,
+                    direction=tile.metric.direction,
+                    period=tile.latest.period,
+                    national=national_values.get(tile.metric.pk),
+                )
+    return Overview(
+        framework=framework,
+        area=area,
+        period=period,
+        priorities=[(p, tiles_by_priority[p.pk]) for p in priorities],
+        periods=periods,
+        areas=selectable_areas(),
+    )
+
+
+@dataclass
+class PeerBar:
+    area: Area
+    value: float
+
+
+def peer_values(
+    *, framework: Framework, metric: Metric, area: Area, period: dt.date
+) -> tuple[list[PeerBar], float | None]:
+    """The peers' values at ``period`` (home area included) and the national value."""
+    peers = _peer_ids(framework, area, period)
+    national = Area.objects.filter(type=AreaType.NATIONAL).first()
+    ids = list(peers) + ([national.pk] if national else [])
+    rows = Observation.objects.filter(
+        metric=metric, period=period, category__isnull=True, area_id__in=ids
+    ).select_related("area")
+    bars, national_value = [], None
+    for obs in rows:
+        if obs.value is None:
+            continue
+        if national and obs.area_id == national.pk:
+            national_value = obs.value
+        elif obs.area_id in peers:
+            bars.append(PeerBar(obs.area, obs.value))
+    return bars, national_value
+
+
+def breakdown_values(
+    *, metric: Metric, area: Area, period: dt.date
+) -> list[tuple[Breakdown, list[tuple[Any, Observation | None]]]]:
+    """For each breakdown of the metric: its categories with the area's observation at ``period``."""
+    breakdowns = list(metric.breakdowns.prefetch_related(Prefetch("categories")).select_related("reference"))
+    rows = Observation.objects.filter(metric=metric, area=area, period=period, category__isnull=False)
+    by_category = {o.category_id: o for o in rows}
+    return [(b, [(c, by_category.get(c.pk)) for c in b.categories.all()]) for b in breakdowns]
+
+
+def latest_breakdown_period(*, metric: Metric, area: Area, up_to: dt.date | None = None) -> dt.date | None:
+    query = Observation.objects.filter(metric=metric, area=area, category__isnull=False, numerator__isnull=False)
+    if up_to is not None:
+        query = query.filter(period__lte=up_to)
+    return query.order_by("-period").values_list("period", flat=True).first()
+
+
+def quarter_choice(text: str | None) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return Quarter.parse(text).end_date
+    except ValueError:
+        return None

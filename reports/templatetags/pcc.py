@@ -23,3 +23,35 @@ def figure(observation: Any) -> str:
     text = f"{observation.value:,.{decimals}f}" + _SUFFIX.get(observation.unit, "")
     symbol = status_symbol(observation.status)
     return f"{text} {symbol}" if symbol else text
+
+
+@register.filter
+def quarter(day: Any) -> str:
+    """A quarter end date as its financial-year label."""
+    from metrics.quarters import period_label
+
+    return period_label(day) if day else ""
+
+
+@register.filter
+def change(value: Any, unit: str) -> str:
+    from reports.findings import format_value
+
+    if value is None:
+        return "no figure"
+    if not value.absolute:
+        return "no change"
+    pct = f" ({value.percent:+.1f}%)" if value.percent is not None else ""
+    return f"{'up' if value.absolute > 0 else 'down'} {format_value(abs(value.absolute), unit)}{pct}"
+
+
+@register.filter
+def get(mapping: Any, key: Any) -> Any:
+    return mapping.get(key) if mapping is not None else None
+
+
+@register.filter
+def sparkline(values: Any) -> str:
+    from reports.charts import sparkline_points
+
+    return sparkline_points(list(values))

@@ -1,0 +1,231 @@
+"""Chart builders: one per chart type, each returning a Plotly figure. Pages draw them with the plotly.js
+the plotly package ships; the PDF renders the same figures to SVG."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from metrics.models import Observation
+from metrics.quarters import period_label
+from metrics.stats.disproportionality import GroupRate
+from metrics.stats.spc import SpcResult
+
+# NHS "Making Data Count" colours.
+COLOURS = {
+    "improvement": "#289de0",
+    "concern": "#fab428",
+    "neutral": "#361475",
+    None: "#7b7d7d",
+}
+HOME = "#1d3f73"
+OTHER = "#b1b4b6"
+FONT = "Liberation Sans, Arial, sans-serif"
+
+
+def _layout(fig: go.Figure, *, title: str, y_title: str = "", height: int = 340) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": 15}},
+        font={"family": FONT, "size": 12, "color": "#0b0c0c"},
+        height=height,
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+        plot_bgcolor="#ffffff",
+        paper_bgcolor="#ffffff",
+        legend={"orientation": "h", "y": -0.18},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    fig.update_yaxes(title_text=y_title, gridcolor="#e6e6e6", zeroline=False)
+    fig.update_xaxes(gridcolor="#f3f3f3")
+    return fig
+
+
+def xmr_figure(
+    *,
+    title: str,
+    unit_label: str,
+    observations: Sequence[Observation],
+    spc: SpcResult,
+    annotations: Sequence[tuple[dt.date, str]] = (),
+) -> go.Figure:
+    """The XmR chart: points coloured by special cause, mean and limits per segment, rebases marked."""
+    fig = go.Figure()
+    points = spc.points
+    values = {o.period: o for o in observations}
+    x = [p.period for p in points]
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[p.value for p in points],
+            mode="lines+markers",
+            name="Value",
+            line={"color": "#505a5f", "width": 1.5},
+            marker={
+                "color": [COLOURS[p.special_cause] for p in points],
+                "size": 8,
+                "line": {"color": "#ffffff", "width": 1},
+            },
+            customdata=[
+                [
+                    period_label(p.period),
+                    values[p.period].status if p.period in values else "",
+                    _cause_text(p.special_cause, p.rules),
+                ]
+                for p in points
+            ],
+            hovertemplate="%{customdata[0]}: %{y:,.4~g}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+        )
+    )
+    for index, seg in enumerate(spc.segments):
+        seg_points = [p for p in points if p.segment == index]
+        if not seg_points:
+            continue
+        xs = [seg_points[0].period, seg_points[-1].period]
+        first = index == 0
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[seg.mean] * 2,
+                mode="lines",
+                name="Mean",
+                line={"color": "#0b0c0c", "width": 1.5},
+                showlegend=first,
+                hoverinfo="skip",
+            )
+        )
+        if seg.upper_limit is not None and seg.lower_limit is not None:
+            label = "Process limits (trial)" if seg.trial_limits else "Process limits"
+            for bound in (seg.upper_limit, seg.lower_limit):
+                fig.add_trace(
+                    go.Scatter(
+                        x=xs,
+                        y=[bound] * 2,
+                        mode="lines",
+                        name=label,
+                        line={"color": "#6f777b", "width": 1, "dash": "dash"},
+                        showlegend=first and bound == seg.upper_limit,
+                        hoverinfo="skip",
+                    )
+                )
+        if index > 0:
+            fig.add_vline(x=seg.start, line={"color": "#d4351c", "width": 1, "dash": "dot"})
+            fig.add_annotation(
+                x=seg.start,
+                y=1,
+                yref="paper",
+                text=f"Rebased: {seg.reason or 'limits recalculated'}",
+                showarrow=False,
+                xanchor="left",
+                font={"size": 10, "color": "#d4351c"},
+            )
+    for when, text in annotations:
+        fig.add_vline(x=when, line={"color": "#505a5f", "width": 1, "dash": "dot"})
+        fig.add_annotation(x=when, y=0.02, yref="paper", text=text, showarrow=False, xanchor="left", font={"size": 10})
+    fig.update_xaxes(tickformat="%b %Y")
+    return _layout(fig, title=title, y_title=unit_label)
+
+
+def _cause_text(cause: str | None, rules: Sequence[str]) -> str:
+    if not cause:
+        return "Common cause variation"
+    names = {
+        "outside_limits": "outside the limits",
+        "shift": "run",
+        "trend": "trend",
+        "two_of_three": "2 of 3 near a limit",
+    }
+    return f"Special cause ({cause}): " + ", ".join(names.get(r, r) for r in rules)
+
+
+def peer_figure(
+    *, title: str, unit_label: str, values: Sequence[tuple[str, float]], home: str, national: float | None
+) -> go.Figure:
+    """Peers' values (home area highlighted) with the national figure as a line."""
+    ordered = sorted(values, key=lambda item: item[1])
+    fig = go.Figure(
+        go.Bar(
+            x=[v for _, v in ordered],
+            y=[name for name, _ in ordered],
+            orientation="h",
+            marker={"color": [HOME if name == home else OTHER for name, _ in ordered]},
+            hovertemplate="%{y}: %{x:,.4~g}<extra></extra>",
+            name="Peers",
+        )
+    )
+    if national is not None:
+        fig.add_vline(x=national, line={"color": "#d4351c", "width": 2, "dash": "dash"})
+        fig.add_annotation(
+            x=national,
+            y=1.02,
+            yref="paper",
+            text=f"England and Wales {national:,.4g}",
+            showarrow=False,
+            font={"size": 10, "color": "#d4351c"},
+        )
+    return _layout(fig, title=title, y_title="", height=max(260, 40 + 28 * len(ordered))).update_xaxes(
+        title_text=unit_label
+    )
+
+
+def breakdown_figure(*, title: str, unit_label: str, values: Sequence[tuple[str, float | None]]) -> go.Figure:
+    shown = [(name, v) for name, v in values if v is not None]
+    fig = go.Figure(
+        go.Bar(
+            x=[name for name, _ in shown],
+            y=[v for _, v in shown],
+            marker={"color": HOME},
+            hovertemplate="%{x}: %{y:,.4~g}<extra></extra>",
+            name=title,
+        )
+    )
+    return _layout(fig, title=title, y_title=unit_label)
+
+
+def disproportionality_figure(
+    *, title: str, reference: str, groups: Sequence[GroupRate], labels: dict[str, str]
+) -> go.Figure:
+    """Each group's rate ratio against the reference group with its 95% interval (log scale)."""
+    shown = [g for g in groups if g.ratio is not None]
+    fig = go.Figure(
+        go.Scatter(
+            x=[g.ratio for g in shown],
+            y=[labels.get(g.category, g.category) for g in shown],
+            mode="markers",
+            marker={"size": 10, "color": [("#d4351c" if g.significant else "#505a5f") for g in shown]},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [(g.ci_upper or 0) - (g.ratio or 0) for g in shown],
+                "arrayminus": [(g.ratio or 0) - (g.ci_lower or 0) for g in shown],
+                "color": "#505a5f",
+            },
+            hovertemplate="%{y}: %{x:.2f} times<extra></extra>",
+            name="Ratio",
+        )
+    )
+    fig.add_vline(x=1, line={"color": "#0b0c0c", "width": 1})
+    fig.update_xaxes(
+        type="log", title_text=f"Rate ratio against {labels.get(reference, reference)} (log scale; 1 = the same rate)"
+    )
+    return _layout(fig, title=title, height=max(240, 80 + 40 * len(shown)))
+
+
+def figure_json(fig: go.Figure) -> Any:
+    """A figure as plain JSON data for ``json_script``."""
+    return json.loads(pio.to_json(fig, validate=False, engine="json"))
+
+
+def sparkline_points(values: Sequence[float | None], *, width: int = 120, height: int = 28) -> str:
+    """An SVG polyline's points for a tile's sparkline (decorative: the tile states the figures)."""
+    present = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(present) < 2:
+        return ""
+    low = min(v for _, v in present)
+    high = max(v for _, v in present)
+    span = high - low or 1.0
+    step = width / max(len(values) - 1, 1)
+    return " ".join(f"{i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}" for i, v in present)
