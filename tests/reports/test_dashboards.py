@@ -74,7 +74,7 @@ def test_overview_page_query_count_is_pinned(client, users, django_assert_max_nu
 
 @pytest.mark.django_db
 def test_tiles_changes_ranks_and_summary(client, users):
-    framework, area, metrics = build(3)
+    framework, area, _metrics = build(3)
     data = overview(framework=framework, area=area)
     tile = data.priorities[1][1][0]  # M001: 100, 101, … rising by 1 a quarter; lower is better
     assert tile.latest.value == 107
@@ -107,7 +107,7 @@ def test_filters_live_in_the_url(client, users):
 
 @pytest.mark.django_db
 def test_downloads_hold_what_the_page_shows(client, users):
-    framework, area, metrics = build(3)
+    _framework, _area, _metrics = build(3)
     client.force_login(users["board_member"])
     page = client.get(reverse("dashboard")).content.decode()
     text = client.get(reverse("dashboard"), {"format": "csv"}).content.decode("utf-8-sig")
@@ -129,7 +129,7 @@ def test_downloads_hold_what_the_page_shows(client, users):
 
 @pytest.mark.django_db
 def test_metric_page_has_charts_text_and_table(client, users):
-    framework, area, metrics = build(2)
+    _framework, _area, metrics = build(2)
     Rebase.objects.create(metric=metrics[1], period=START.shift(4).end_date, reason="New counting rules")
     client.force_login(users["board_member"])
     response = client.get(reverse("dashboard-metric", args=["M001"]))
@@ -148,7 +148,7 @@ def test_metric_page_has_charts_text_and_table(client, users):
 
 @pytest.mark.django_db
 def test_fairness_page(client, users):
-    framework, area, metrics = build(1)
+    framework, area, _metrics = build(1)
     ethnicity = Breakdown.objects.create(code="ethnicity", name="Ethnicity")
     cats = {
         code: BreakdownCategory.objects.create(breakdown=ethnicity, code=code, name=code.title(), order=i)
