@@ -58,6 +58,8 @@ clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .mypy_cache .ruff_cache
 
 # Benchmarks (figures, not pass/fail): each on a fresh SQLite file and, when reachable, PostgreSQL.
+# Pages are timed with DEBUG off (as in production) and a throwaway secret key.
+bench: export DJANGO_SECRET_KEY ?= bench-only-not-secret
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432/pcc_perf_bench
 bench: install
 	@rm -f /tmp/pcc-perf-bench.sqlite3
@@ -70,3 +72,12 @@ bench: install
 	  DATABASE_URL=$(BENCH_PG) DJANGO_DEBUG=1 $(PY) manage.py migrate -v0 && \
 	  DATABASE_URL=$(BENCH_PG) DJANGO_DEBUG=1 $(PY) manage.py bench_returns; \
 	else echo "PostgreSQL not reachable on 127.0.0.1:5432: skipped"; fi
+	@$(PY) manage.py collectstatic --noinput -v0
+	@echo "== dashboard pages, national-scale synthetic data: SQLite =="
+	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 $(PY) manage.py generate_national_dataset
+	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 $(PY) manage.py bench_pages
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  echo "== dashboard pages, national-scale synthetic data: PostgreSQL =="; \
+	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py generate_national_dataset && \
+	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_pages; \
+	fi

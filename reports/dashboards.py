@@ -22,7 +22,7 @@ from . import charts, findings
 from .selectors import (
     breakdown_values,
     current_framework,
-    latest_breakdown_period,
+    fairness_blocks,
     overview,
     peer_values,
     quarter_choice,
@@ -296,32 +296,53 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+def _tile_section(tile: Any) -> dict[str, Any]:
+    """A metric's chart, finding and table on the priority page, from the overview's data (no query)."""
+    metric = tile.metric
+    fig = charts.xmr_figure(
+        title=f"{metric.name}, {tile.area.name}",
+        unit_label=metric.get_unit_display(),
+        observations=tile.observations,
+        spc=tile.spc,
+    )
+    causes = {p.period: p.special_cause for p in tile.spc.points}
+    table = [
+        {
+            "label": period_label(o.period),
+            "value": findings.format_value(o.value, metric.unit) if o.value is not None else missing_symbol(o.missing),
+            "symbol": status_symbol(o.status) if o.value is not None else "",
+            "cause": findings._cause_text_short(causes.get(o.period)) if o.value is not None else "",
+        }
+        for o in tile.observations
+    ]
+    return {
+        "metric": metric,
+        "latest": tile.latest,
+        "area": tile.area,
+        "xmr_json": charts.figure_json(fig),
+        "xmr_text": findings.spc_text(metric, tile.spc, area_name=tile.area.name),
+        "table": table,
+    }
+
+
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def priority_page(request: HttpRequest, code: str) -> HttpResponse:
     framework = _framework()
     priority = get_object_or_404(framework.priorities, code=code)
     area = _area(request, framework)
     period = quarter_choice(request.GET.get("quarter"))
-    placements = (
-        FrameworkMetric.objects.filter(framework=framework, priority=priority)
-        .select_related("metric__agency")
-        .prefetch_related("metric__rebases")
-    )
-    sections = []
-    rows = []
-    for place in placements:
-        ctx = _metric_context(framework, place.metric, area, period)
-        sections.append(ctx)
-        latest = ctx["latest"]
-        rows.append(
-            [
-                place.metric.code,
-                place.metric.name,
-                period_label(latest.period) if latest else "",
-                latest.value if latest else "",
-                ctx["xmr_text"],
-            ]
-        )
+    data = overview(framework=framework, area=area, period=period, priority=priority.code)
+    sections = [_tile_section(tile) for _, tiles in data.priorities for tile in tiles]
+    rows = [
+        [
+            s["metric"].code,
+            s["metric"].name,
+            period_label(s["latest"].period) if s["latest"] else "",
+            s["latest"].value if s["latest"] and s["latest"].value is not None else "",
+            s["xmr_text"],
+        ]
+        for s in sections
+    ]
     exported = _export(
         request,
         f"priority-{priority.code}-{area.code}",
@@ -334,7 +355,7 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "reports/priority.html",
-        {"framework": framework, "priority": priority, "area": area, "sections": sections, "areas": selectable_areas()},
+        {"framework": framework, "priority": priority, "area": area, "sections": sections, "areas": data.areas},
     )
 
 
@@ -346,26 +367,13 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
     framework = _framework()
     area = _area(request, framework)
     period = quarter_choice(request.GET.get("quarter"))
-    placements = (
-        FrameworkMetric.objects.filter(framework=framework, metric__breakdowns__reference__isnull=False)
-        .select_related("metric")
-        .distinct()
-        .order_by("priority__order", "order")
-    )
     sections = []
     rows: list[list[Any]] = []
     import pandas as pd
 
-    for place in placements:
-        metric = place.metric
-        if not metric.has_ratio:
-            continue
-        when = latest_breakdown_period(metric=metric, area=area, up_to=period)
-        if when is None:
-            continue
-        for breakdown, cats in breakdown_values(metric=metric, area=area, period=when):
-            if breakdown.reference is None:
-                continue
+    for block in fairness_blocks(framework=framework, area=area, period=period):
+        metric, breakdown, when, cats = block.metric, block.breakdown, block.period, block.cells
+        if breakdown.reference is not None:
             table = pd.DataFrame(
                 [
                     {

@@ -300,13 +300,6 @@ def breakdown_values(
     return [(b, [(c, by_category.get(c.pk)) for c in b.categories.all()]) for b in breakdowns]
 
 
-def latest_breakdown_period(*, metric: Metric, area: Area, up_to: dt.date | None = None) -> dt.date | None:
-    query = Observation.objects.filter(metric=metric, area=area, category__isnull=False, numerator__isnull=False)
-    if up_to is not None:
-        query = query.filter(period__lte=up_to)
-    return query.order_by("-period").values_list("period", flat=True).first()
-
-
 def quarter_choice(text: str | None) -> dt.date | None:
     if not text:
         return None
@@ -314,3 +307,54 @@ def quarter_choice(text: str | None) -> dt.date | None:
         return Quarter.parse(text).end_date
     except ValueError:
         return None
+
+
+@dataclass
+class FairnessBlock:
+    metric: Metric
+    breakdown: Breakdown
+    period: dt.date
+    cells: list[tuple[Any, Observation | None]]  # (category, observation)
+
+
+def fairness_blocks(*, framework: Framework, area: Area, period: dt.date | None = None) -> list[FairnessBlock]:
+    """Each framework metric broken down by a breakdown with a reference group: its categories at the
+    latest quarter (up to ``period``) with counts. Five queries whatever the number of metrics."""
+    from django.db.models import Max
+
+    placements = list(
+        FrameworkMetric.objects.filter(framework=framework, metric__breakdowns__reference__isnull=False)
+        .select_related("metric")
+        .prefetch_related(
+            Prefetch(
+                "metric__breakdowns",
+                queryset=Breakdown.objects.select_related("reference").prefetch_related("categories"),
+            )
+        )
+        .order_by("priority__order", "order")
+        .distinct()
+    )
+    metrics = [p.metric for p in placements if p.metric.has_ratio]
+    if not metrics:
+        return []
+    latest_query = Observation.objects.filter(
+        metric__in=metrics, area=area, category__isnull=False, numerator__isnull=False
+    )
+    if period is not None:
+        latest_query = latest_query.filter(period__lte=period)
+    latest = dict(latest_query.values("metric_id").annotate(last=Max("period")).values_list("metric_id", "last"))
+    rows = Observation.objects.filter(
+        metric_id__in=list(latest), area=area, category__isnull=False, period__in=set(latest.values())
+    )
+    found = {(o.metric_id, o.period, o.category_id): o for o in rows}
+    blocks = []
+    for metric in metrics:
+        when = latest.get(metric.pk)
+        if when is None:
+            continue
+        for breakdown in metric.breakdowns.all():
+            if breakdown.reference_id is None:
+                continue
+            cells = [(c, found.get((metric.pk, when, c.pk))) for c in breakdown.categories.all()]
+            blocks.append(FairnessBlock(metric, breakdown, when, cells))
+    return blocks

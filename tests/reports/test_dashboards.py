@@ -246,3 +246,51 @@ def test_xmr_chart_draws_segments_limits_and_rebases():
     colours = fig.data[0].marker.color
     assert len(colours) == 8
     assert charts.figure_json(fig)["data"][0]["type"] == "scatter"
+
+
+def add_fairness(framework, area, n, prefix):
+    ethnicity, _ = Breakdown.objects.get_or_create(code="ethnicity", defaults={"name": "Ethnicity"})
+    cats = [
+        BreakdownCategory.objects.get_or_create(breakdown=ethnicity, code=c, defaults={"name": c.title(), "order": i})[
+            0
+        ]
+        for i, c in enumerate(["white", "black", "asian"])
+    ]
+    ethnicity.reference = cats[0]
+    ethnicity.save()
+    for m in range(n):
+        metric = MetricFactory(code=f"{prefix}F{m:02d}", name=f"Rate {m}", unit=Unit.RATE_PER_1000)
+        metric.breakdowns.add(ethnicity)
+        PlacementFactory(priority=framework.priorities.first(), framework=framework, metric=metric, order=100 + m)
+        for c in cats:
+            ObservationFactory(
+                metric=metric,
+                area=area,
+                period=dt.date(2024, 12, 31),
+                category=c,
+                numerator=50,
+                denominator=100000,
+                value=0.5,
+            )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "args"), [("dashboard-priority", ["p0"]), ("dashboard-fairness", [])])
+def test_priority_and_fairness_query_counts_do_not_grow(client, users, django_assert_num_queries, name, args):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from frameworks.models import Framework
+
+    small_fw, area, _ = build(6, prefix="A")
+    add_fairness(small_fw, area, 2, "A")
+    client.force_login(users["board_member"])
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(reverse(name, args=args)).status_code == 200
+    big_fw, area, _ = build(30, prefix="B")
+    add_fairness(big_fw, area, 10, "B")
+    Framework.objects.filter(pk=small_fw.pk).update(is_current=False)
+    with django_assert_num_queries(len(small)):
+        response = client.get(reverse(name, args=args))
+        assert response.status_code == 200
+    assert ("Metric 27" if name == "dashboard-priority" else "Rate 9") in response.content.decode()

@@ -1,0 +1,77 @@
+"""Median server time of the dashboard pages on the current framework (run after generate_national_dataset)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
+from django.test import Client
+
+from frameworks.models import FrameworkMetric, Role, User
+from reports.selectors import current_framework
+
+
+class Command(BaseCommand):
+    help = "Time the overview, metric, priority and fairness pages (median and 90th percentile of N requests)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--repeat", type=int, default=15)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django.conf import settings
+
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        framework = current_framework()
+        assert framework is not None
+        user, _ = User.objects.get_or_create(username="bench-board", defaults={"role": Role.BOARD_MEMBER})
+        client = Client()
+        client.force_login(user)
+        metric = (
+            FrameworkMetric.objects.filter(framework=framework)
+            .select_related("metric")
+            .order_by("metric__code")
+            .first()
+        )
+        assert metric is not None
+        priority = framework.priorities.order_by("order").first()
+        pages = {
+            "overview (60 metrics)": "/dashboard/",
+            "metric page": f"/dashboard/metric/{metric.metric.code}/",
+            "priority page (15 charts)": f"/dashboard/priority/{priority.code}/" if priority else "/dashboard/",
+            "fairness view (10 metrics)": "/dashboard/fairness/",
+            "home (baseline)": "/",
+        }
+        self.stdout.write(
+            f"database: {connection.vendor}; framework: {framework.name}; {options['repeat']} requests each after a warm-up"
+        )
+        medians = {}
+        for label, url in pages.items():
+            response = client.get(url, secure=True)
+            assert response.status_code == 200, (url, response.status_code)
+            queries: list[str] = []
+
+            def count(execute: Any, sql: str, params: Any, many: bool, context: Any, seen: list[str] = queries) -> Any:
+                seen.append(sql)
+                return execute(sql, params, many, context)
+
+            with connection.execute_wrapper(count):
+                client.get(url, secure=True)
+            times = []
+            for _ in range(options["repeat"]):
+                start = time.perf_counter()
+                client.get(url, secure=True)
+                times.append((time.perf_counter() - start) * 1000)
+            times.sort()
+            medians[label] = statistics.median(times)
+            p90 = times[int(len(times) * 0.9) - 1]
+            self.stdout.write(
+                f"{label:28} median {medians[label]:7.1f} ms, p90 {p90:7.1f} ms, {len(queries):3d} queries, {len(response.content) / 1024:6.0f} KB"
+            )
+        base = medians["home (baseline)"]
+        self.stdout.write(
+            "ratio to the home page: "
+            + ", ".join(f"{k.split(' (')[0]} {v / base:.1f}x" for k, v in medians.items() if not k.startswith("home"))
+        )

@@ -1,0 +1,83 @@
+"""Dashboards on the real demo data in a real browser: charts draw with no console error, filters live in
+the URL, downloads hold what the table shows, and axe-core finds no serious or critical violation."""
+
+import csv
+import io
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
+
+from frameworks.models import Role
+
+from ..factories import UserFactory
+from .conftest import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def watch(page):
+    problems = []
+    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    return problems
+
+
+def serious_violations(page):
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_dashboards_on_demo_data(new_page):
+    call_command("seed_demo", stdout=io.StringIO())
+    UserFactory(username="member", role=Role.BOARD_MEMBER)
+    page = new_page()
+    problems = watch(page)
+    log_in(page, "member")
+
+    # Overview: tiles, summary, filters in the URL.
+    page.goto("/dashboard/")
+    assert page.get_by_role("heading", name="Staffordshire LCJB Performance Framework (demo)").is_visible()
+    assert page.locator(".tile").count() >= 20
+    assert page.locator(".summary-strip").inner_text().count("\n") >= 4
+    assert serious_violations(page) == []
+    page.get_by_label("Area").select_option(label="Derbyshire")
+    page.get_by_label("Priority").select_option(label="Offending")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/dashboard/?area=derbyshire*priority=offending*")
+    assert "Derbyshire, figures to" in page.locator(".lede").inner_text()
+    assert page.get_by_role("heading", name="Fairness").count() == 0
+    page.go_back()
+    page.wait_for_url("**/dashboard/")
+    assert "Staffordshire, figures to" in page.locator(".lede").inner_text()
+
+    # A metric page: the XmR chart and the peer chart draw; the download holds the table.
+    page.get_by_role("link", name="Police recorded crime (excluding fraud)", exact=True).click()
+    page.wait_for_selector("#xmr[data-drawn]")
+    page.wait_for_selector("#peers[data-drawn]")
+    assert page.locator("#xmr .main-svg").count() >= 1
+    assert "The latest value, 21,212 in 2023/24 Q4" in page.locator("#xmr-caption").inner_text()
+    table_rows = page.locator("#data-table tbody tr").all_inner_texts()
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download CSV").click()
+    text = info.value.path().read_text(encoding="utf-8-sig")
+    data = list(csv.reader(io.StringIO(text[text.index("quarter,label,value") :])))
+    assert len(data) - 1 == len(table_rows)
+    assert data[-1][1] == "2023/24 Q4"
+    assert data[-1][2] == "21212.0"
+    assert table_rows[-1].startswith("2023/24 Q4\t21,212")
+    assert serious_violations(page) == []
+
+    # The fairness view: ratios with intervals, in words, chart and table.
+    page.goto("/dashboard/fairness/?area=metropolitan")
+    page.wait_for_selector("[data-drawn]")
+    assert page.get_by_text("does not show why").is_visible()
+    assert page.get_by_text("The rate for Black people was 3.7 times the rate for White people").first.is_visible()
+    assert page.locator(".fairness-table").first.locator("tbody tr").count() == 4
+    assert serious_violations(page) == []
+
+    assert problems == []
