@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from reports import api, dashboards
+from reports import api, dashboards, snapshot_views
 from reports import views as report_views
 
 urlpatterns = [
@@ -11,6 +11,9 @@ urlpatterns = [
     path("dashboard/priority/<slug:code>/", dashboards.priority_page, name="dashboard-priority"),
     path("dashboard/metric/<str:code>/", dashboards.metric_page, name="dashboard-metric"),
     path("dashboard/fairness/", dashboards.fairness_page, name="dashboard-fairness"),
+    path("snapshots/", snapshot_views.snapshot_list, name="snapshots"),
+    path("snapshots/publish/", snapshot_views.snapshot_create, name="snapshot-create"),
+    path("snapshots/<int:pk>/", snapshot_views.snapshot_detail, name="snapshot-detail"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/metrics/", api.metrics_list, name="api-metrics"),

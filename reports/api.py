@@ -23,7 +23,9 @@ from metrics.quarters import Quarter, QuarterError, period_label
 from metrics.selectors import breakdown_observations, metric_series
 from metrics.stats.disproportionality import relative_rates
 
+from .models import Snapshot
 from .selectors import current_framework
+from .snapshots import observations_for, snapshot_spc_settings
 
 
 class ApiError(Exception):
@@ -96,11 +98,25 @@ def _area(code: str) -> Area:
     return area
 
 
-def _snapshot(request: HttpRequest) -> None:
-    snapshot = _param(request, "snapshot", required=False)
-    if snapshot is not None:
-        # Snapshots come with the reports issue; until then no snapshot exists.
-        raise ApiError(404, f"unknown snapshot '{snapshot}'")
+def _snapshot(request: HttpRequest) -> Snapshot | None:
+    text = _param(request, "snapshot", required=False)
+    if text is None:
+        return None
+    snapshot = Snapshot.objects.filter(pk=int(text)).first() if text.isdigit() else None
+    if snapshot is None:
+        raise ApiError(404, f"unknown snapshot '{text}'")
+    return snapshot
+
+
+def _snapshot_json(snapshot: Snapshot | None) -> dict[str, Any] | None:
+    if snapshot is None:
+        return None
+    return {
+        "id": snapshot.pk,
+        "period": snapshot.period.isoformat(),
+        "number": snapshot.number,
+        "published_at": snapshot.published_at.isoformat(timespec="seconds"),
+    }
 
 
 def _num(value: float | None) -> float | None:
@@ -180,8 +196,15 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
     category = _category(
         metric, _param(request, "breakdown", required=False), _param(request, "category", required=False)
     )
-    _snapshot(request)
-    data = metric_series(metric=metric, area=area, category=category, framework=current_framework())
+    snapshot = _snapshot(request)
+    data = metric_series(
+        metric=metric,
+        area=area,
+        category=category,
+        framework=current_framework(),
+        source=observations_for(snapshot) if snapshot else None,
+        spc_settings=snapshot_spc_settings(snapshot).get(metric.code) if snapshot else None,
+    )
     spc_points = {p.period: p for p in data.spc.points}
     points = []
     for obs in data.observations:
@@ -245,6 +268,7 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
         "points": points,
         "spc": spc,
         "comparison": comparison,
+        "snapshot": _snapshot_json(snapshot),
     }
 
 
@@ -263,7 +287,7 @@ def disproportionality(request: HttpRequest, user: Any) -> dict[str, Any]:
     area = _area(_param(request, "area") or "")
     period = _period(_param(request, "period") or "")
     code = _param(request, "breakdown") or ""
-    _snapshot(request)
+    snapshot = _snapshot(request)
     breakdown = Breakdown.objects.select_related("reference").prefetch_related("categories").filter(code=code).first()
     if breakdown is None:
         raise ApiError(404, f"unknown breakdown '{code}'")
@@ -272,7 +296,13 @@ def disproportionality(request: HttpRequest, user: Any) -> dict[str, Any]:
     if breakdown.reference is None:
         raise ApiError(400, f"breakdown '{code}' has no reference category")
     categories = list(breakdown.categories.all())
-    found = breakdown_observations(metric=metric, area=area, period=period, categories=categories)
+    found = breakdown_observations(
+        metric=metric,
+        area=area,
+        period=period,
+        categories=categories,
+        source=observations_for(snapshot) if snapshot else None,
+    )
     table = pd.DataFrame(
         [
             {
@@ -298,6 +328,7 @@ def disproportionality(request: HttpRequest, user: Any) -> dict[str, Any]:
         "breakdown": breakdown.code,
         "reference": breakdown.reference.code,
         "reference_rate": ref_rate,
+        "snapshot": _snapshot_json(snapshot),
         "groups": [
             {
                 "category": g.category,

@@ -5,6 +5,7 @@ import pytest
 from frameworks.models import Role
 
 from .factories import AgencyFactory, UserFactory
+from .metrics.returns_setup import setup  # noqa: F401  (the returns fixture, shared by several test modules)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"

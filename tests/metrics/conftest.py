@@ -41,6 +41,3 @@ def police_agency(framework):
 @pytest.fixture
 def cps_agency(framework):
     return Agency.objects.get(code="cps")
-
-
-from .returns_setup import setup  # noqa: E402, F401  (the returns fixture, shared by the returns tests)

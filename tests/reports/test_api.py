@@ -199,6 +199,7 @@ def test_metrics_list(board_client):
             "unknown category",
         ),
         ("api-series", {"metric": "REF", "area": "staffordshire", "snapshot": "7"}, 404, "unknown snapshot"),
+        ("api-series", {"metric": "REF", "area": "staffordshire", "snapshot": "x"}, 404, "unknown snapshot"),
         (
             "api-disproportionality",
             {"metric": "RATE", "area": "staffordshire", "period": "2024-12-30", "breakdown": "ethnicity"},

@@ -1,0 +1,37 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from metrics.quarters import Quarter, QuarterError
+from reports.selectors import current_framework
+from reports.snapshots import SnapshotError, readiness, snapshot_publish
+
+
+class Command(BaseCommand):
+    help = "Publish the quarter's snapshot as the web action does; prints the new snapshot's ID on the last line."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quarter", required=True, help="quarter end date, e.g. 2024-06-30 (or 2024/25 Q1)")
+        parser.add_argument("--reason", default="", help="required when returns are missing")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            period = Quarter.parse(options["quarter"]).end_date
+        except QuarterError as exc:
+            raise CommandError(f"--quarter: {exc}") from None
+        framework = current_framework()
+        if framework is None:
+            raise CommandError("no framework is loaded")
+        state = readiness(period=period)
+        for r in state.returns:
+            self.stdout.write(f"{r.agency.name}: {r.get_state_display()}")
+        try:
+            snapshot = snapshot_publish(
+                actor=None, framework=framework, period=period, reason=options["reason"], from_command_line=True
+            )
+        except SnapshotError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"Published {snapshot}: {snapshot.observation_count} observations, {snapshot.revisions.count()} revised"
+        )
+        self.stdout.write(str(snapshot.pk))

@@ -1,0 +1,114 @@
+"""Snapshots: a quarter's approved data and definitions frozen as published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from frameworks.models import Area, BreakdownCategory, Framework
+from metrics.models import Metric, Missing, ObservationStatus, Unit
+from metrics.quarters import period_label
+
+
+class ImmutableError(Exception):
+    """A published snapshot cannot be changed."""
+
+
+class Snapshot(models.Model):
+    """The immutable copy of approved data, metric definitions, framework structure and SPC settings
+    for a quarter, as published: one version of the truth for every board that discusses it."""
+
+    period = models.DateField(help_text="The quarter the snapshot is for.")
+    number = models.PositiveIntegerField(
+        default=1, help_text="1 for the first snapshot of the quarter, 2 for the next, …"
+    )
+    framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="snapshots")
+    framework_version = models.PositiveIntegerField()
+    framework_file = models.TextField(
+        help_text="The framework file (definitions, structure, SPC settings) as published."
+    )
+    published_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True, help_text="Why it was published with returns missing.")
+    missing_returns = models.JSONField(default=list, blank=True)
+    observation_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-period", "-number"]
+        constraints = [models.UniqueConstraint(fields=["period", "number"], name="snapshot_unique")]
+
+    def __str__(self) -> str:
+        return f"{period_label(self.period)} snapshot {self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.pop("_allow_update", False):
+            raise ImmutableError("A published snapshot cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableError("A published snapshot cannot be deleted.")
+
+    @property
+    def label(self) -> str:
+        return period_label(self.period)
+
+
+class SnapshotObservation(models.Model):
+    """An approved observation as it was when the snapshot was published (same fields as Observation)."""
+
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="observations")
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    period = models.DateField()
+    category = models.ForeignKey(BreakdownCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    unit = models.CharField(max_length=20, choices=Unit.choices)
+    value = models.FloatField(null=True, blank=True)
+    numerator = models.FloatField(null=True, blank=True)
+    denominator = models.FloatField(null=True, blank=True)
+    missing = models.CharField(max_length=1, choices=Missing.choices, blank=True, default=Missing.NONE)
+    status = models.CharField(max_length=12, choices=ObservationStatus.choices)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["snapshot", "metric", "area", "period"]
+        indexes = [models.Index(fields=["snapshot", "metric", "area", "period"], name="snapobs_lookup")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "metric", "area", "period"],
+                condition=Q(category__isnull=True),
+                name="snapobs_total_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["snapshot", "metric", "area", "period", "category"],
+                condition=Q(category__isnull=False),
+                name="snapobs_category_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id}: {self.metric_id}/{self.area_id}/{self.period} {self.value}"
+
+
+class SnapshotRevision(models.Model):
+    """A value that changed since the previous snapshot of any quarter: shown as [r] with old and new."""
+
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="revisions")
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
+    period = models.DateField()
+    category = models.ForeignKey(BreakdownCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    old_value = models.FloatField(null=True, blank=True)
+    new_value = models.FloatField(null=True, blank=True)
+    old_missing = models.CharField(max_length=1, blank=True)
+    new_missing = models.CharField(max_length=1, blank=True)
+
+    class Meta:
+        ordering = ["snapshot", "metric", "area", "period"]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id}/{self.area_id}/{self.period}: {self.old_value} -> {self.new_value}"

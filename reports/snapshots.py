@@ -1,0 +1,181 @@
+"""Publishing snapshots: permission → one transaction → checks → copy → audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Max, QuerySet
+
+from frameworks.access import Perm, require
+from frameworks.framework_file import framework_export
+from frameworks.models import Framework, audit
+from metrics.models import CollectionRound, Observation, Return, ReturnState
+from metrics.quarters import Quarter, period_label
+
+from .models import Snapshot, SnapshotObservation, SnapshotRevision
+
+COPIED_FIELDS = [
+    "metric_id",
+    "area_id",
+    "period",
+    "category_id",
+    "unit",
+    "value",
+    "numerator",
+    "denominator",
+    "missing",
+    "status",
+    "note",
+]
+
+
+class SnapshotError(Exception):
+    """The snapshot cannot be published as asked."""
+
+
+@dataclass
+class Readiness:
+    period: dt.date
+    returns: list[Return]
+
+    @property
+    def missing(self) -> list[Return]:
+        return [r for r in self.returns if r.state != ReturnState.APPROVED]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def readiness(*, period: dt.date) -> Readiness:
+    """Which of the quarter's returns are approved and which are not."""
+    returns = list(
+        Return.objects.filter(round__period=period).select_related("agency", "round").order_by("agency__name")
+    )
+    return Readiness(period, returns)
+
+
+def snapshot_publish(
+    *, actor: Any, framework: Framework, period: dt.date, reason: str = "", from_command_line: bool = False
+) -> Snapshot:
+    """Freeze the quarter: every approved observation up to its end, the framework file (definitions,
+    structure, SPC settings) and what was revised since the previous snapshot. A reason is required when
+    any return of the quarter is not approved. ``from_command_line``: an administrator's command, which
+    runs with the server's own rights (``actor`` may then be None)."""
+    if not from_command_line:
+        require(actor, Perm.PUBLISH_SNAPSHOT)
+    quarter = Quarter.from_end_date(period)
+    state = readiness(period=quarter.end_date)
+    if not CollectionRound.objects.filter(period=quarter.end_date).exists() and not reason.strip():
+        raise SnapshotError(
+            f"No collection round was opened for {quarter.label}: give the reason for publishing anyway."
+        )
+    if state.missing and not reason.strip():
+        names = ", ".join(r.agency.name for r in state.missing)
+        raise SnapshotError(
+            f"Returns not approved: {names}. Wait for them, or give the reason for publishing without them."
+        )
+    with transaction.atomic():
+        previous_number = (
+            Snapshot.objects.select_for_update().filter(period=quarter.end_date).aggregate(n=Max("number"))["n"] or 0
+        )
+        previous = Snapshot.objects.order_by("-published_at", "-pk").first()
+        snapshot = Snapshot.objects.create(
+            period=quarter.end_date,
+            number=previous_number + 1,
+            framework=framework,
+            framework_version=framework.version,
+            framework_file=framework_export(code=framework.code),
+            published_by=actor if getattr(actor, "pk", None) else None,
+            reason=reason.strip(),
+            missing_returns=[r.agency.code for r in state.missing],
+        )
+        columns = ", ".join(COPIED_FIELDS)
+        table = SnapshotObservation._meta.db_table
+        source = Observation._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (snapshot_id, {columns}) SELECT %s, {columns} FROM {source} WHERE period <= %s",  # noqa: S608 - table and column names are ours
+                [snapshot.pk, quarter.end_date],
+            )
+            count = cursor.rowcount
+        snapshot.observation_count = count
+        snapshot.save(_allow_update=True, update_fields=["observation_count"])
+        revisions = _revisions(previous, snapshot) if previous is not None else []
+        SnapshotRevision.objects.bulk_create(revisions, batch_size=2000)
+        audit(
+            actor=actor,
+            action="snapshot.published",
+            obj=snapshot,
+            summary=f"{snapshot}: {count} observations, {len(revisions)} revised since the previous snapshot",
+            new={"period": quarter.end_date.isoformat(), "missing_returns": snapshot.missing_returns},
+            reason=snapshot.reason,
+        )
+    return snapshot
+
+
+def _revisions(previous: Snapshot, current: Snapshot) -> list[SnapshotRevision]:
+    def rows(snapshot: Snapshot, upto: dt.date) -> dict[tuple[int, int, dt.date, int | None], tuple[float | None, str]]:
+        values = SnapshotObservation.objects.filter(snapshot=snapshot, period__lte=upto).values_list(
+            "metric_id", "area_id", "period", "category_id", "value", "missing"
+        )
+        return {(m, a, p, c): (v, miss) for m, a, p, c, v, miss in values}
+
+    upto = min(previous.period, current.period)
+    old, new = rows(previous, upto), rows(current, upto)
+    changed = []
+    for key, (value, missing) in new.items():
+        if key not in old:
+            continue
+        old_value, old_missing = old[key]
+        if old_value != value or old_missing != missing:
+            metric_id, area_id, period, category_id = key
+            changed.append(
+                SnapshotRevision(
+                    snapshot=current,
+                    metric_id=metric_id,
+                    area_id=area_id,
+                    period=period,
+                    category_id=category_id,
+                    old_value=old_value,
+                    new_value=value,
+                    old_missing=old_missing,
+                    new_missing=missing,
+                )
+            )
+    return changed
+
+
+def observations_for(snapshot: Snapshot | None) -> QuerySet[Any]:
+    """Where figures come from: approved data now, or the snapshot's copy as published."""
+    if snapshot is None:
+        return Observation.objects.all()
+    return SnapshotObservation.objects.filter(snapshot=snapshot)
+
+
+def snapshot_caption(snapshot: Snapshot) -> str:
+    when = snapshot.published_at.strftime("%d %B %Y")
+    return f"As published in snapshot {snapshot.number} of {period_label(snapshot.period)} on {when}."
+
+
+def snapshot_spc_settings(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    """Each metric's SPC settings and rebases as they were published (from the snapshot's framework file)."""
+    import yaml
+
+    doc = yaml.safe_load(snapshot.framework_file) or {}
+    out: dict[str, dict[str, Any]] = {}
+    for priority in doc.get("priorities", []):
+        for metric in priority.get("metrics", []):
+            spc = metric.get("spc", {})
+            out[metric["code"]] = {
+                "screen_outliers": spc.get("screen_outliers", True),
+                "run_length": spc.get("run_length", 7),
+                "trend_length": spc.get("trend_length", 7),
+                "rebases": [
+                    (dt.date.fromisoformat(str(r["period"])), r.get("reason", "")) for r in spc.get("rebases", [])
+                ],
+            }
+    return out
