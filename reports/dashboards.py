@@ -19,6 +19,7 @@ from metrics.stats.suppression import SYMBOLS, missing_symbol, status_symbol
 from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 
 from . import charts, findings
+from .models import Snapshot
 from .selectors import (
     breakdown_values,
     current_framework,
@@ -28,6 +29,7 @@ from .selectors import (
     quarter_choice,
     selectable_areas,
 )
+from .snapshots import observations_for, snapshot_caption, snapshot_spc_settings
 
 
 def _framework() -> Framework:
@@ -40,6 +42,22 @@ def _framework() -> Framework:
 def _area(request: HttpRequest, framework: Framework) -> Area:
     code = request.GET.get("area") or framework.home_area.code
     return get_object_or_404(Area, code=code)
+
+
+def _snapshot(request: HttpRequest) -> Snapshot | None:
+    """``?snapshot=ID``: show the figures exactly as that snapshot published them."""
+    text = request.GET.get("snapshot", "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise Http404("Unknown snapshot")
+    return get_object_or_404(Snapshot, pk=int(text))
+
+
+def _sources(snapshot: Snapshot | None) -> dict[str, Any]:
+    if snapshot is None:
+        return {}
+    return {"source": observations_for(snapshot), "spc_settings": snapshot_spc_settings(snapshot)}
 
 
 def _symbol(obs: Any) -> str:
@@ -75,9 +93,10 @@ def _export(
 def overview_page(request: HttpRequest) -> HttpResponse:
     framework = _framework()
     area = _area(request, framework)
-    period = quarter_choice(request.GET.get("quarter"))
+    snapshot = _snapshot(request)
+    period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
     priority = request.GET.get("priority") or None
-    data = overview(framework=framework, area=area, period=period, priority=priority)
+    data = overview(framework=framework, area=area, period=period, priority=priority, **_sources(snapshot))
     rows = []
     for prio, tiles in data.priorities:
         for tile in tiles:
@@ -131,18 +150,25 @@ def overview_page(request: HttpRequest) -> HttpResponse:
             "letters": findings.VARIATION_LETTER,
             "short": findings.VARIATION_SHORT,
             "table_rows": rows,
+            "snapshot": snapshot,
+            "snapshot_caption": snapshot_caption(snapshot) if snapshot else "",
         },
     )
 
 
 # --- priority and metric pages ---------------------------------------------------------------------------
-def _metric_context(framework: Framework, metric: Metric, area: Area, period: dt.date | None) -> dict[str, Any]:
-    data = metric_series(metric=metric, area=area, framework=framework)
+def _metric_context(
+    framework: Framework, metric: Metric, area: Area, period: dt.date | None, snapshot: Snapshot | None = None
+) -> dict[str, Any]:
+    sources = _sources(snapshot)
+    source = sources.get("source")
+    spc_settings = sources["spc_settings"].get(metric.code) if snapshot else None
+    data = metric_series(metric=metric, area=area, framework=framework, source=source, spc_settings=spc_settings)
     observations = [o for o in data.observations if period is None or o.period <= period]
     if len(observations) != len(data.observations):
         from metrics.selectors import metric_spc
 
-        spc = metric_spc(metric, observations)
+        spc = metric_spc(metric, observations, spc_settings)
     else:
         spc = data.spc
     xmr = charts.xmr_figure(
@@ -185,7 +211,7 @@ def _metric_context(framework: Framework, metric: Metric, area: Area, period: dt
         "breakdowns": [],
     }
     if latest is not None:
-        bars, national = peer_values(framework=framework, metric=metric, area=area, period=latest.period)
+        bars, national = peer_values(framework=framework, metric=metric, area=area, period=latest.period, source=source)
         if len(bars) > 1:
             peer_fig = charts.peer_figure(
                 title=f"{metric.name}: peers, {period_label(latest.period)}",
@@ -210,7 +236,7 @@ def _metric_context(framework: Framework, metric: Metric, area: Area, period: dt
                 key=lambda r: r[0],
             )
             context["national"] = findings.format_value(national, metric.unit) if national is not None else None
-        for breakdown, cats in breakdown_values(metric=metric, area=area, period=latest.period):
+        for breakdown, cats in breakdown_values(metric=metric, area=area, period=latest.period, source=source):
             values = [(c.name, o.value if o else None) for c, o in cats]
             if not any(v is not None for _, v in values):
                 continue
@@ -245,8 +271,11 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     framework = _framework()
     metric = get_object_or_404(Metric.objects.select_related("agency").prefetch_related("rebases"), code=code)
     area = _area(request, framework)
+    snapshot = _snapshot(request)
     period = quarter_choice(request.GET.get("quarter"))
-    context = _metric_context(framework, metric, area, period)
+    context = _metric_context(framework, metric, area, period, snapshot)
+    context["snapshot"] = snapshot
+    context["snapshot_caption"] = snapshot_caption(snapshot) if snapshot else ""
     header = [
         "quarter",
         "label",
@@ -286,6 +315,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
         ["Definition", metric.description],
         ["Caveats", metric.caveats],
         ["Owner", metric.agency.name],
+        ["Figures", context["snapshot_caption"] or "Approved data as it stands now."],
     ]
     exported = _export(request, f"{metric.code}-{area.code}", header, rows, about)
     if exported:
@@ -330,8 +360,9 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
     framework = _framework()
     priority = get_object_or_404(framework.priorities, code=code)
     area = _area(request, framework)
-    period = quarter_choice(request.GET.get("quarter"))
-    data = overview(framework=framework, area=area, period=period, priority=priority.code)
+    snapshot = _snapshot(request)
+    period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
+    data = overview(framework=framework, area=area, period=period, priority=priority.code, **_sources(snapshot))
     sections = [_tile_section(tile) for _, tiles in data.priorities for tile in tiles]
     rows = [
         [
@@ -355,7 +386,15 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "reports/priority.html",
-        {"framework": framework, "priority": priority, "area": area, "sections": sections, "areas": data.areas},
+        {
+            "framework": framework,
+            "priority": priority,
+            "area": area,
+            "sections": sections,
+            "areas": data.areas,
+            "snapshot": snapshot,
+            "snapshot_caption": snapshot_caption(snapshot) if snapshot else "",
+        },
     )
 
 
@@ -366,12 +405,14 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
 
     framework = _framework()
     area = _area(request, framework)
-    period = quarter_choice(request.GET.get("quarter"))
+    snapshot = _snapshot(request)
+    period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
     sections = []
     rows: list[list[Any]] = []
     import pandas as pd
 
-    for block in fairness_blocks(framework=framework, area=area, period=period):
+    source = observations_for(snapshot) if snapshot else None
+    for block in fairness_blocks(framework=framework, area=area, period=period, source=source):
         metric, breakdown, when, cats = block.metric, block.breakdown, block.period, block.cells
         if breakdown.reference is not None:
             table = pd.DataFrame(
@@ -466,5 +507,7 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
             "sections": sections,
             "caveat": findings.DISPROPORTIONALITY_CAVEAT,
             "areas": selectable_areas(),
+            "snapshot": snapshot,
+            "snapshot_caption": snapshot_caption(snapshot) if snapshot else "",
         },
     )

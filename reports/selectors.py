@@ -149,9 +149,14 @@ def selectable_areas() -> list[Area]:
     return list(Area.objects.filter(type__in=[AreaType.NATIONAL, AreaType.POLICE_FORCE_AREA]).order_by("type", "name"))
 
 
-def periods_with_data(*, area: Area) -> list[dt.date]:
+def _rows(source: Any) -> Any:
+    return source if source is not None else Observation.objects.all()
+
+
+def periods_with_data(*, area: Area, source: Any = None) -> list[dt.date]:
     return list(
-        Observation.objects.filter(area=area, value__isnull=False)
+        _rows(source)
+        .filter(area=area, value__isnull=False)
         .values_list("period", flat=True)
         .distinct()
         .order_by("-period")
@@ -172,11 +177,17 @@ def _peer_ids(framework: Framework, area: Area, period: dt.date) -> dict[int, st
 
 
 def overview(
-    *, framework: Framework, area: Area, period: dt.date | None = None, priority: str | None = None
+    *,
+    framework: Framework,
+    area: Area,
+    period: dt.date | None = None,
+    priority: str | None = None,
+    source: Any = None,
+    spc_settings: dict[str, dict[str, Any]] | None = None,
 ) -> Overview:
     """Every metric of the framework as a tile for ``area`` at ``period`` (default: the latest quarter with
     data). A fixed number of queries whatever the number of metrics."""
-    periods = periods_with_data(area=area)
+    periods = periods_with_data(area=area, source=source)
     if period is None:
         period = periods[0] if periods else None
     priorities = list(framework.priorities.order_by("order"))
@@ -192,12 +203,16 @@ def overview(
     area_ids = [area.pk] + ([national.pk] if national else [])
     series: dict[tuple[int, int], list[Observation]] = defaultdict(list)
     if period is not None and placements:
-        rows = Observation.objects.filter(
-            metric_id__in=[p.metric_id for p in placements],
-            area_id__in=area_ids,
-            category__isnull=True,
-            period__lte=period,
-        ).order_by("period")
+        rows = (
+            _rows(source)
+            .filter(
+                metric_id__in=[p.metric_id for p in placements],
+                area_id__in=area_ids,
+                category__isnull=True,
+                period__lte=period,
+            )
+            .order_by("period")
+        )
         for obs in rows:
             series[(obs.metric_id, obs.area_id)].append(obs)
     peers = _peer_ids(framework, area, period) if period is not None else {}
@@ -208,7 +223,7 @@ def overview(
         own = series.get((place.metric_id, area.pk), [])
         fallback = not own and national is not None and bool(series.get((place.metric_id, national.pk)))
         obs_list = series[(place.metric_id, national.pk)] if fallback and national else own
-        spc = metric_spc(place.metric, obs_list)
+        spc = metric_spc(place.metric, obs_list, spc_settings.get(place.metric.code) if spc_settings else None)
         latest = obs_list[-1] if obs_list else None
         values = observation_values(obs_list)
         tile = Tile(
@@ -228,12 +243,16 @@ def overview(
         tiles.append(tile)
         tiles_by_priority[place.priority_id].append(tile)
     if latest_periods:
-        peer_rows = Observation.objects.filter(
-            metric_id__in=list(latest_periods),
-            area_id__in=list(peers) + ([national.pk] if national else []),
-            category__isnull=True,
-            period__in=set(latest_periods.values()),
-        ).values_list("metric_id", "area_id", "period", "value")
+        peer_rows = (
+            _rows(source)
+            .filter(
+                metric_id__in=list(latest_periods),
+                area_id__in=list(peers) + ([national.pk] if national else []),
+                category__isnull=True,
+                period__in=set(latest_periods.values()),
+            )
+            .values_list("metric_id", "area_id", "period", "value")
+        )
         found: dict[int, dict[str, float | None]] = defaultdict(dict)
         national_values: dict[int, float | None] = {}
         for metric_id, area_id, when, value in peer_rows:
@@ -270,15 +289,17 @@ class PeerBar:
 
 
 def peer_values(
-    *, framework: Framework, metric: Metric, area: Area, period: dt.date
+    *, framework: Framework, metric: Metric, area: Area, period: dt.date, source: Any = None
 ) -> tuple[list[PeerBar], float | None]:
     """The peers' values at ``period`` (home area included) and the national value."""
     peers = _peer_ids(framework, area, period)
     national = Area.objects.filter(type=AreaType.NATIONAL).first()
     ids = list(peers) + ([national.pk] if national else [])
-    rows = Observation.objects.filter(
-        metric=metric, period=period, category__isnull=True, area_id__in=ids
-    ).select_related("area")
+    rows = (
+        _rows(source)
+        .filter(metric=metric, period=period, category__isnull=True, area_id__in=ids)
+        .select_related("area")
+    )
     bars, national_value = [], None
     for obs in rows:
         if obs.value is None:
@@ -291,11 +312,11 @@ def peer_values(
 
 
 def breakdown_values(
-    *, metric: Metric, area: Area, period: dt.date
+    *, metric: Metric, area: Area, period: dt.date, source: Any = None
 ) -> list[tuple[Breakdown, list[tuple[Any, Observation | None]]]]:
     """For each breakdown of the metric: its categories with the area's observation at ``period``."""
     breakdowns = list(metric.breakdowns.prefetch_related(Prefetch("categories")).select_related("reference"))
-    rows = Observation.objects.filter(metric=metric, area=area, period=period, category__isnull=False)
+    rows = _rows(source).filter(metric=metric, area=area, period=period, category__isnull=False)
     by_category = {o.category_id: o for o in rows}
     return [(b, [(c, by_category.get(c.pk)) for c in b.categories.all()]) for b in breakdowns]
 
@@ -317,7 +338,9 @@ class FairnessBlock:
     cells: list[tuple[Any, Observation | None]]  # (category, observation)
 
 
-def fairness_blocks(*, framework: Framework, area: Area, period: dt.date | None = None) -> list[FairnessBlock]:
+def fairness_blocks(
+    *, framework: Framework, area: Area, period: dt.date | None = None, source: Any = None
+) -> list[FairnessBlock]:
     """Each framework metric broken down by a breakdown with a reference group: its categories at the
     latest quarter (up to ``period``) with counts. Five queries whatever the number of metrics."""
     from django.db.models import Max
@@ -337,13 +360,11 @@ def fairness_blocks(*, framework: Framework, area: Area, period: dt.date | None 
     metrics = [p.metric for p in placements if p.metric.has_ratio]
     if not metrics:
         return []
-    latest_query = Observation.objects.filter(
-        metric__in=metrics, area=area, category__isnull=False, numerator__isnull=False
-    )
+    latest_query = _rows(source).filter(metric__in=metrics, area=area, category__isnull=False, numerator__isnull=False)
     if period is not None:
         latest_query = latest_query.filter(period__lte=period)
     latest = dict(latest_query.values("metric_id").annotate(last=Max("period")).values_list("metric_id", "last"))
-    rows = Observation.objects.filter(
+    rows = _rows(source).filter(
         metric_id__in=list(latest), area=area, category__isnull=False, period__in=set(latest.values())
     )
     found = {(o.metric_id, o.period, o.category_id): o for o in rows}

@@ -84,6 +84,15 @@ def test_a_revision_after_publication_changes_nothing_published(setup, client):
         for p in client.get(url, {"metric": "OFF01", "area": "staffordshire"}).json()["points"]
     }
     assert live["2023-12-31"] == (20400, "revised")
+    # The dashboards as at the snapshot show the published figure and say which snapshot it is.
+    page = client.get(reverse("dashboard-metric", args=["OFF01"]), {"snapshot": first.pk}).content.decode()
+    assert "As published in snapshot 1 of 2024/25 Q1" in page
+    assert "20,329" in page
+    assert "20,400" not in page
+    assert "20,400 [r]" in client.get(reverse("dashboard-metric", args=["OFF01"])).content.decode()
+    overview_page = client.get(reverse("dashboard"), {"snapshot": first.pk}).content.decode()
+    assert f"snapshot={first.pk}" in overview_page
+    assert client.get(reverse("dashboard"), {"snapshot": 999}).status_code == 404
     second = snapshot_publish(
         actor=setup["manager"], framework=setup["framework"], period=PERIOD, reason="HMPPS still late"
     )
