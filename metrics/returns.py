@@ -827,3 +827,49 @@ def history_for(*, lines: list[OwedLine], period: dt.date, quarters: int = 4) ->
         for obs in query:
             found[((obs.metric_id, obs.area_id, obs.category_id), obs.period)] = obs
     return {line.key: [found.get((line.key, p)) for p in periods] for line in lines}
+
+
+def return_import_draft(*, return_obj: Return, content: bytes, filename: str) -> ValuesCheck:
+    """``import_return --draft``: an administrator's command puts a file into an agency's return as
+    draft values, through the same checks as a web upload; with any error nothing is written."""
+    summary = ImportSummary(filename=filename)
+    try:
+        positions, raw_rows = parse_file(content=content, filename=filename)
+    except FileRejected as exc:
+        summary.errors.append(Issue(None, "", "file", str(exc)))
+        return ValuesCheck(summary=summary)
+    with transaction.atomic():
+        locked = _lock(return_obj, None)
+        _check_editable(locked)
+        check = check_return_rows(return_obj=locked, positions=positions, raw_rows=raw_rows, filename=filename)
+        if check.summary.errors:
+            return check
+        _write_values(locked, check, None, filename)
+        check.summary.written = True
+    return check
+
+
+def draft_return_for(*, agency: Agency, content: bytes, filename: str) -> Return:
+    """The open return a file belongs to: the agency's return for the one quarter the file covers."""
+    positions, raw_rows = parse_file(content=content, filename=filename)
+    index = positions["period"]
+    quarters = set()
+    for _, cells in raw_rows:
+        value = cells[index] if index < len(cells) else None
+        if value is None or str(value).strip() == "":
+            continue
+        try:
+            if isinstance(value, dt.datetime):
+                value = value.date()
+            quarters.add(Quarter.from_end_date(value) if isinstance(value, dt.date) else Quarter.parse(str(value)))
+        except ValueError:
+            continue  # the row checks report it
+    if len(quarters) != 1:
+        raise ReturnError(f"a draft return covers one quarter; the file has {len(quarters)}")
+    (quarter,) = quarters
+    found = (
+        Return.objects.select_related("round", "agency").filter(agency=agency, round__period=quarter.end_date).first()
+    )
+    if found is None:
+        raise ReturnError(f"no collection round is open for {quarter.label}")
+    return found

@@ -74,3 +74,31 @@ def test_missing_agency_option_is_a_usage_error(tmp_path):
     )
     assert result.returncode == 2
     assert "--agency" in result.stderr
+
+
+def test_draft_puts_values_into_the_return(setup, tmp_path):
+    from metrics.models import Observation as Obs
+    from metrics.models import ReturnValue
+
+    from .returns_setup import GOOD, police_return
+
+    r = police_return(setup)
+    path = tmp_path / "police.csv"
+    path.write_text(GOOD)
+    code, out, _ = call(str(path), "--agency", "police", "--draft", "--dry-run")
+    assert code == 0
+    assert "Dry run" in out
+    assert not ReturnValue.objects.exists()
+    code, out, _ = call(str(path), "--agency", "police", "--draft")
+    assert code == 0, out
+    assert "Values created: 4" in out
+    assert ReturnValue.objects.filter(return_obj=r).count() == 4
+    assert not Obs.objects.exists()  # draft values are not approved data
+    path.write_text(GOOD + "OFF01,staffordshire,2024-06-30,,,lots,,,,\n")
+    code, out, _ = call(str(path), "--agency", "police", "--draft")
+    assert code == 1
+    assert "row 6, column value" in out
+    path.write_text(GOOD.replace("2024-06-30", "2023-06-30"))
+    code, out, _ = call(str(path), "--agency", "police", "--draft")
+    assert code == 1
+    assert "no collection round is open for 2023/24 Q1" in out
