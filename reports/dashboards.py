@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -19,7 +20,7 @@ from metrics.stats.suppression import SYMBOLS, missing_symbol, status_symbol
 from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 
 from . import charts, findings
-from .models import Snapshot
+from .models import Annotation, Snapshot
 from .selectors import (
     breakdown_values,
     current_framework,
@@ -171,8 +172,17 @@ def _metric_context(
         spc = metric_spc(metric, observations, spc_settings)
     else:
         spc = data.spc
+    notes = list(
+        Annotation.objects.filter(metric=metric, period__lte=period or dt.date.max)
+        .filter(Q(area__isnull=True) | Q(area=area))
+        .order_by("period")
+    )
     xmr = charts.xmr_figure(
-        title=f"{metric.name}, {area.name}", unit_label=metric.get_unit_display(), observations=observations, spc=spc
+        title=f"{metric.name}, {area.name}",
+        unit_label=metric.get_unit_display(),
+        observations=observations,
+        spc=spc,
+        annotations=[(n.period, n.label) for n in notes],
     )
     spc_points = {p.period: p for p in spc.points}
     seg_of = {p.period: spc.segments[p.segment] for p in spc.points}
@@ -209,6 +219,7 @@ def _metric_context(
         "peer_text": "",
         "peer_rows": [],
         "breakdowns": [],
+        "annotations": notes,
     }
     if latest is not None:
         bars, national = peer_values(framework=framework, metric=metric, area=area, period=latest.period, source=source)
@@ -326,7 +337,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def _tile_section(tile: Any) -> dict[str, Any]:
+def _tile_section(tile: Any, notes: list[Annotation]) -> dict[str, Any]:
     """A metric's chart, finding and table on the priority page, from the overview's data (no query)."""
     metric = tile.metric
     fig = charts.xmr_figure(
@@ -334,6 +345,7 @@ def _tile_section(tile: Any) -> dict[str, Any]:
         unit_label=metric.get_unit_display(),
         observations=tile.observations,
         spc=tile.spc,
+        annotations=[(n.period, n.label) for n in notes],
     )
     causes = {p.period: p.special_cause for p in tile.spc.points}
     table = [
@@ -363,7 +375,15 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
     snapshot = _snapshot(request)
     period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
     data = overview(framework=framework, area=area, period=period, priority=priority.code, **_sources(snapshot))
-    sections = [_tile_section(tile) for _, tiles in data.priorities for tile in tiles]
+    tiles = [tile for _, group in data.priorities for tile in group]
+    notes: dict[int, list[Annotation]] = {}
+    for note in (
+        Annotation.objects.filter(metric__in=[t.metric for t in tiles])
+        .filter(Q(area__isnull=True) | Q(area=area))
+        .order_by("period")
+    ):
+        notes.setdefault(note.metric_id, []).append(note)
+    sections = [_tile_section(tile, notes.get(tile.metric.pk, [])) for tile in tiles]
     rows = [
         [
             s["metric"].code,

@@ -112,3 +112,35 @@ class SnapshotRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric_id}/{self.area_id}/{self.period}: {self.old_value} -> {self.new_value}"
+
+
+class AnnotationKind(models.TextChoices):
+    CONTEXT = "context", "Context"
+    DATA_ISSUE = "data_issue", "Data issue"
+
+
+class Annotation(models.Model):
+    """A dated note on a metric (for one area, or all): shown on its charts, in reports and the PDF."""
+
+    metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="annotations")
+    area = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.CASCADE, related_name="+", help_text="Empty: every area."
+    )
+    period = models.DateField(help_text="Quarter end date the note is about.")
+    kind = models.CharField(max_length=12, choices=AnnotationKind.choices, default=AnnotationKind.CONTEXT)
+    text = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["metric", "period"]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id} {period_label(self.period)}: {self.text}"
+
+    @property
+    def label(self) -> str:
+        prefix = "Data issue: " if self.kind == AnnotationKind.DATA_ISSUE else ""
+        return f"{prefix}{self.text}"

@@ -294,3 +294,22 @@ def test_priority_and_fairness_query_counts_do_not_grow(client, users, django_as
         response = client.get(reverse(name, args=args))
         assert response.status_code == 200
     assert ("Metric 27" if name == "dashboard-priority" else "Rate 9") in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_annotations_appear_on_the_charts(client, users):
+    from reports.models import Annotation
+
+    _, area, metrics = build(2)
+    Annotation.objects.create(
+        metric=metrics[1], area=area, period=START.shift(2).end_date, text="New charging unit", kind="context"
+    )
+    Annotation.objects.create(
+        metric=metrics[1], area=None, period=START.shift(3).end_date, text="Force system outage", kind="data_issue"
+    )
+    client.force_login(users["board_member"])
+    html = client.get(reverse("dashboard-metric", args=["M001"])).content.decode()
+    assert "New charging unit" in html
+    assert "Data issue: Force system outage" in html
+    priority_html = client.get(reverse("dashboard-priority", args=["p1"])).content.decode()
+    assert "Data issue: Force system outage" in priority_html
