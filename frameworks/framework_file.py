@@ -68,6 +68,7 @@ class MetricSpec:
     run_length: int
     trend_length: int
     rebases: list[tuple[dt.date, str]]
+    public: bool = False
 
 
 @dataclass
@@ -326,7 +327,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
     c.unique([(f"breakdowns[{i}].code", b[0]["code"]) for i, b in enumerate(spec.breakdowns)], "breakdown")
 
     metric_keys = {"code", "name", "agency", "unit", "direction", "source_type"}
-    metric_optional = {"basis", "breakdowns", "areas", "description", "caveats", "spc"}
+    metric_optional = {"basis", "breakdowns", "areas", "description", "caveats", "spc", "public"}
     all_metric_codes: list[tuple[str, str]] = []
     priorities = c.sequence(top.get("priorities"), "priorities")
     if not priorities and "priorities" in top:
@@ -391,6 +392,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
                 run_length=c.integer(spc.get("run_length"), f"{mpath}.spc.run_length", 7, 2, 50),
                 trend_length=c.integer(spc.get("trend_length"), f"{mpath}.spc.trend_length", 7, 2, 50),
                 rebases=sorted(rebases),
+                public=c.boolean(metric_map.get("public"), f"{mpath}.public", False),
             )
             metrics.append(spec_metric)
             all_metric_codes.append((f"{mpath}.code", spec_metric.code))
@@ -708,6 +710,7 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                     "spc_screen_outliers": m.screen_outliers,
                     "spc_run_length": m.run_length,
                     "spc_trend_length": m.trend_length,
+                    "public": m.public,
                 },
                 f"metric {m.code}",
             )
@@ -872,6 +875,7 @@ def framework_export(*, code: str) -> str:
             "areas": sorted(a.code for a in metric.areas.all()),
             "description": metric.description,
             "caveats": metric.caveats,
+            **({"public": True} if metric.public else {}),
             "spc": {
                 "screen_outliers": metric.spc_screen_outliers,
                 "run_length": metric.spc_run_length,

@@ -69,6 +69,9 @@ class Metric(models.Model):
     spc_screen_outliers = models.BooleanField(default=True)
     spc_run_length = models.PositiveSmallIntegerField(default=7)
     spc_trend_length = models.PositiveSmallIntegerField(default=7)
+    public = models.BooleanField(
+        default=False, help_text="Show in public reports even though it is management information."
+    )
 
     class Meta:
         ordering = ["code"]

@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from reports import api, dashboards, snapshot_views
-from reports import views as report_views
+from reports import api, dashboards, report_views, snapshot_views
+from reports import views as home_views
 
 urlpatterns = [
-    path("", report_views.home, name="home"),
+    path("", home_views.home, name="home"),
     path("dashboard/", dashboards.overview_page, name="dashboard"),
     path("dashboard/priority/<slug:code>/", dashboards.priority_page, name="dashboard-priority"),
     path("dashboard/metric/<str:code>/", dashboards.metric_page, name="dashboard-metric"),
@@ -14,6 +14,13 @@ urlpatterns = [
     path("snapshots/", snapshot_views.snapshot_list, name="snapshots"),
     path("snapshots/publish/", snapshot_views.snapshot_create, name="snapshot-create"),
     path("snapshots/<int:pk>/", snapshot_views.snapshot_detail, name="snapshot-detail"),
+    path("reports/", report_views.report_list, name="reports"),
+    path("reports/new/", report_views.report_new, name="report-new"),
+    path("reports/<int:pk>/", report_views.report_detail, name="report-detail"),
+    path("reports/<int:pk>/edit/", report_views.report_edit_page, name="report-edit"),
+    path("reports/<int:pk>/<str:action>/", report_views.report_action, name="report-action"),
+    path("public/reports/", report_views.public_list, name="public-reports"),
+    path("public/reports/<int:pk>/", report_views.public_report, name="public-report"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/metrics/", api.metrics_list, name="api-metrics"),

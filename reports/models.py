@@ -144,3 +144,100 @@ class Annotation(models.Model):
     def label(self) -> str:
         prefix = "Data issue: " if self.kind == AnnotationKind.DATA_ISSUE else ""
         return f"{prefix}{self.text}"
+
+
+class ReportState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    PUBLISHED = "published", "Published"
+
+
+REPORT_TRANSITIONS: dict[tuple[str, str], str] = {
+    (ReportState.DRAFT, ReportState.IN_REVIEW): "send for review",
+    (ReportState.IN_REVIEW, ReportState.DRAFT): "back to draft",
+    (ReportState.IN_REVIEW, ReportState.PUBLISHED): "publish",
+}
+
+
+class Report(models.Model):
+    """The quarterly report on a snapshot: narrative first, with the evidence beside it."""
+
+    snapshot = models.OneToOneField(Snapshot, on_delete=models.PROTECT, related_name="report")
+    title = models.CharField(max_length=200)
+    state = models.CharField(max_length=12, choices=ReportState.choices, default=ReportState.DRAFT)
+    executive_summary = models.TextField(blank=True, help_text="Markdown.")
+    deep_dive = models.ForeignKey(
+        "frameworks.Priority", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-snapshot__period", "-snapshot__number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="published") | Q(published_at__isnull=False), name="report_published_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReportSection(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="sections")
+    priority = models.ForeignKey("frameworks.Priority", on_delete=models.PROTECT, related_name="+")
+    order = models.PositiveIntegerField(default=0)
+    narrative = models.TextField(blank=True, help_text="The analysts' narrative (Markdown).")
+    commentary = models.TextField(blank=True, help_text="Partner commentary (Markdown).")
+
+    class Meta:
+        ordering = ["report", "order"]
+        constraints = [models.UniqueConstraint(fields=["report", "priority"], name="report_section_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id}: {self.priority_id}"
+
+
+class ReportFinding(models.Model):
+    """The data-driven finding for a metric, generated from the statistics and editable before publication."""
+
+    section = models.ForeignKey(ReportSection, on_delete=models.CASCADE, related_name="findings")
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
+    order = models.PositiveIntegerField(default=0)
+    generated = models.TextField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["section", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id}: {self.text[:40]}"
+
+    @property
+    def edited(self) -> bool:
+        return self.text != self.generated
+
+
+class ReportEdit(models.Model):
+    """Every change to a report's text, with who and when: the narrative's version history."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="edits")
+    field = models.CharField(max_length=100)
+    old = models.TextField(blank=True)
+    new = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.field} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,133 @@
+"""Report pages: the board edition (logged in), the editor, and the public edition (no login)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from frameworks.access import Perm, has_perm, permission_required
+
+from .models import Report, ReportEdit, ReportState, Snapshot
+from .reporting import ReportError, can_read, edition, render_markdown, report_create, report_edit, report_transition
+
+
+@permission_required(Perm.VIEW_APPROVED_DATA)
+def report_list(request: HttpRequest) -> HttpResponse:
+    editor = has_perm(request.user, Perm.EDIT_REPORT)
+    reports = Report.objects.select_related("snapshot")
+    if not editor:
+        reports = reports.filter(state=ReportState.PUBLISHED)
+    without = Snapshot.objects.filter(report__isnull=True)[:10] if editor else []
+    return render(request, "reports/report_list.html", {"reports": reports, "without": without, "editor": editor})
+
+
+@require_POST
+@permission_required(Perm.EDIT_REPORT)
+def report_new(request: HttpRequest) -> HttpResponse:
+    snapshot = get_object_or_404(
+        Snapshot, pk=request.POST.get("snapshot", "0") if str(request.POST.get("snapshot", "")).isdigit() else 0
+    )
+    try:
+        report = report_create(actor=request.user, snapshot=snapshot)
+    except ReportError as exc:
+        messages.error(request, str(exc))
+        return redirect("reports")
+    return redirect("report-edit", pk=report.pk)
+
+
+def _report(request: HttpRequest, pk: int) -> Report:
+    report = get_object_or_404(Report.objects.select_related("snapshot__framework__home_area", "deep_dive"), pk=pk)
+    if not can_read(request.user, report):
+        raise PermissionDenied("This report is not published.")
+    return report
+
+
+@permission_required(Perm.VIEW_APPROVED_DATA)
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _report(request, pk)
+    return render(
+        request,
+        "reports/report.html",
+        {
+            "report": report,
+            "summary": render_markdown(report.executive_summary),
+            "sections": edition(report=report, public=False),
+            "public": False,
+            "editor": has_perm(request.user, Perm.EDIT_REPORT),
+        },
+    )
+
+
+@permission_required(Perm.EDIT_REPORT)
+def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _report(request, pk)
+    status = 200
+    posted: dict[str, Any] | None = None
+    if request.method == "POST":
+        changes = {k: str(request.POST.get(k, "")) for k in request.POST if k in ("summary", "deep_dive") or ":" in k}
+        try:
+            version = int(request.POST.get("version", "-1"))
+            report_edit(actor=request.user, report=report, version=version, changes=changes)
+        except (ReportError, ValueError) as exc:
+            messages.error(request, str(exc))
+            posted, status = request.POST, 409
+        else:
+            messages.success(request, "Saved.")
+            return redirect("report-edit", pk=pk)
+    sections = list(report.sections.select_related("priority").prefetch_related("findings__metric"))
+    return render(
+        request,
+        "reports/report_edit.html",
+        {
+            "report": report,
+            "sections": sections,
+            "priorities": [s.priority for s in sections],
+            "posted": posted,
+            "edits": ReportEdit.objects.filter(report=report).select_related("by")[:50],
+            "editable": report.state != ReportState.PUBLISHED,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@permission_required(Perm.EDIT_REPORT)
+def report_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    report = _report(request, pk)
+    target = {"review": ReportState.IN_REVIEW, "draft": ReportState.DRAFT, "publish": ReportState.PUBLISHED}.get(action)
+    if target is None:
+        raise Http404
+    try:
+        report_transition(actor=request.user, report=report, to=target)
+    except ReportError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The report is now {ReportState(target).label.lower()}.")
+    return redirect("report-detail", pk=pk)
+
+
+# --- the public edition: no login, published reports only ------------------------------------------------
+def public_list(request: HttpRequest) -> HttpResponse:
+    reports = Report.objects.filter(state=ReportState.PUBLISHED).select_related("snapshot")
+    return render(request, "reports/public_list.html", {"reports": reports})
+
+
+def public_report(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(
+        Report.objects.select_related("snapshot__framework__home_area", "deep_dive"), pk=pk, state=ReportState.PUBLISHED
+    )
+    return render(
+        request,
+        "reports/report.html",
+        {
+            "report": report,
+            "summary": render_markdown(report.executive_summary),
+            "sections": edition(report=report, public=True),
+            "public": True,
+        },
+    )

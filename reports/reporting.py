@@ -1,0 +1,288 @@
+"""Quarterly reports: create on a snapshot, edit (every edit kept), review, publish; and their two
+editions — the board's, and the public's with small numbers suppressed and management information out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import markdown
+import nh3
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from frameworks.access import Perm, has_perm, require
+from frameworks.models import FrameworkMetric, Priority, audit
+from metrics.models import Metric, SourceType
+from metrics.quarters import period_label
+from metrics.selectors import metric_spc
+from metrics.stats.suppression import CONFIDENTIAL, is_primary, missing_symbol, status_symbol
+
+from .findings import VARIATION_SHORT, format_value, spc_text
+from .models import (
+    REPORT_TRANSITIONS,
+    Report,
+    ReportEdit,
+    ReportFinding,
+    ReportSection,
+    ReportState,
+    Snapshot,
+    SnapshotObservation,
+)
+from .snapshots import snapshot_spc_settings
+
+
+class ReportError(Exception):
+    """A report action that cannot be done now."""
+
+
+def render_markdown(text: str) -> SafeString:
+    """Markdown to HTML with everything unsafe removed (scripts, event handlers, javascript: links)."""
+    html = markdown.markdown(text or "", extensions=["extra", "sane_lists"])
+    return mark_safe(nh3.clean(html))  # noqa: S308 - sanitised by nh3 just above
+
+
+def next_deep_dive(*, framework_priorities: list[Priority]) -> Priority | None:
+    """The priority after the last report's deep dive, in the framework's order (the rotation)."""
+    if not framework_priorities:
+        return None
+    last = (
+        Report.objects.exclude(deep_dive__isnull=True)
+        .order_by("-snapshot__period", "-created_at")
+        .values_list("deep_dive_id", flat=True)
+        .first()
+    )
+    ids = [p.pk for p in framework_priorities]
+    if last not in ids:
+        return framework_priorities[0]
+    return framework_priorities[(ids.index(last) + 1) % len(ids)]
+
+
+def _series_by_metric(snapshot: Snapshot, area_id: int, metric_ids: list[int]) -> dict[int, list[SnapshotObservation]]:
+    rows = SnapshotObservation.objects.filter(
+        snapshot=snapshot, area_id=area_id, metric_id__in=metric_ids, category__isnull=True
+    ).order_by("period")
+    out: dict[int, list[SnapshotObservation]] = {}
+    for row in rows:
+        out.setdefault(row.metric_id, []).append(row)
+    return out
+
+
+def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
+    """A draft report for a snapshot: a section per priority with a generated finding per metric, and
+    the next deep-dive priority in rotation proposed."""
+    require(actor, Perm.EDIT_REPORT)
+    framework = snapshot.framework
+    priorities = list(framework.priorities.order_by("order"))
+    placements = list(
+        FrameworkMetric.objects.filter(framework=framework)
+        .select_related("metric")
+        .prefetch_related("metric__rebases")
+        .order_by("priority__order", "order")
+    )
+    series = _series_by_metric(snapshot, framework.home_area_id, [p.metric_id for p in placements])
+    spc_settings = snapshot_spc_settings(snapshot)
+    with transaction.atomic():
+        if Report.objects.filter(snapshot=snapshot).exists():
+            raise ReportError(f"{snapshot} already has a report.")
+        report = Report.objects.create(
+            snapshot=snapshot,
+            title=f"{framework.name}: {period_label(snapshot.period)} report",
+            deep_dive=next_deep_dive(framework_priorities=priorities),
+            created_by=actor,
+        )
+        sections = {p.pk: ReportSection.objects.create(report=report, priority=p, order=p.order) for p in priorities}
+        findings = []
+        for order, place in enumerate(placements):
+            observations = series.get(place.metric_id, [])
+            spc = metric_spc(place.metric, observations, spc_settings.get(place.metric.code))
+            text = (
+                spc_text(place.metric, spc, area_name=framework.home_area.name)
+                if observations
+                else f"No figures for {place.metric.name} in {framework.home_area.name}."
+            )
+            findings.append(
+                ReportFinding(
+                    section=sections[place.priority_id], metric=place.metric, order=order, generated=text, text=text
+                )
+            )
+        ReportFinding.objects.bulk_create(findings)
+        audit(actor=actor, action="report.created", obj=report, summary=report.title)
+    return report
+
+
+EDITABLE = {ReportState.DRAFT, ReportState.IN_REVIEW}
+
+
+def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, str]) -> Report:
+    """Apply text changes: ``summary``, ``deep_dive`` (a priority id or ""), ``narrative:<section id>``,
+    ``commentary:<section id>``, ``finding:<finding id>``. Each change is kept as a version."""
+    require(actor, Perm.EDIT_REPORT)
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.state not in EDITABLE:
+            raise ReportError("A published report cannot be changed.")
+        if locked.version != version:
+            raise ReportError(
+                "Someone else saved this report while you were editing it; your text is kept below, check it and save again."
+            )
+        sections = {s.pk: s for s in locked.sections.all()}
+        findings = {f.pk: f for f in ReportFinding.objects.filter(section__report=locked)}
+        edits = []
+        for key, new in changes.items():
+            new = new.replace("\r\n", "\n")
+            kind, _, ident = key.partition(":")
+            target: Report | ReportSection | ReportFinding
+            if kind == "summary":
+                target, attr = locked, "executive_summary"
+            elif kind == "deep_dive":
+                old_id = locked.deep_dive_id
+                new_id = int(new) if new.isdigit() else None
+                if old_id != new_id:
+                    locked.deep_dive_id = new_id
+                    edits.append(
+                        ReportEdit(
+                            report=locked, field="deep_dive", old=str(old_id or ""), new=str(new_id or ""), by=actor
+                        )
+                    )
+                continue
+            elif kind in ("narrative", "commentary") and ident.isdigit() and int(ident) in sections:
+                target, attr = sections[int(ident)], kind
+            elif kind == "finding" and ident.isdigit() and int(ident) in findings:
+                target, attr = findings[int(ident)], "text"
+            else:
+                raise ReportError(f"unknown field {key}")
+            old = getattr(target, attr)
+            if old == new:
+                continue
+            setattr(target, attr, new)
+            target.save(update_fields=[attr])
+            edits.append(ReportEdit(report=locked, field=key, old=old, new=new, by=actor))
+        if edits:
+            ReportEdit.objects.bulk_create(edits)
+            locked.version += 1
+            locked.save(update_fields=["version", "deep_dive", "executive_summary"])
+            audit(actor=actor, action="report.edited", obj=locked, summary=", ".join(e.field for e in edits)[:500])
+    return locked
+
+
+def report_transition(*, actor: Any, report: Report, to: str) -> Report:
+    require(actor, Perm.EDIT_REPORT)
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if (locked.state, to) not in REPORT_TRANSITIONS:
+            raise ReportError(
+                f"A {locked.get_state_display().lower()} report cannot be {ReportState(to).label.lower()}."
+            )
+        old = locked.state
+        locked.state = to
+        if to == ReportState.PUBLISHED:
+            require(actor, Perm.PUBLISH_SNAPSHOT)
+            locked.published_at, locked.published_by = timezone.now(), actor
+        locked.save()
+        audit(actor=actor, action=f"report.{to}", obj=locked, old={"state": old}, new={"state": to})
+    return locked
+
+
+def can_read(user: Any, report: Report) -> bool:
+    """Drafts and reviews: the commissioner's office. Published: every logged-in role."""
+    if report.state == ReportState.PUBLISHED:
+        return has_perm(user, Perm.VIEW_APPROVED_DATA)
+    return has_perm(user, Perm.EDIT_REPORT)
+
+
+# --- the editions ------------------------------------------------------------------------------------
+@dataclass
+class MetricLine:
+    metric: Metric
+    finding: str
+    value: str
+    quarter: str
+    variation: str
+    categories: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class SectionView:
+    section: ReportSection
+    narrative: SafeString
+    commentary: SafeString
+    lines: list[MetricLine]
+    deep_dive: bool
+
+
+def edition(*, report: Report, public: bool) -> list[SectionView]:
+    """What a report shows. The public edition leaves out management information (unless a metric is
+    marked public) and suppresses counts from 1 to the threshold, with rates built on them."""
+    snapshot = report.snapshot
+    framework = snapshot.framework
+    threshold = settings.PCC_PERF_SUPPRESSION_THRESHOLD
+    sections = list(report.sections.select_related("priority").prefetch_related("findings__metric__rebases"))
+    metric_ids = [f.metric_id for s in sections for f in s.findings.all()]
+    rows = (
+        SnapshotObservation.objects.filter(snapshot=snapshot, area_id=framework.home_area_id, metric_id__in=metric_ids)
+        .select_related("category")
+        .order_by("period")
+    )
+    totals: dict[int, list[SnapshotObservation]] = {}
+    categories: dict[int, dict[Any, SnapshotObservation]] = {}
+    for row in rows:
+        if row.category_id is None:
+            totals.setdefault(row.metric_id, []).append(row)
+        elif row.period == snapshot.period:
+            categories.setdefault(row.metric_id, {})[row.category] = row
+    spc_settings = snapshot_spc_settings(snapshot)
+    out = []
+    for section in sections:
+        lines = []
+        for finding in section.findings.all():
+            metric = finding.metric
+            if public and metric.source_type == SourceType.MANAGEMENT_INFORMATION and not metric.public:
+                continue
+            series = totals.get(metric.pk, [])
+            latest = series[-1] if series else None
+            spc = metric_spc(metric, series, spc_settings.get(metric.code))
+            variation = VARIATION_SHORT[spc.variation] if latest is not None and latest.value is not None else "No data"
+            lines.append(
+                MetricLine(
+                    metric=metric,
+                    finding=finding.text,
+                    value=_shown(latest, metric.unit, public, threshold),
+                    quarter=period_label(latest.period) if latest else "",
+                    variation=variation,
+                    categories=[
+                        (cat.name, _shown(obs, metric.unit, public, threshold))
+                        for cat, obs in sorted(categories.get(metric.pk, {}).items(), key=lambda item: item[0].order)
+                    ]
+                    if section.priority_id == report.deep_dive_id
+                    else [],
+                )
+            )
+        out.append(
+            SectionView(
+                section=section,
+                narrative=render_markdown(section.narrative),
+                commentary=render_markdown(section.commentary),
+                lines=lines,
+                deep_dive=section.priority_id == report.deep_dive_id,
+            )
+        )
+    return out
+
+
+def _shown(obs: SnapshotObservation | None, unit: str, public: bool, threshold: int) -> str:
+    if obs is None:
+        return "[x]"
+    if obs.value is None:
+        return missing_symbol(obs.missing)
+    if public:
+        # A small count, or a rate or percentage built on one, is suppressed.
+        if unit == "count" and is_primary(obs.value, threshold):
+            return CONFIDENTIAL
+        if obs.numerator is not None and is_primary(obs.numerator, threshold):
+            return CONFIDENTIAL
+    symbol = status_symbol(obs.status)
+    text = format_value(obs.value, unit)
+    return f"{text} {symbol}" if symbol else text
