@@ -10,6 +10,7 @@ import markdown
 import nh3
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
@@ -23,6 +24,7 @@ from metrics.stats.suppression import CONFIDENTIAL, is_primary, missing_symbol, 
 from .findings import VARIATION_SHORT, format_value, spc_text
 from .models import (
     REPORT_TRANSITIONS,
+    Annotation,
     Report,
     ReportEdit,
     ReportFinding,
@@ -211,6 +213,7 @@ class SectionView:
     commentary: SafeString
     lines: list[MetricLine]
     deep_dive: bool
+    notes: list[tuple[str, str, str]] = field(default_factory=list)  # (metric, quarter, note)
 
 
 def edition(*, report: Report, public: bool) -> list[SectionView]:
@@ -234,6 +237,13 @@ def edition(*, report: Report, public: bool) -> list[SectionView]:
         elif row.period == snapshot.period:
             categories.setdefault(row.metric_id, {})[row.category] = row
     spc_settings = snapshot_spc_settings(snapshot)
+    notes: dict[int, list[Annotation]] = {}
+    for note in (
+        Annotation.objects.filter(metric_id__in=metric_ids, period__lte=snapshot.period)
+        .filter(Q(area__isnull=True) | Q(area_id=framework.home_area_id))
+        .order_by("period")
+    ):
+        notes.setdefault(note.metric_id, []).append(note)
     out = []
     for section in sections:
         lines = []
@@ -267,6 +277,11 @@ def edition(*, report: Report, public: bool) -> list[SectionView]:
                 commentary=render_markdown(section.commentary),
                 lines=lines,
                 deep_dive=section.priority_id == report.deep_dive_id,
+                notes=[
+                    (line.metric.name, period_label(n.period), n.label)
+                    for line in lines
+                    for n in notes.get(line.metric.pk, [])
+                ],
             )
         )
     return out

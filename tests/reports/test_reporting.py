@@ -158,3 +158,22 @@ def test_every_report_view_for_every_role(published, client, role, state):
     assert status(reverse("public-reports")) == 200
     assert status(reverse("public-report", args=[report.pk])) == (200 if state == "published" else 404)
     assert Report.objects.count() == 1
+
+
+def test_report_shows_annotations_and_does_not_change_when_data_is_revised(published, client):
+    from reports.models import Annotation
+
+    Annotation.objects.create(
+        metric=Metric.objects.get(code="OFF01"), area=None, period=PERIOD, text="New charging unit", kind="context"
+    )
+    report = publish_report(published)
+    url = reverse("public-report", args=[report.pk])
+    before = client.get(url).content.decode()
+    assert "New charging unit" in before
+    assert "20,800" in before
+    police = Agency.objects.get(code="police")
+    revised = HEADER + "OFF01,staffordshire,2024-06-30,,,20900,,,final,\n"
+    assert import_file(content=revised.encode(), filename="rev.csv", agency=police).accepted
+    after = client.get(url).content.decode()
+    assert "20,800" in after
+    assert "20,900" not in after
