@@ -1,0 +1,83 @@
+"""Writing the quarterly report in a real browser: narrative, an edited finding, an annotation; publish;
+read the board edition and, without logging in, the public edition."""
+
+import pytest
+
+from frameworks.framework_file import framework_load
+from frameworks.models import Agency, Framework, Role
+from metrics.imports import import_file
+from reports.snapshots import snapshot_publish
+
+from ..factories import UserFactory
+from ..metrics.returns_setup import FRAMEWORK, HEADER, PERIOD
+from .conftest import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DATA = HEADER + (
+    "OFF01,staffordshire,2024-03-31,,,21212,,,final,\n"
+    "OFF01,staffordshire,2024-06-30,,,20800,,,final,\n"
+    "OFF01,staffordshire,2024-06-30,offence-group,robbery,3,,,final,\n"
+    "OFF01,staffordshire,2024-06-30,offence-group,violence-against-the-person,20797,,,final,\n"
+    "FAIR03,staffordshire,2024-06-30,,,,1400,1455,final,\n"
+)
+
+
+def test_report_story(new_page):
+    framework_load(text=FRAMEWORK)
+    manager_user = UserFactory(username="manager", role=Role.PERFORMANCE_MANAGER)
+    UserFactory(username="member", role=Role.BOARD_MEMBER)
+    assert import_file(content=DATA.encode(), filename="data.csv", agency=Agency.objects.get(code="police")).accepted
+    snapshot_publish(
+        actor=manager_user, framework=Framework.objects.get(), period=PERIOD, reason="No round in the demo"
+    )
+
+    manager = new_page()
+    log_in(manager, "manager")
+    manager.get_by_role("link", name="Reports", exact=True).click()
+    manager.get_by_role("button", name="Write the report on 2024/25 Q1 snapshot 1").click()
+    manager.get_by_label("Executive summary (Markdown)").fill("Recorded crime **fell** this quarter.")
+    manager.get_by_label("Narrative: Offending (Markdown)").fill(
+        "The new charging unit started in April.\n\n<script>alert(1)</script>"
+    )
+    finding = manager.get_by_label("Finding: Police recorded crime")
+    assert finding.input_value().startswith("The latest value, 20,800 in 2024/25 Q1")
+    finding.fill("Recorded crime fell to 20,800, within normal variation.")
+    manager.get_by_role("button", name="Save").click()
+    assert manager.get_by_text("Saved.").is_visible()
+    assert manager.locator("#history").locator("..").inner_text().count("finding:") == 1
+
+    # An annotation on the metric, through the admin.
+    manager.goto("/admin/reports/annotation/add/")
+    manager.get_by_label("Metric").select_option(label="OFF01 Police recorded crime")
+    manager.get_by_label("Period").fill("2024-06-30")
+    manager.get_by_label("Text").fill("New charging unit from April")
+    manager.get_by_role("button", name="Save", exact=True).click()
+    manager.wait_for_url("**/admin/reports/annotation/")
+    assert "New charging unit from April" in manager.locator("#result_list").inner_text()
+
+    manager.goto("/reports/")
+    manager.get_by_role("link", name="Returns tests: 2024/25 Q1 report").click()
+    manager.get_by_role("button", name="Send for review").click()
+    manager.get_by_role("button", name="Publish").click()
+    assert manager.locator("#report-state").inner_text() == "Published"
+    report_url = manager.url
+
+    member = new_page()
+    log_in(member, "member")
+    member.goto(report_url)
+    board = member.locator("main").inner_text()
+    assert "Recorded crime fell this quarter." in board
+    assert "Recorded crime fell to 20,800, within normal variation." in board
+    assert "New charging unit from April" in board
+    assert "alert(1)" not in member.content()
+    assert "Ethnicity recorded" in board
+
+    visitor = new_page()
+    public_url = report_url.replace("/reports/", "/public/reports/")
+    visitor.goto(public_url)
+    public = visitor.locator("main").inner_text()
+    assert "Public edition" in public
+    assert "[c]" in visitor.locator("table.report-table").inner_text()
+    assert "Ethnicity recorded" not in public
+    assert "Recorded crime fell to 20,800" in public
