@@ -255,19 +255,21 @@ def edition(*, report: Report, public: bool) -> list[SectionView]:
             latest = series[-1] if series else None
             spc = metric_spc(metric, series, spc_settings.get(metric.code))
             variation = VARIATION_SHORT[spc.variation] if latest is not None and latest.value is not None else "No data"
+            value = _shown(latest, metric.unit, public, threshold)
+            cats: list[tuple[str, str]] = []
+            if section.priority_id == report.deep_dive_id:
+                ordered = sorted(categories.get(metric.pk, {}).items(), key=lambda item: item[0].order)
+                cats = [(cat.name, _shown(obs, metric.unit, public, threshold)) for cat, obs in ordered]
+                if public and metric.unit == "count" and latest is not None and latest.value is not None:
+                    value, cats = _secondary(value, cats, ordered, threshold)
             lines.append(
                 MetricLine(
                     metric=metric,
                     finding=finding.text,
-                    value=_shown(latest, metric.unit, public, threshold),
+                    value=value,
                     quarter=period_label(latest.period) if latest else "",
                     variation=variation,
-                    categories=[
-                        (cat.name, _shown(obs, metric.unit, public, threshold))
-                        for cat, obs in sorted(categories.get(metric.pk, {}).items(), key=lambda item: item[0].order)
-                    ]
-                    if section.priority_id == report.deep_dive_id
-                    else [],
+                    categories=cats,
                 )
             )
         out.append(
@@ -285,6 +287,22 @@ def edition(*, report: Report, public: bool) -> list[SectionView]:
             )
         )
     return out
+
+
+def _secondary(
+    total_text: str, cats: list[tuple[str, str]], ordered: list[tuple[Any, SnapshotObservation]], threshold: int
+) -> tuple[str, list[tuple[str, str]]]:
+    """Categories shown with their total: hide a second cell where one hidden cell could be worked out."""
+    import pandas as pd
+
+    from metrics.stats.suppression import suppression_mask
+
+    counts = pd.DataFrame([[obs.value or 0.0 for _, obs in ordered]], columns=[str(i) for i in range(len(ordered))])
+    if counts.empty:
+        return total_text, cats
+    mask = suppression_mask(counts, threshold=threshold, row_totals=True, column_totals=False).iloc[0].tolist()
+    shown = [(name, CONFIDENTIAL if hidden else text) for (name, text), hidden in zip(cats, mask[:-1], strict=True)]
+    return (CONFIDENTIAL if mask[-1] else total_text), shown
 
 
 def _shown(obs: SnapshotObservation | None, unit: str, public: bool, threshold: int) -> str:

@@ -108,6 +108,9 @@ def test_public_edition_suppresses_small_numbers_and_leaves_out_management_infor
     assert "Recorded crime fell." in public
     assert "Police recorded crime" in public
     assert '<td class="num">[c]</td>' in public  # 3 robberies
+    # …and the other group too, or 20,800 − 20,797 would give the 3 away.
+    assert public.count('<td class="num">[c]</td>') == 2
+    assert "20,797" not in public
     assert "Ethnicity recorded" not in public  # management information
     client.force_login(published["board"])
     board = client.get(reverse("report-detail", args=[report.pk])).content.decode()
