@@ -11,7 +11,6 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from metrics.models import Observation
 from metrics.quarters import period_label
 from metrics.stats.disproportionality import GroupRate
 from metrics.stats.spc import SpcResult
@@ -48,7 +47,7 @@ def xmr_figure(
     *,
     title: str,
     unit_label: str,
-    observations: Sequence[Observation],
+    observations: Sequence[Any],
     spc: SpcResult,
     annotations: Sequence[tuple[dt.date, str]] = (),
 ) -> go.Figure:

@@ -204,6 +204,8 @@ class MetricLine:
     quarter: str
     variation: str
     categories: list[tuple[str, str]] = field(default_factory=list)
+    chart: Any = None  # the XmR chart (board edition, deep dive) as JSON for the page
+    chart_text: str = ""
 
 
 @dataclass
@@ -262,6 +264,21 @@ def edition(*, report: Report, public: bool) -> list[SectionView]:
                 cats = [(cat.name, _shown(obs, metric.unit, public, threshold)) for cat, obs in ordered]
                 if public and metric.unit == "count" and latest is not None and latest.value is not None:
                     value, cats = _secondary(value, cats, ordered, threshold)
+            chart = chart_text = None
+            if section.priority_id == report.deep_dive_id and not public and series:
+                from . import charts
+
+                figure = charts.xmr_figure(
+                    title=f"{metric.name}, {framework.home_area.name}",
+                    unit_label=metric.get_unit_display(),
+                    observations=series,
+                    spc=spc,
+                    annotations=[(n.period, n.label) for n in notes.get(metric.pk, [])],
+                )
+                chart, chart_text = (
+                    charts.figure_json(figure),
+                    spc_text(metric, spc, area_name=framework.home_area.name),
+                )
             lines.append(
                 MetricLine(
                     metric=metric,
@@ -270,6 +287,8 @@ def edition(*, report: Report, public: bool) -> list[SectionView]:
                     quarter=period_label(latest.period) if latest else "",
                     variation=variation,
                     categories=cats,
+                    chart=chart,
+                    chart_text=chart_text or "",
                 )
             )
         out.append(

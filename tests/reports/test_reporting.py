@@ -180,3 +180,21 @@ def test_report_shows_annotations_and_does_not_change_when_data_is_revised(publi
     after = client.get(url).content.decode()
     assert "20,800" in after
     assert "20,900" not in after
+
+
+def test_board_edition_draws_the_deep_dive_with_annotations(published, client):
+    from reports.models import Annotation
+
+    Annotation.objects.create(
+        metric=Metric.objects.get(code="OFF01"), area=None, period=PERIOD, text="New charging unit", kind="context"
+    )
+    report = publish_report(published)
+    client.force_login(published["board"])
+    board = client.get(reverse("report-detail", args=[report.pk])).content.decode()
+    assert 'id="rc-OFF01-data"' in board
+    chart_json = board.split('id="rc-OFF01-data" type="application/json">')[1].split("</script>")[0]
+    assert "New charging unit" in chart_json
+    client.logout()
+    public = client.get(reverse("public-report", args=[report.pk])).content.decode()
+    assert "rc-OFF01-data" not in public
+    assert "plotly.min.js" not in public
