@@ -29,6 +29,8 @@ from .quarters import Quarter, QuarterError
 
 REQUIRED_COLUMNS = ("metric", "area", "period", "value")
 OPTIONAL_COLUMNS = ("breakdown", "category", "numerator", "denominator", "status", "note")
+# The columns in the order the templates and the grid use.
+COLUMNS = ["metric", "area", "period", "breakdown", "category", "value", "numerator", "denominator", "status", "note"]
 MISSING_TOKENS = {
     "[x]": Missing.NOT_AVAILABLE,
     "-": Missing.NOT_AVAILABLE,
@@ -95,6 +97,21 @@ class Row:
     @property
     def key(self) -> tuple[int, int, dt.date, int | None]:
         return (self.metric.pk, self.area_id, self.period, self.category_id)
+
+    def figures(self) -> dict[str, Any]:
+        """The row's figures as model fields (for Observation and ReturnValue alike)."""
+        return {
+            "metric": self.metric,
+            "area_id": self.area_id,
+            "category_id": self.category_id,
+            "unit": self.metric.unit,
+            "value": self.value,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "missing": self.missing,
+            "status": self.status,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -486,7 +503,7 @@ def _check_row(
     )
 
 
-def _same(a: float | None, b: float | None) -> bool:
+def same_number(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
@@ -512,9 +529,9 @@ def plan_diff(plan: ImportPlan, rows: list[Row]) -> None:
             continue
         stored_status = ObservationStatus.FINAL if obs.status == ObservationStatus.REVISED else obs.status
         same_figures = (
-            _same(obs.value, row.value)
-            and _same(obs.numerator, row.numerator)
-            and _same(obs.denominator, row.denominator)
+            same_number(obs.value, row.value)
+            and same_number(obs.numerator, row.numerator)
+            and same_number(obs.denominator, row.denominator)
             and obs.missing == row.missing
         )
         if same_figures and stored_status == row.status and obs.note == row.note:
@@ -561,21 +578,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
         )
         Observation.objects.bulk_create(
             [
-                Observation(
-                    metric=row.metric,
-                    area_id=row.area_id,
-                    period=row.period,
-                    category_id=row.category_id,
-                    unit=row.metric.unit,
-                    value=row.value,
-                    numerator=row.numerator,
-                    denominator=row.denominator,
-                    missing=row.missing,
-                    status=row.status,
-                    note=row.note,
-                    source=batch,
-                    source_row=row.row,
-                )
+                Observation(**row.figures(), period=row.period, source=batch, source_row=row.row)
                 for row in plan.to_create
             ],
             batch_size=2000,
@@ -586,9 +589,9 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
         for row, obs in plan.to_update:
             old = _figures(obs)
             figures_changed = not (
-                _same(obs.value, row.value)
-                and _same(obs.numerator, row.numerator)
-                and _same(obs.denominator, row.denominator)
+                same_number(obs.value, row.value)
+                and same_number(obs.numerator, row.numerator)
+                and same_number(obs.denominator, row.denominator)
                 and obs.missing == row.missing
             )
             obs.value, obs.numerator, obs.denominator = row.value, row.numerator, row.denominator

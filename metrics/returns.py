@@ -27,6 +27,7 @@ from frameworks.models import Agency, Area, AuditEvent, BreakdownCategory, Frame
 
 from . import notifications
 from .imports import (
+    COLUMNS,
     FileRejected,
     ImportPlan,
     ImportSummary,
@@ -36,6 +37,7 @@ from .imports import (
     import_commit,
     parse_file,
     plan_diff,
+    same_number,
 )
 from .models import (
     RETURN_TRANSITIONS,
@@ -275,13 +277,10 @@ def check_return_rows(
 
 
 def _same_value(current: ReturnValue, row: Row) -> bool:
-    def same(a: float | None, b: float | None) -> bool:
-        return a == b if a is None or b is None else abs(a - b) <= 1e-12 * max(1.0, abs(a))
-
     return (
-        same(current.value, row.value)
-        and same(current.numerator, row.numerator)
-        and same(current.denominator, row.denominator)
+        same_number(current.value, row.value)
+        and same_number(current.numerator, row.numerator)
+        and same_number(current.denominator, row.denominator)
         and current.missing == row.missing
         and current.status == row.status
         and current.note == row.note
@@ -299,16 +298,7 @@ def _write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: st
         [
             ReturnValue(
                 return_obj=return_obj,
-                metric=row.metric,
-                area_id=row.area_id,
-                category_id=row.category_id,
-                unit=row.metric.unit,
-                value=row.value,
-                numerator=row.numerator,
-                denominator=row.denominator,
-                missing=row.missing,
-                status=row.status,
-                note=row.note,
+                **row.figures(),
                 source=source[:300],
                 source_row=row.row if source != "web form" else None,
                 updated_by_id=actor_id,
@@ -379,18 +369,7 @@ def _write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: st
     )
 
 
-GRID_COLUMNS = [
-    "metric",
-    "area",
-    "period",
-    "breakdown",
-    "category",
-    "value",
-    "numerator",
-    "denominator",
-    "status",
-    "note",
-]
+GRID_COLUMNS = COLUMNS
 
 
 def return_save_grid(*, actor: Any, return_obj: Return, version: int, entries: list[dict[str, Any]]) -> ValuesCheck:

@@ -17,7 +17,7 @@ from frameworks.models import AuditEvent, Framework
 from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 
 from . import returns as svc
-from .imports import FileRejected
+from .imports import COLUMNS, FileRejected
 from .models import Observation, Return, ReturnState, ReturnUpload, UploadState
 from .quarters import Quarter, QuarterError, period_label
 
@@ -272,18 +272,7 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "metrics/return_detail.html", context, status=status)
 
 
-TEMPLATE_HEADER = [
-    "metric",
-    "area",
-    "period",
-    "breakdown",
-    "category",
-    "value",
-    "numerator",
-    "denominator",
-    "status",
-    "note",
-]
+TEMPLATE_HEADER = COLUMNS
 
 
 def return_template(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
