@@ -98,15 +98,34 @@ def latest_period_with_data(*, area: Area) -> dt.date | None:
 SPARKLINE_QUARTERS = 12
 
 
+@dataclass(frozen=True, slots=True)
+class ObsRow:
+    """A light observation (or snapshot observation) row: what tiles and charts read, without the cost
+    of building model instances for thousands of rows."""
+
+    metric_id: int
+    area_id: int
+    period: dt.date
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    missing: str
+    status: str
+    unit: str
+
+
+OBS_FIELDS = ("metric_id", "area_id", "period", "value", "numerator", "denominator", "missing", "status", "unit")
+
+
 @dataclass
 class Tile:
     metric: Metric
     priority: Priority
-    observations: list[Observation]  # the area's (or national) total series up to the quarter
+    observations: list[ObsRow]  # the area's (or national) total series up to the quarter
     area: Area  # the area the figures are for
     national_fallback: bool
     spc: SpcResult
-    latest: Observation | None
+    latest: ObsRow | None
     change_previous: Change | None
     change_year: Change | None
     comparison: PeerComparison | None
@@ -201,7 +220,7 @@ def overview(
     )
     national = Area.objects.filter(type=AreaType.NATIONAL).exclude(pk=area.pk).first()
     area_ids = [area.pk] + ([national.pk] if national else [])
-    series: dict[tuple[int, int], list[Observation]] = defaultdict(list)
+    series: dict[tuple[int, int], list[ObsRow]] = defaultdict(list)
     if period is not None and placements:
         rows = (
             _rows(source)
@@ -212,8 +231,10 @@ def overview(
                 period__lte=period,
             )
             .order_by("period")
+            .values_list(*OBS_FIELDS)
         )
-        for obs in rows:
+        for values in rows:
+            obs = ObsRow(*values)
             series[(obs.metric_id, obs.area_id)].append(obs)
     peers = _peer_ids(framework, area, period) if period is not None else {}
     tiles_by_priority: dict[int, list[Tile]] = {p.pk: [] for p in priorities}
