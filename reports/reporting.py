@@ -206,6 +206,7 @@ class MetricLine:
     categories: list[tuple[str, str]] = field(default_factory=list)
     chart: Any = None  # the XmR chart (board edition, deep dive) as JSON for the page
     chart_text: str = ""
+    pack_chart: Any = None  # the chart as the PDF draws it (set by reports.packs)
 
 
 @dataclass

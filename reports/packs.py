@@ -1,0 +1,154 @@
+"""PDF board packs: the report's edition as an A4 statistical publication (WeasyPrint), its charts the
+same Plotly figures as the pages rendered to vector SVG by kaleido in one Chromium for the whole pack.
+Without a browser the pack is still built, each chart replaced by its data table and a visible note."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import plotly
+import plotly.graph_objects as go
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from metrics.quarters import period_label
+
+from . import charts
+from .findings import spc_text
+from .models import Report, SnapshotObservation
+from .reporting import edition, render_markdown
+from .snapshots import snapshot_spc_settings
+
+logger = logging.getLogger(__name__)
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def chromium_path() -> str | None:
+    path = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    return path if path and os.path.exists(path) and os.access(path, os.X_OK) else None
+
+
+def render_svgs(figures: list[go.Figure], *, width: int = 760, height: int = 340) -> list[str] | None:
+    """Every figure as SVG text, in one browser; None when no browser can be started."""
+    if not figures:
+        return []
+    browser = chromium_path()
+    if browser is None:
+        return None
+    os.environ["BROWSER_PATH"] = browser
+    import kaleido
+
+    async def run() -> list[str]:
+        out = []
+        async with kaleido.Kaleido(n=1, plotlyjs=str(PLOTLY_JS)) as k:
+            for fig in figures:
+                data = await k.calc_fig(fig, opts={"format": "svg", "width": width, "height": height})
+                out.append(_stable_ids(data.decode("utf-8")))
+        return out
+
+    try:
+        return asyncio.run(run())
+    except Exception:  # no browser, or it died: the pack falls back to tables
+        logger.exception("chart rendering failed; the pack uses data tables instead")
+        return None
+
+
+def _stable_ids(svg: str) -> str:
+    """Renumber Plotly's random SVG ids so the same figure gives the same bytes (reproducible packs)."""
+    names: dict[str, str] = {}
+    for match in re.finditer(r'id="([^"]+)"', svg):
+        names.setdefault(match.group(1), f"s{len(names)}")
+    for old, new in sorted(names.items(), key=lambda item: -len(item[0])):
+        svg = svg.replace(f'"{old}"', f'"{new}"').replace(f"#{old})", f"#{new})").replace(f'"#{old}"', f'"#{new}"')
+    # Trace classes carry random uids too ("trace743606").
+    uids: dict[str, str] = {}
+    svg = re.sub(r"\btrace([0-9a-f]{6})\b", lambda m: "trace" + uids.setdefault(m.group(1), f"t{len(uids)}"), svg)
+    return re.sub(r"^<\?xml[^>]*>", "", svg).strip()
+
+
+@dataclass
+class PackChart:
+    title: str
+    text: str
+    svg: str | None
+    rows: list[tuple[str, str]]
+
+
+def build_pack_html(*, report: Report, public: bool, use_browser: bool = True) -> str:
+    """The pack's HTML: cover, summary of variation, contents, executive summary, a section per
+    priority (narrative, findings, charts, tables), annotations, appendix."""
+    snapshot = report.snapshot
+    framework = snapshot.framework
+    sections = edition(report=report, public=public)
+    spc_settings = snapshot_spc_settings(snapshot)
+    metric_ids = [line.metric.pk for s in sections for line in s.lines]
+    rows = SnapshotObservation.objects.filter(
+        snapshot=snapshot, area_id=framework.home_area_id, metric_id__in=metric_ids, category__isnull=True
+    ).order_by("period")
+    series: dict[int, list[SnapshotObservation]] = {}
+    for row in rows:
+        series.setdefault(row.metric_id, []).append(row)
+    from metrics.selectors import metric_spc
+
+    figures: list[go.Figure] = []
+    chart_slots: list[tuple[Any, PackChart]] = []
+    for section in sections:
+        for line in section.lines:
+            observations = series.get(line.metric.pk, [])
+            if not observations or (public and line.metric.unit == "count"):
+                continue
+            spc = metric_spc(line.metric, observations, spc_settings.get(line.metric.code))
+            figures.append(
+                charts.xmr_figure(
+                    title=f"{line.metric.name}, {framework.home_area.name}",
+                    unit_label=line.metric.get_unit_display(),
+                    observations=observations,
+                    spc=spc,
+                )
+            )
+            chart = PackChart(
+                title=line.metric.name,
+                text=spc_text(line.metric, spc, area_name=framework.home_area.name),
+                svg=None,
+                rows=[
+                    (period_label(o.period), "" if o.value is None else f"{o.value:,.6g}") for o in observations[-8:]
+                ],
+            )
+            chart_slots.append((line, chart))
+    svgs = render_svgs(figures) if use_browser else None
+    for index, (line, chart) in enumerate(chart_slots):
+        chart.svg = svgs[index] if svgs else None
+        line.pack_chart = chart
+    return render_to_string(
+        "reports/pack.html",
+        {
+            "report": report,
+            "snapshot": snapshot,
+            "framework": framework,
+            "sections": sections,
+            "summary": render_markdown(report.executive_summary),
+            "public": public,
+            "marking": settings.PCC_PERF_PROTECTIVE_MARKING,
+            "charts_rendered": svgs is not None,
+            "quarter": period_label(snapshot.period),
+        },
+    )
+
+
+def build_pack_pdf(*, report: Report, public: bool = False, use_browser: bool = True) -> bytes:
+    from weasyprint import HTML
+
+    html = build_pack_html(report=report, public=public, use_browser=use_browser)
+    document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()
+    # Fixed identifier and dates: the same snapshot gives the same file.
+    document.metadata.created = report.snapshot.published_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    document.metadata.modified = document.metadata.created
+    return document.write_pdf(pdf_identifier=hashlib.sha256(html.encode()).hexdigest()[:32].encode())
