@@ -241,3 +241,44 @@ class ReportEdit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.field} {self.at:%Y-%m-%d %H:%M}"
+
+
+class PackState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    BUILDING = "building", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class BoardPack(models.Model):
+    """A built PDF of a report's edition, with its checksum and the snapshot it came from."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="packs")
+    public = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=PackState.choices, default=PackState.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    pdf = models.BinaryField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    charts_rendered = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="pack_progress_max")]
+
+    def __str__(self) -> str:
+        return f"{self.report} ({'public' if self.public else 'board'}, {self.state})"
+
+    @property
+    def snapshot_id(self) -> int:
+        return int(self.report.snapshot_id)
+
+    @property
+    def filename(self) -> str:
+        return f"board-pack-{self.report.snapshot.period:%Y-%m-%d}-{'public' if self.public else 'board'}.pdf"

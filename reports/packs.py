@@ -82,7 +82,7 @@ class PackChart:
     rows: list[tuple[str, str]]
 
 
-def build_pack_html(*, report: Report, public: bool, use_browser: bool = True) -> str:
+def build_pack_html(*, report: Report, public: bool, use_browser: bool = True, progress: Any = None) -> str:
     """The pack's HTML: cover, summary of variation, contents, executive summary, a section per
     priority (narrative, findings, charts, tables), annotations, appendix."""
     snapshot = report.snapshot
@@ -123,7 +123,11 @@ def build_pack_html(*, report: Report, public: bool, use_browser: bool = True) -
                 ],
             )
             chart_slots.append((line, chart))
+    if progress:
+        progress(20, f"Drawing {len(figures)} charts")
     svgs = render_svgs(figures) if use_browser else None
+    if progress:
+        progress(60, "Laying out the pages")
     for index, (line, chart) in enumerate(chart_slots):
         chart.svg = svgs[index] if svgs else None
         line.pack_chart = chart
@@ -143,12 +147,38 @@ def build_pack_html(*, report: Report, public: bool, use_browser: bool = True) -
     )
 
 
-def build_pack_pdf(*, report: Report, public: bool = False, use_browser: bool = True) -> bytes:
+def build_pack_pdf(*, report: Report, public: bool = False, use_browser: bool = True, progress: Any = None) -> bytes:
     from weasyprint import HTML
 
-    html = build_pack_html(report=report, public=public, use_browser=use_browser)
+    html = build_pack_html(report=report, public=public, use_browser=use_browser, progress=progress)
     document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()
     # Fixed identifier and dates: the same snapshot gives the same file.
     document.metadata.created = report.snapshot.published_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     document.metadata.modified = document.metadata.created
     return document.write_pdf(pdf_identifier=hashlib.sha256(html.encode()).hexdigest()[:32].encode())
+
+
+def build_pack(*, pack: Any) -> Any:
+    """Build a queued pack, recording progress on it, and store the PDF with its checksum."""
+    from django.utils import timezone
+
+    from .models import BoardPack, PackState
+
+    def progress(percent: int, message: str) -> None:
+        BoardPack.objects.filter(pk=pack.pk).update(state=PackState.BUILDING, progress=percent, message=message)
+
+    progress(5, "Collecting the snapshot's figures")
+    pdf = build_pack_pdf(report=pack.report, public=pack.public, progress=progress)
+    rendered = chromium_path() is not None
+    BoardPack.objects.filter(pk=pack.pk).update(
+        state=PackState.READY,
+        progress=100,
+        message="Ready" if rendered else "Ready (charts shown as tables: no browser was available)",
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        size=len(pdf),
+        charts_rendered=rendered,
+        finished_at=timezone.now(),
+    )
+    pack.refresh_from_db()
+    return pack

@@ -63,3 +63,49 @@ def test_public_pack_suppresses_small_numbers(published, tmp_path):  # noqa: F81
 
 def test_render_svgs_of_nothing():
     assert render_svgs([]) == []
+
+
+ROLES = ["anonymous", "analyst", "board", "manager", "no_role"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pack_views_for_every_role(published, client, role, django_capture_on_commit_callbacks, monkeypatch):  # noqa: F811
+    from django.urls import reverse
+
+    from reports.models import BoardPack
+
+    from ..factories import UserFactory
+
+    monkeypatch.setattr("reports.packs.chromium_path", lambda: None)  # fast: tables instead of charts
+    report = publish_report(published)
+    people = {**published, "no_role": UserFactory(username="nobody", role="")}
+    manager = published["manager"]
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("pack-start", args=[report.pk]), {"edition": "public"})
+    pack = BoardPack.objects.get()
+    assert response.url == reverse("pack-detail", args=[pack.pk])
+    assert pack.state == "ready"
+    assert pack.sha256 and pack.size == len(bytes(pack.pdf))
+    assert "tables" in pack.message
+    client.logout()
+    if role != "anonymous":
+        client.force_login(people[role])
+    readers = role in ("analyst", "board", "manager")
+    for name in ("pack-detail", "pack-progress", "pack-download"):
+        response = client.get(reverse(name, args=[pack.pk]))
+        if readers:
+            assert response.status_code == 200
+        elif role == "anonymous":
+            assert response.status_code == 302
+        else:
+            assert response.status_code == 403
+    download = client.get(reverse("pack-download", args=[pack.pk])) if readers else None
+    if download is not None:
+        assert download["Content-Type"] == "application/pdf"
+        assert download.content[:5] == b"%PDF-"
+    start = client.post(reverse("pack-start", args=[report.pk]), {"edition": "board"})
+    assert start.status_code == (302 if role in ("manager", "anonymous") else 403)
+    public = client.get(reverse("public-pack", args=[report.pk]))
+    assert public.status_code == 200
+    assert public.content[:5] == b"%PDF-"

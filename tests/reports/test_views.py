@@ -49,6 +49,7 @@ API = {"api-metrics", "api-series", "api-disproportionality"}  # role rules in t
 DASHBOARDS = {"dashboard", "dashboard-priority", "dashboard-metric", "dashboard-fairness"}  # test_dashboards.py
 SNAPSHOTS = {"snapshots", "snapshot-create", "snapshot-detail"}  # test_snapshots.py
 REPORTS = {"reports", "report-new", "report-detail", "report-edit", "report-action", "public-reports", "public-report"}
+PACKS = {"pack-start", "pack-detail", "pack-progress", "pack-download", "public-pack"}  # test_packs.py
 RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "returns",
     "round-open",
@@ -64,7 +65,7 @@ RETURNS = {  # role rules in tests/metrics/test_return_views.py
 
 def test_every_view_is_in_the_role_matrix():
     names = {name for name in get_resolver().reverse_dict if isinstance(name, str)}
-    others = POST_ONLY | API | RETURNS | DASHBOARDS | SNAPSHOTS | REPORTS
+    others = POST_ONLY | API | RETURNS | DASHBOARDS | SNAPSHOTS | REPORTS | PACKS
     assert names - others <= set(EXPECTED), names - set(EXPECTED) - others
 
 
