@@ -76,6 +76,12 @@ bench: install
 	@echo "== dashboard pages, national-scale synthetic data: SQLite =="
 	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 $(PY) manage.py generate_national_dataset
 	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 $(PY) manage.py bench_pages
+	@echo "== board packs: SQLite =="
+	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 $(PY) manage.py bench_pack --label "national-scale pack (60 metrics)"
+	@rm -f /tmp/pcc-perf-demo.sqlite3
+	DATABASE_URL=sqlite:////tmp/pcc-perf-demo.sqlite3 $(PY) manage.py migrate -v0
+	DATABASE_URL=sqlite:////tmp/pcc-perf-demo.sqlite3 $(PY) manage.py seed_demo > /dev/null
+	DATABASE_URL=sqlite:////tmp/pcc-perf-demo.sqlite3 $(PY) manage.py bench_pack --label "demo pack"
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  echo "== dashboard pages, national-scale synthetic data: PostgreSQL =="; \
 	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py generate_national_dataset && \

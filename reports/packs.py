@@ -11,10 +11,8 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import plotly
 import plotly.graph_objects as go
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -28,7 +26,6 @@ from .reporting import edition, render_markdown
 from .snapshots import snapshot_spc_settings
 
 logger = logging.getLogger(__name__)
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 def chromium_path() -> str | None:
@@ -48,10 +45,11 @@ def render_svgs(figures: list[go.Figure], *, width: int = 760, height: int = 340
 
     async def run() -> list[str]:
         out = []
-        async with kaleido.Kaleido(n=1, plotlyjs=str(PLOTLY_JS)) as k:
-            for fig in figures:
+        # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
+        async with kaleido.Kaleido(n=1, mathjax=False) as k:
+            for index, fig in enumerate(figures):
                 data = await k.calc_fig(fig, opts={"format": "svg", "width": width, "height": height})
-                out.append(_stable_ids(data.decode("utf-8")))
+                out.append(_stable_ids(data.decode("utf-8"), prefix=f"c{index}"))
         return out
 
     try:
@@ -61,11 +59,12 @@ def render_svgs(figures: list[go.Figure], *, width: int = 760, height: int = 340
         return None
 
 
-def _stable_ids(svg: str) -> str:
-    """Renumber Plotly's random SVG ids so the same figure gives the same bytes (reproducible packs)."""
+def _stable_ids(svg: str, *, prefix: str = "c") -> str:
+    """Renumber Plotly's random SVG ids so the same figure gives the same bytes (reproducible packs),
+    each chart with its own prefix so ids stay unique in the pack."""
     names: dict[str, str] = {}
     for match in re.finditer(r'id="([^"]+)"', svg):
-        names.setdefault(match.group(1), f"s{len(names)}")
+        names.setdefault(match.group(1), f"{prefix}-{len(names)}")
     for old, new in sorted(names.items(), key=lambda item: -len(item[0])):
         svg = svg.replace(f'"{old}"', f'"{new}"').replace(f"#{old})", f"#{new})").replace(f'"#{old}"', f'"#{new}"')
     # Trace classes carry random uids too ("trace743606").
@@ -96,8 +95,19 @@ def build_pack_html(*, report: Report, public: bool, use_browser: bool = True, p
     series: dict[int, list[SnapshotObservation]] = {}
     for row in rows:
         series.setdefault(row.metric_id, []).append(row)
+    from django.db.models import Q
+
     from metrics.selectors import metric_spc
 
+    from .models import Annotation
+
+    notes: dict[int, list[Annotation]] = {}
+    for note in (
+        Annotation.objects.filter(metric_id__in=metric_ids, period__lte=snapshot.period)
+        .filter(Q(area__isnull=True) | Q(area_id=framework.home_area_id))
+        .order_by("period")
+    ):
+        notes.setdefault(note.metric_id, []).append(note)
     figures: list[go.Figure] = []
     chart_slots: list[tuple[Any, PackChart]] = []
     for section in sections:
@@ -112,6 +122,7 @@ def build_pack_html(*, report: Report, public: bool, use_browser: bool = True, p
                     unit_label=line.metric.get_unit_display(),
                     observations=observations,
                     spc=spc,
+                    annotations=[(n.period, n.label) for n in notes.get(line.metric.pk, [])],
                 )
             )
             chart = PackChart(
