@@ -1,6 +1,5 @@
 """Background work: building board packs (django.tasks; the database worker runs it)."""
 
-from django.db import close_old_connections
 from django.tasks import task
 from django.utils import timezone
 
@@ -11,7 +10,6 @@ from .models import BoardPack, PackState
 def build_pack_task(pack_id: int) -> str:
     from .packs import build_pack
 
-    close_old_connections()
     pack = BoardPack.objects.select_related("report__snapshot").get(pk=pack_id)
     try:
         build_pack(pack=pack)
