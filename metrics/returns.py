@@ -676,6 +676,26 @@ def return_submit(*, actor: Any, return_obj: Return, version: int | None = None)
     return locked
 
 
+def _move(locked: Return, to: str, *, actor: Any, action: str, summary: str = "", reason: str | None = None) -> None:
+    """Save a legal state change of a locked return and audit it with its old and new state."""
+    old = locked.state
+    locked.state = to
+    if reason is not None:
+        locked.reason = reason
+    locked.version += 1
+    locked.save()
+    audit(
+        actor=actor,
+        action=action,
+        obj=locked,
+        summary=summary or str(locked),
+        old={"state": str(old)},
+        new={"state": str(to)},
+        reason=reason or "",
+        return_id=locked.pk,
+    )
+
+
 def return_send_back(*, actor: Any, return_obj: Return, reason: str) -> Return:
     """Return a submitted return to its agency for correction, with the reason."""
     require(actor, Perm.APPROVE_RETURN)
@@ -684,21 +704,8 @@ def return_send_back(*, actor: Any, return_obj: Return, reason: str) -> Return:
     with transaction.atomic():
         locked = _lock(return_obj, None)
         _transition(locked, ReturnState.RETURNED)
-        locked.state = ReturnState.RETURNED
-        locked.reason = reason.strip()
         locked.decided_at, locked.decided_by = timezone.now(), actor
-        locked.version += 1
-        locked.save()
-        audit(
-            actor=actor,
-            action="return.returned",
-            obj=locked,
-            summary=str(locked),
-            old={"state": "submitted"},
-            new={"state": "returned"},
-            reason=locked.reason,
-            return_id=locked.pk,
-        )
+        _move(locked, ReturnState.RETURNED, actor=actor, action="return.returned", reason=reason.strip())
         transaction.on_commit(lambda: notifications.return_decided(return_id=locked.pk, kind="returned"))
     return locked
 
@@ -731,19 +738,14 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
         ]
         plan_diff(plan, rows)
         import_commit(plan=plan, actor=actor)
-        locked.state = ReturnState.APPROVED
         locked.decided_at, locked.decided_by = timezone.now(), actor
         locked.reason = ""
-        locked.version += 1
-        locked.save()
-        audit(
+        _move(
+            locked,
+            ReturnState.APPROVED,
             actor=actor,
             action="return.approved",
-            obj=locked,
             summary=f"{locked}: {summary.created} new, {summary.updated} revised, {summary.unchanged} unchanged",
-            old={"state": "submitted"},
-            new={"state": "approved"},
-            return_id=locked.pk,
         )
         transaction.on_commit(lambda: notifications.return_decided(return_id=locked.pk, kind="approved"))
     return locked
@@ -758,20 +760,7 @@ def return_reopen(*, actor: Any, return_obj: Return, reason: str) -> Return:
     with transaction.atomic():
         locked = _lock(return_obj, None)
         _transition(locked, ReturnState.DRAFT)
-        locked.state = ReturnState.DRAFT
-        locked.reason = reason.strip()
-        locked.version += 1
-        locked.save()
-        audit(
-            actor=actor,
-            action="return.reopened",
-            obj=locked,
-            summary=str(locked),
-            old={"state": "approved"},
-            new={"state": "draft"},
-            reason=locked.reason,
-            return_id=locked.pk,
-        )
+        _move(locked, ReturnState.DRAFT, actor=actor, action="return.reopened", reason=reason.strip())
     return locked
 
 
