@@ -1,32 +1,9 @@
-"""Background tasks (django.tasks): checking and writing large uploads."""
+"""Old dotted paths of the upload tasks, for rows queued before the tasks moved to ``metrics.returns.tasks``.
 
-from django.tasks import task
+django.tasks stores a task by its dotted path (``metrics.tasks.check_upload_task``) and the worker imports
+that path when it runs the row; new work is queued under the new path. Nothing else imports this module.
+"""
 
-from frameworks.models import User
+from metrics.returns.tasks import check_upload_task, commit_upload_task
 
-from .models import ReturnUpload, UploadState
-
-
-@task()
-def check_upload_task(upload_id: int) -> str:
-    from .returns import upload_check
-
-    upload = ReturnUpload.objects.get(pk=upload_id)
-    return str(upload_check(upload=upload).state)
-
-
-@task()
-def commit_upload_task(upload_id: int, actor_id: int) -> str:
-    from .returns import ReturnError, upload_write
-
-    upload = ReturnUpload.objects.select_related("return_obj").get(pk=upload_id)
-    actor = User.objects.get(pk=actor_id)
-    try:
-        upload_write(actor=actor, upload=upload)
-    except ReturnError as exc:
-        ReturnUpload.objects.filter(pk=upload_id).update(
-            state=UploadState.REJECTED,
-            summary={**upload.summary, "errors": [{"row": None, "column": "", "kind": "file", "message": str(exc)}]},
-        )
-        return "rejected"
-    return "committed"
+__all__ = ["check_upload_task", "commit_upload_task"]

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from frameworks.framework_file import framework_load
 from frameworks.models import Agency, Framework, Role
-from metrics.imports import import_file
+from metrics.imports.commit import import_file
 from reports.models import BoardPack, PackState
 from reports.reporting import report_create, report_edit, report_transition
 from reports.snapshots import snapshot_publish

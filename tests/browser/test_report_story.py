@@ -5,7 +5,7 @@ import pytest
 
 from frameworks.framework_file import framework_load
 from frameworks.models import Agency, Framework, Role
-from metrics.imports import import_file
+from metrics.imports.commit import import_file
 from reports.snapshots import snapshot_publish
 
 from ..factories import UserFactory

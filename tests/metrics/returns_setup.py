@@ -7,8 +7,9 @@ import pytest
 
 from frameworks.framework_file import framework_load
 from frameworks.models import Agency, Role
-from metrics import returns as svc
-from metrics.imports import import_file
+from metrics.imports.commit import import_file
+from metrics.returns.services import round_open
+from metrics.returns.uploads import upload_create
 
 from ..factories import UserFactory
 
@@ -65,7 +66,7 @@ def setup(db, mailoutbox):
 
 
 def open_round(s, period=PERIOD, due=DUE):
-    return svc.round_open(actor=s["manager"], framework=s["framework"], period=period, due_date=due)
+    return round_open(actor=s["manager"], framework=s["framework"], period=period, due_date=due)
 
 
 def police_return(s):
@@ -73,7 +74,7 @@ def police_return(s):
 
 
 def upload(s, return_obj, text, name="return.csv"):
-    return svc.upload_create(actor=s["analyst"], return_obj=return_obj, filename=name, content=text.encode())
+    return upload_create(actor=s["analyst"], return_obj=return_obj, filename=name, content=text.encode())
 
 
 def approved_history(s, metric="OFF01", values=(5000, 5100, 4900, 5050, 5000, 4950, 5020, 4980, 5010, 5000)):

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import Workbook
 
 from frameworks.models import AuditEvent
-from metrics.imports import import_file
+from metrics.imports.commit import import_file
 from metrics.models import ImportBatch, Observation
 
 # Real figures: Staffordshire police recorded crime (Home Office) and CPS case outcomes (April 2016).

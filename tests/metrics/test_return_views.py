@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from metrics import returns as svc
 from metrics.models import ReturnUpload, ReturnValue
+from metrics.returns.uploads import upload_confirm, upload_create
 
 from ..factories import UserFactory
 from .returns_setup import GOOD, police_return, upload
@@ -159,7 +159,7 @@ def test_tracker_csv(client, world):
 
 
 def test_template_downloads_are_prefilled_and_formula_safe(client, world):
-    svc.upload_confirm(actor=world["analyst"], upload=world["upload"])
+    upload_confirm(actor=world["analyst"], upload=world["upload"])
     value = ReturnValue.objects.get(metric__code="OFF01", category=None)
     value.note = '=HYPERLINK("http://evil","click")'
     value.save()
@@ -180,7 +180,7 @@ def test_template_downloads_are_prefilled_and_formula_safe(client, world):
     assert sheet["A2"].value == "OFF01"
     assert sheet["J2"].value.startswith("'=")
     # The template imports as it is.
-    returned = svc.upload_create(
+    returned = upload_create(
         actor=world["analyst"], return_obj=world["return"], filename="t.csv", content=text.encode()
     )
     assert returned.summary["errors"] == []
@@ -243,7 +243,7 @@ def test_grid_errors_keep_the_input(client, world):
 
 
 def test_return_page_query_count_is_fixed(client, world, django_assert_max_num_queries):
-    svc.upload_confirm(actor=world["analyst"], upload=world["upload"])
+    upload_confirm(actor=world["analyst"], upload=world["upload"])
     client.force_login(world["analyst"])
     with django_assert_max_num_queries(40):
         assert client.get(reverse("return-detail", args=[world["return"].pk])).status_code == 200

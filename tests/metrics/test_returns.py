@@ -6,8 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from frameworks.models import AuditEvent
-from metrics import returns as svc
-from metrics.imports import FileRejected
+from metrics.imports.parse import FileRejected
 from metrics.models import (
     RETURN_TRANSITIONS,
     Notification,
@@ -18,7 +17,19 @@ from metrics.models import (
     ReturnValue,
     UploadState,
 )
-from metrics.notifications import send_reminders
+from metrics.returns.notifications import send_reminders
+from metrics.returns.selectors import owed_lines, tracker
+from metrics.returns.services import (
+    Conflict,
+    ReturnError,
+    return_approve,
+    return_reopen,
+    return_send_back,
+    return_submit,
+    round_open,
+)
+from metrics.returns.uploads import UploadRejected, upload_confirm, upload_create
+from metrics.returns.values import return_save_comments, return_save_grid
 
 from .returns_setup import DUE, GOOD, HEADER, PERIOD, approved_history, open_round, police_return, upload
 
@@ -47,36 +58,36 @@ def test_opening_a_round_makes_a_return_per_agency_and_emails_them(
 
 def test_round_rules(setup):
     open_round(setup)
-    with pytest.raises(svc.ReturnError, match="already open"):
+    with pytest.raises(ReturnError, match="already open"):
         open_round(setup)
-    with pytest.raises(svc.ReturnError, match="after the quarter ends"):
+    with pytest.raises(ReturnError, match="after the quarter ends"):
         open_round(setup, period=dt.date(2024, 9, 30), due=dt.date(2024, 9, 1))
     with pytest.raises(PermissionDenied):
-        svc.round_open(actor=setup["analyst"], framework=setup["framework"], period=dt.date(2024, 9, 30), due_date=DUE)
+        round_open(actor=setup["analyst"], framework=setup["framework"], period=dt.date(2024, 9, 30), due_date=DUE)
 
 
 def test_owed_lines(setup):
-    lines = svc.owed_lines(framework=setup["framework"], agency=setup["police"])
+    lines = owed_lines(framework=setup["framework"], agency=setup["police"])
     assert [(line.metric.code, line.area.code, line.category.code if line.category else None) for line in lines] == [
         ("OFF01", "staffordshire", None),
         ("OFF01", "staffordshire", "violence-against-the-person"),
         ("OFF01", "staffordshire", "robbery"),
         ("FAIR03", "staffordshire", None),
     ]
-    national = svc.owed_lines(framework=setup["framework"], agency=setup["hmpps"])
+    national = owed_lines(framework=setup["framework"], agency=setup["hmpps"])
     assert {line.area.code for line in national} == {"england-wales"}
 
 
 def test_tracker_states_completeness_and_lateness(setup):
     r = police_return(setup)
-    rows = {s.return_obj.agency.code: s for s in svc.tracker(framework=setup["framework"], today=dt.date(2024, 7, 15))}
+    rows = {s.return_obj.agency.code: s for s in tracker(framework=setup["framework"], today=dt.date(2024, 7, 15))}
     assert rows["police"].state == "not_started"
     assert (rows["police"].owed, rows["police"].supplied) == (4, 0)
     assert not rows["police"].late
     upload_and_confirm(
         setup, r, GOOD.replace("OFF01,staffordshire,2024-06-30,offence-group,robbery,200,,,provisional,\n", "")
     )
-    rows = {s.return_obj.agency.code: s for s in svc.tracker(framework=setup["framework"], today=dt.date(2024, 8, 2))}
+    rows = {s.return_obj.agency.code: s for s in tracker(framework=setup["framework"], today=dt.date(2024, 8, 2))}
     assert rows["police"].state == "draft"
     assert rows["police"].completeness == 75
     assert rows["police"].late
@@ -86,7 +97,7 @@ def test_tracker_states_completeness_and_lateness(setup):
 def upload_and_confirm(s, return_obj, text):
     up = upload(s, return_obj, text)
     assert up.state == UploadState.READY, up.summary
-    return svc.upload_confirm(actor=s["analyst"], upload=up)
+    return upload_confirm(actor=s["analyst"], upload=up)
 
 
 def test_upload_preview_then_confirm(setup):
@@ -95,7 +106,7 @@ def test_upload_preview_then_confirm(setup):
     assert up.state == UploadState.READY
     assert (up.summary["created"], up.summary["updated"], up.summary["unchanged"]) == (4, 0, 0)
     assert not ReturnValue.objects.exists()  # the preview writes no value
-    svc.upload_confirm(actor=setup["analyst"], upload=up)
+    upload_confirm(actor=setup["analyst"], upload=up)
     assert ReturnValue.objects.filter(return_obj=r).count() == 4
     fair = ReturnValue.objects.get(metric__code="FAIR03")
     assert fair.value == pytest.approx(1400 / 1455 * 100)
@@ -127,7 +138,7 @@ def test_a_rejected_file_never_changes_the_database(setup, line, kind):
     r = police_return(setup)
     upload_and_confirm(setup, r, GOOD)
     before = db_state()
-    with pytest.raises(svc.UploadRejected) as excinfo:
+    with pytest.raises(UploadRejected) as excinfo:
         upload(setup, r, GOOD.replace(",5300,", ",5301,") + line + "\n")
     errors = excinfo.value.summary["errors"]
     assert [e["kind"] for e in errors] == [kind]
@@ -149,7 +160,7 @@ def test_uploads_are_checked_by_content(setup, content, name, message):
     r = police_return(setup)
     before = db_state()
     with pytest.raises(FileRejected, match=message):
-        svc.upload_create(actor=setup["analyst"], return_obj=r, filename=name, content=content)
+        upload_create(actor=setup["analyst"], return_obj=r, filename=name, content=content)
     assert db_state() == before
 
 
@@ -164,9 +175,9 @@ def test_macro_enabled_workbooks_and_disguised_files(setup):
         z.writestr("xl/workbook.xml", "<workbook/>")
         z.writestr("xl/vbaProject.bin", "evil")
     with pytest.raises(FileRejected, match="macro-enabled"):
-        svc.upload_create(actor=setup["analyst"], return_obj=r, filename="innocent.xlsx", content=buffer.getvalue())
+        upload_create(actor=setup["analyst"], return_obj=r, filename="innocent.xlsx", content=buffer.getvalue())
     # A CSV is a CSV whatever it is called.
-    up = svc.upload_create(actor=setup["analyst"], return_obj=r, filename="return.xlsx", content=GOOD.encode())
+    up = upload_create(actor=setup["analyst"], return_obj=r, filename="return.xlsx", content=GOOD.encode())
     assert up.state == UploadState.READY
     assert up.filename == "return.xlsx.csv"
 
@@ -187,7 +198,7 @@ def test_large_files_are_checked_and_written_in_the_background(setup, settings, 
     assert up.state == UploadState.READY
     assert up.rows_done == up.rows_total == 4
     with django_capture_on_commit_callbacks(execute=True):
-        svc.upload_confirm(actor=setup["analyst"], upload=up)
+        upload_confirm(actor=setup["analyst"], upload=up)
     up.refresh_from_db()
     assert up.state == UploadState.COMMITTED
     assert ReturnValue.objects.count() == 4
@@ -223,26 +234,26 @@ def test_grid_saves_drafts_and_reports_errors(setup):
             "value": "[x]",
         },
     ]
-    check = svc.return_save_grid(actor=setup["analyst"], return_obj=r, version=0, entries=entries)
+    check = return_save_grid(actor=setup["analyst"], return_obj=r, version=0, entries=entries)
     assert not check.summary.errors
     assert ReturnValue.objects.count() == 3
     assert ReturnValue.objects.get(category__code="robbery").missing == "x"
     bad = [dict(entries[0], value="five")]
     before = db_state()
-    check = svc.return_save_grid(actor=setup["analyst"], return_obj=r, version=1, entries=bad)
+    check = return_save_grid(actor=setup["analyst"], return_obj=r, version=1, entries=bad)
     assert [(e.column, e.kind) for e in check.summary.errors] == [("value", "bad_number")]
     assert db_state() == before
     cleared = [dict(entries[2], value="")]
-    svc.return_save_grid(actor=setup["analyst"], return_obj=r, version=1, entries=cleared)
+    return_save_grid(actor=setup["analyst"], return_obj=r, version=1, entries=cleared)
     assert not ReturnValue.objects.filter(category__code="robbery").exists()
 
 
 def test_two_people_saving_at_once_cannot_overwrite_each_other(setup):
     r = police_return(setup)
     entry = {"metric": "OFF01", "area": "staffordshire", "period": "2024-06-30", "breakdown": "", "category": ""}
-    svc.return_save_grid(actor=setup["analyst"], return_obj=r, version=0, entries=[dict(entry, value="5300")])
-    with pytest.raises(svc.Conflict, match="Someone else saved this return"):
-        svc.return_save_grid(actor=setup["manager"], return_obj=r, version=0, entries=[dict(entry, value="9999")])
+    return_save_grid(actor=setup["analyst"], return_obj=r, version=0, entries=[dict(entry, value="5300")])
+    with pytest.raises(Conflict, match="Someone else saved this return"):
+        return_save_grid(actor=setup["manager"], return_obj=r, version=0, entries=[dict(entry, value="9999")])
     assert ReturnValue.objects.get().value == 5300
 
 
@@ -252,36 +263,36 @@ def test_only_the_agency_edits_its_return(setup):
         with pytest.raises(PermissionDenied):
             upload(dict(setup, analyst=setup[who]), r, GOOD)
         with pytest.raises(PermissionDenied):
-            svc.return_submit(actor=setup[who], return_obj=r)
+            return_submit(actor=setup[who], return_obj=r)
 
 
 def test_submit_needs_every_owed_value_no_errors_and_comments_on_warnings(setup):
     r = police_return(setup)
     upload_and_confirm(setup, r, GOOD.replace("FAIR03,staffordshire,2024-06-30,,,,1400,1455,provisional,\n", ""))
-    with pytest.raises(svc.ReturnError, match="1 owed value"):
-        svc.return_submit(actor=setup["analyst"], return_obj=r)
+    with pytest.raises(ReturnError, match="1 owed value"):
+        return_submit(actor=setup["analyst"], return_obj=r)
     r.refresh_from_db()
     # The groups do not add up (an error) and the share recorded is implausibly low (a warning).
     upload_and_confirm(setup, r, GOOD.replace(",5300,", ",5350,").replace(",,,,1400,1455,", ",,,,400,1455,"))
-    with pytest.raises(svc.ReturnError, match="add up to 5,300, the total is 5,350"):
-        svc.return_submit(actor=setup["analyst"], return_obj=r)
+    with pytest.raises(ReturnError, match="add up to 5,300, the total is 5,350"):
+        return_submit(actor=setup["analyst"], return_obj=r)
     r.refresh_from_db()
     upload_and_confirm(setup, r, GOOD.replace(",,,,1400,1455,", ",,,,400,1455,"))
     r.refresh_from_db()
-    with pytest.raises(svc.ReturnError, match="1 warning"):
-        svc.return_submit(actor=setup["analyst"], return_obj=r)
+    with pytest.raises(ReturnError, match="1 warning"):
+        return_submit(actor=setup["analyst"], return_obj=r)
     fair = ReturnValue.objects.get(metric__code="FAIR03")
-    svc.return_save_comments(
+    return_save_comments(
         actor=setup["analyst"],
         return_obj=r,
         version=r.version,
         comments={fair.pk: "New recording system: most ethnicity fields blank."},
     )
     r.refresh_from_db()
-    submitted = svc.return_submit(actor=setup["analyst"], return_obj=r, version=r.version)
+    submitted = return_submit(actor=setup["analyst"], return_obj=r, version=r.version)
     assert submitted.state == ReturnState.SUBMITTED
     assert submitted.submitted_by == setup["analyst"]
-    with pytest.raises(svc.ReturnError, match="cannot be changed"):
+    with pytest.raises(ReturnError, match="cannot be changed"):
         upload(setup, submitted, GOOD)
 
 
@@ -300,7 +311,7 @@ def test_at_most_rule_uses_the_return_or_approved_data(setup):
     round_ = open_round(setup)
     r = round_.returns.get(agency=setup["hmpps"])
     text = HEADER + "OFF05,england-wales,2024-06-30,,,87000,,,,\nOFF06,england-wales,2024-06-30,,,90000,,,,\n"
-    up = svc.upload_create(actor=setup["hmpps_analyst"], return_obj=r, filename="hmpps.csv", content=text.encode())
+    up = upload_create(actor=setup["hmpps_analyst"], return_obj=r, filename="hmpps.csv", content=text.encode())
     finding = next(w for w in up.summary["warnings"] if w["kind"] == "remand-within-population")
     assert finding["importance"] == "error"
     assert "90,000 is above 87,000" in finding["message"]
@@ -309,41 +320,39 @@ def test_at_most_rule_uses_the_return_or_approved_data(setup):
 def full_submit(s, r, text=GOOD):
     upload_and_confirm(s, r, text)
     r.refresh_from_db()
-    return svc.return_submit(actor=s["analyst"], return_obj=r, version=r.version)
+    return return_submit(actor=s["analyst"], return_obj=r, version=r.version)
 
 
 def test_send_back_approve_lock_reopen_and_revise(setup, mailoutbox, django_capture_on_commit_callbacks):
     r = police_return(setup)
     r = full_submit(setup, r)
     with pytest.raises(PermissionDenied):
-        svc.return_approve(actor=setup["analyst"], return_obj=r)
-    with pytest.raises(svc.ReturnError, match="Say what needs correcting"):
-        svc.return_send_back(actor=setup["manager"], return_obj=r, reason=" ")
+        return_approve(actor=setup["analyst"], return_obj=r)
+    with pytest.raises(ReturnError, match="Say what needs correcting"):
+        return_send_back(actor=setup["manager"], return_obj=r, reason=" ")
     with django_capture_on_commit_callbacks(execute=True):
-        r = svc.return_send_back(
-            actor=setup["manager"], return_obj=r, reason="Robbery looks low: check the Stoke figures."
-        )
+        r = return_send_back(actor=setup["manager"], return_obj=r, reason="Robbery looks low: check the Stoke figures.")
     assert r.state == ReturnState.RETURNED
     assert mailoutbox[-1].to == ["analyst@police.example"]
     assert "Robbery looks low" in mailoutbox[-1].body
     r = full_submit(setup, r, GOOD.replace(",5300,", ",5310,").replace(",200,", ",210,"))
     with django_capture_on_commit_callbacks(execute=True):
-        r = svc.return_approve(actor=setup["manager"], return_obj=r)
+        r = return_approve(actor=setup["manager"], return_obj=r)
     assert r.state == ReturnState.APPROVED
     assert "approved" in mailoutbox[-1].subject
     total = Observation.objects.get(metric__code="OFF01", category=None, period=PERIOD)
     assert total.value == 5310
     assert total.source.source_return == r
-    with pytest.raises(svc.ReturnError, match="cannot be changed"):
-        svc.return_save_grid(actor=setup["analyst"], return_obj=r, version=r.version, entries=[])
-    with pytest.raises(svc.ReturnError, match="reason"):
-        svc.return_reopen(actor=setup["manager"], return_obj=r, reason="")
-    r = svc.return_reopen(actor=setup["manager"], return_obj=r, reason="Police found 12 more robberies.")
+    with pytest.raises(ReturnError, match="cannot be changed"):
+        return_save_grid(actor=setup["analyst"], return_obj=r, version=r.version, entries=[])
+    with pytest.raises(ReturnError, match="reason"):
+        return_reopen(actor=setup["manager"], return_obj=r, reason="")
+    r = return_reopen(actor=setup["manager"], return_obj=r, reason="Police found 12 more robberies.")
     assert r.state == ReturnState.DRAFT
     r = full_submit(setup, r, GOOD.replace(",5300,", ",5322,").replace(",200,", ",222,"))
     total.refresh_from_db()
     assert total.value == 5310  # approved data does not change until approval
-    svc.return_approve(actor=setup["manager"], return_obj=r)
+    return_approve(actor=setup["manager"], return_obj=r)
     total.refresh_from_db()
     assert total.value == 5322
     assert total.status == "revised"
@@ -359,12 +368,12 @@ def test_send_back_approve_lock_reopen_and_revise(setup, mailoutbox, django_capt
 
 def test_illegal_transitions_are_refused(setup):
     r = police_return(setup)
-    with pytest.raises(svc.ReturnError, match="cannot become approved"):
-        svc.return_approve(actor=setup["manager"], return_obj=r)
-    with pytest.raises(svc.ReturnError, match="cannot become"):
-        svc.return_reopen(actor=setup["manager"], return_obj=r, reason="x")
-    with pytest.raises(svc.ReturnError, match="cannot become"):
-        svc.return_send_back(actor=setup["manager"], return_obj=r, reason="x")
+    with pytest.raises(ReturnError, match="cannot become approved"):
+        return_approve(actor=setup["manager"], return_obj=r)
+    with pytest.raises(ReturnError, match="cannot become"):
+        return_reopen(actor=setup["manager"], return_obj=r, reason="x")
+    with pytest.raises(ReturnError, match="cannot become"):
+        return_send_back(actor=setup["manager"], return_obj=r, reason="x")
     assert (ReturnState.APPROVED, ReturnState.SUBMITTED) not in RETURN_TRANSITIONS
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from frameworks.framework_file import framework_load
 from frameworks.models import Agency, Role
 from frameworks.services import api_token_create, api_token_revoke
-from metrics.imports import import_file
+from metrics.imports.commit import import_file
 from metrics.quarters import Quarter
 
 from ..factories import UserFactory

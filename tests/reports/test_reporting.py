@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from frameworks.models import Agency
-from metrics.imports import import_file
+from metrics.imports.commit import import_file
 from metrics.models import Metric
 from reports.models import Report, ReportEdit, ReportFinding, ReportState
 from reports.reporting import (

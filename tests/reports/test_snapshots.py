@@ -7,8 +7,11 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from frameworks.models import Agency, Role
-from metrics import returns as svc
-from metrics.imports import import_file
+from metrics.imports.commit import import_file
+from metrics.returns.selectors import return_findings
+from metrics.returns.services import return_approve, return_submit
+from metrics.returns.uploads import upload_confirm
+from metrics.returns.values import return_save_comments
 from reports.models import ImmutableError, Snapshot
 from reports.snapshots import SnapshotError, snapshot_publish
 
@@ -25,14 +28,14 @@ def approve_police(s):
     round_ = open_round(s)
     r = round_.returns.get(agency=s["police"])
     up = upload(s, r, GOOD)
-    svc.upload_confirm(actor=s["analyst"], upload=up)
+    upload_confirm(actor=s["analyst"], upload=up)
     r.refresh_from_db()
     values = {v.key: v.pk for v in r.values.all()}
-    comments = {values[f.key]: "Explained." for f in svc.return_findings(return_obj=r) if not f.is_error}
-    svc.return_save_comments(actor=s["analyst"], return_obj=r, version=r.version, comments=comments)
+    comments = {values[f.key]: "Explained." for f in return_findings(return_obj=r) if not f.is_error}
+    return_save_comments(actor=s["analyst"], return_obj=r, version=r.version, comments=comments)
     r.refresh_from_db()
-    r = svc.return_submit(actor=s["analyst"], return_obj=r, version=r.version)
-    return svc.return_approve(actor=s["manager"], return_obj=r), round_
+    r = return_submit(actor=s["analyst"], return_obj=r, version=r.version)
+    return return_approve(actor=s["manager"], return_obj=r), round_
 
 
 def test_publishing_needs_a_reason_when_returns_are_missing(setup):

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from frameworks.framework_file import FrameworkFileError, framework_load
 from frameworks.models import Agency, Role, User
-from metrics.imports import import_file
+from metrics.imports.commit import import_file
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures"
 DEMO_FRAMEWORK = DEMO_DIR / "demo_framework.yaml"

@@ -19,8 +19,9 @@ from django.db import connection
 
 from frameworks.framework_file import framework_load
 from frameworks.models import Agency, Framework, Role, User
-from metrics import returns as svc
 from metrics.models import CollectionRound, ImportBatch, Observation, Return, ReturnValue
+from metrics.returns.services import return_approve, round_open
+from metrics.returns.uploads import upload_create, upload_write
 
 PERIOD = dt.date(2024, 6, 30)
 
@@ -98,24 +99,24 @@ class Command(BaseCommand):
             ReturnValue.objects.filter(return_obj__agency=agency).delete()
             Return.objects.filter(agency=agency).delete()
             CollectionRound.objects.filter(period=PERIOD, returns__isnull=True).delete()
-            round_ = CollectionRound.objects.filter(period=PERIOD).first() or svc.round_open(
+            round_ = CollectionRound.objects.filter(period=PERIOD).first() or round_open(
                 actor=manager, framework=framework, period=PERIOD, due_date=PERIOD + dt.timedelta(days=30)
             )
             return_obj = Return.objects.get(round=round_, agency=agency)
             content = rows_csv(n, metrics, areas, categories)
             start = time.perf_counter()
-            upload = svc.upload_create(actor=analyst, return_obj=return_obj, filename=f"bench-{n}.csv", content=content)
+            upload = upload_create(actor=analyst, return_obj=return_obj, filename=f"bench-{n}.csv", content=content)
             preview = time.perf_counter() - start
             assert not upload.summary["errors"], upload.summary["errors"][:3]
             start = time.perf_counter()
-            svc.upload_write(actor=analyst, upload=upload)
+            upload_write(actor=analyst, upload=upload)
             commit = time.perf_counter() - start
             return_obj.refresh_from_db()
             return_obj.state = "submitted"
             return_obj.submitted_at = return_obj.updated_at
             return_obj.save()
             start = time.perf_counter()
-            svc.return_approve(actor=manager, return_obj=return_obj)
+            return_approve(actor=manager, return_obj=return_obj)
             approve = time.perf_counter() - start
             rows = upload.summary["rows_read"]
             results[label] = (rows, preview, commit, approve)

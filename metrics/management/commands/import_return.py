@@ -5,7 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from frameworks.models import Agency
-from metrics.imports import FileRejected, import_file
+from metrics.imports.commit import import_file
+from metrics.imports.parse import FileRejected
 
 
 class Command(BaseCommand):
@@ -42,8 +43,10 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _draft(self, agency: Agency, content: bytes, filename: str, *, dry_run: bool) -> None:
-        from metrics.imports import parse_file
-        from metrics.returns import ReturnError, check_return_rows, draft_return_for, return_import_draft
+        from metrics.imports.parse import parse_file
+        from metrics.returns.services import ReturnError
+        from metrics.returns.uploads import draft_return_for, return_import_draft
+        from metrics.returns.values import check_return_rows
 
         try:
             return_obj = draft_return_for(agency=agency, content=content, filename=filename)

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from metrics.notifications import send_reminders
+from metrics.returns.notifications import send_reminders
 
 
 class Command(BaseCommand):

@@ -13,8 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from frameworks.models import Role, User
-
-from .models import CollectionRound, Notification, Return, ReturnState
+from metrics.models import CollectionRound, Notification, Return, ReturnState
 
 logger = logging.getLogger(__name__)
 

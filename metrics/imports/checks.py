@@ -1,0 +1,236 @@
+"""The row checks: map codes to catalogue rows once per file, then check every row's cells."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from frameworks.models import Agency, Area, BreakdownCategory
+from metrics.models import SIGNED_UNITS, UNIT_SCALE, Metric, ObservationStatus, Unit
+from metrics.quarters import QuarterError
+
+from .parse import MISSING_TOKENS, cell, parse_number, parse_period
+from .summary import ImportSummary, Issue
+
+
+@dataclass
+class Row:
+    """One checked row, ready to write."""
+
+    row: int
+    metric: Metric
+    area_id: int
+    period: dt.date
+    category_id: int | None
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    missing: str
+    status: str
+    note: str
+
+    @property
+    def key(self) -> tuple[int, int, dt.date, int | None]:
+        return (self.metric.pk, self.area_id, self.period, self.category_id)
+
+    def figures(self) -> dict[str, Any]:
+        """The row's figures as model fields (for Observation and ReturnValue alike)."""
+        return {
+            "metric": self.metric,
+            "area_id": self.area_id,
+            "category_id": self.category_id,
+            "unit": self.metric.unit,
+            "value": self.value,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "missing": self.missing,
+            "status": self.status,
+            "note": self.note,
+        }
+
+
+class _Lookups:
+    """Everything the row checks need, fetched once per file in a fixed number of queries."""
+
+    def __init__(self) -> None:
+        self.metrics = {m.code.lower(): m for m in Metric.objects.prefetch_related("breakdowns")}
+        self.metric_breakdowns = {m.pk: {b.code.lower() for b in m.breakdowns.all()} for m in self.metrics.values()}
+        self.areas = {code.lower(): pk for code, pk in Area.objects.values_list("code", "id")}
+        self.categories = {
+            (bd.lower(), code.lower()): pk
+            for bd, code, pk in BreakdownCategory.objects.values_list("breakdown__code", "code", "id")
+        }
+
+
+def check_rows(
+    *,
+    positions: dict[str, int],
+    raw_rows: list[tuple[int, list[Any]]],
+    agency: Agency,
+    summary: ImportSummary,
+    progress: Any = None,
+) -> list[Row]:
+    """The row checks: every problem goes into ``summary``; the rows that passed are returned.
+
+    ``progress``, when given, is called now and then with the number of rows checked.
+    """
+    summary.rows_read = len(raw_rows)
+    lookups = _Lookups()
+    rows: list[Row] = []
+    seen: dict[tuple[int, int, dt.date, int | None], int] = {}
+    for index, (number, cells) in enumerate(raw_rows):
+        if progress is not None and index and index % 5000 == 0:
+            progress(index)
+        row = _check_row(number, cells, positions, lookups, agency, summary)
+        if row is None:
+            continue
+        first = seen.get(row.key)
+        if first is not None:
+            summary.errors.append(Issue(number, "", "duplicate", f"the same observation as row {first}"))
+            continue
+        seen[row.key] = number
+        rows.append(row)
+    return rows
+
+
+def _check_row(
+    number: int, cells: list[Any], positions: dict[str, int], lookups: _Lookups, agency: Agency, summary: ImportSummary
+) -> Row | None:
+    errors = summary.errors
+    before = len(errors)
+
+    def err(column: str, kind: str, message: str) -> None:
+        errors.append(Issue(number, column, kind, message))
+
+    code = cell(cells, positions, "metric")
+    metric = lookups.metrics.get(str(code).lower()) if code is not None else None
+    if code is None:
+        err("metric", "unknown_metric", "the metric code is empty")
+    elif metric is None:
+        err("metric", "unknown_metric", f"unknown metric '{code}'")
+    elif metric.agency_id != agency.pk:
+        err("metric", "not_owned", f"metric '{metric.code}' belongs to another agency, not {agency.code}")
+
+    area_code = cell(cells, positions, "area")
+    area_id = lookups.areas.get(str(area_code).lower()) if area_code is not None else None
+    if area_id is None:
+        err(
+            "area", "unknown_area", f"unknown area '{area_code}'" if area_code is not None else "the area code is empty"
+        )
+
+    raw_period = cell(cells, positions, "period")
+    period: dt.date | None = None
+    if raw_period is None:
+        err("period", "bad_period", "the period is empty")
+    else:
+        try:
+            period = parse_period(raw_period)
+        except QuarterError as exc:
+            err("period", "bad_period", str(exc))
+
+    breakdown = cell(cells, positions, "breakdown")
+    category = cell(cells, positions, "category")
+    category_id: int | None = None
+    if breakdown is not None or category is not None:
+        if breakdown is None or category is None:
+            err(
+                "breakdown" if breakdown is None else "category",
+                "bad_category",
+                "breakdown and category must both be set, or both empty",
+            )
+        else:
+            bd, cat = str(breakdown).lower(), str(category).lower()
+            category_id = lookups.categories.get((bd, cat))
+            if metric is not None and bd not in lookups.metric_breakdowns[metric.pk]:
+                err("breakdown", "bad_category", f"metric '{metric.code}' is not broken down by '{breakdown}'")
+            elif category_id is None:
+                err("category", "bad_category", f"unknown category '{category}' of breakdown '{breakdown}'")
+
+    unit = metric.unit if metric is not None else None
+    allow_percent = unit == Unit.PERCENTAGE
+
+    def number_of(column: str) -> float | None:
+        raw = cell(cells, positions, column)
+        if raw is None or (isinstance(raw, str) and raw.lower() in MISSING_TOKENS):
+            return None
+        try:
+            value = parse_number(raw, allow_percent=allow_percent and column == "value")
+        except ValueError as exc:
+            err(column, "bad_number", str(exc))
+            return None
+        if value < 0 and not (column == "value" and unit in SIGNED_UNITS):
+            err(column, "negative", f"{column} {raw} is negative")
+            return None
+        return value
+
+    raw_value = cell(cells, positions, "value")
+    missing = ""
+    if isinstance(raw_value, str) and raw_value.lower() in MISSING_TOKENS:
+        missing = MISSING_TOKENS[raw_value.lower()].value
+    value = number_of("value")
+    numerator = number_of("numerator")
+    denominator = number_of("denominator")
+    if denominator is not None and denominator == 0:
+        err("denominator", "out_of_range", "the denominator is 0")
+        denominator = None
+    scale = UNIT_SCALE.get(unit) if unit else None  # type: ignore[call-overload]
+    if numerator is not None and denominator is not None and scale is not None and numerator > denominator:
+        err("numerator", "numerator_above_denominator", f"numerator {numerator:g} is above denominator {denominator:g}")
+    if raw_value is None and not missing:
+        if scale is not None and numerator is not None and denominator is not None:
+            if numerator <= denominator:
+                value = numerator / denominator * scale
+        elif metric is not None:
+            needs = " (or numerator and denominator)" if scale is not None else ""
+            err("value", "missing_value", f"the value is empty; give a number{needs}, [x] or [z]")
+    elif (
+        value is not None
+        and scale is not None
+        and numerator is not None
+        and denominator is not None
+        and numerator <= denominator
+    ):
+        computed = numerator / denominator * scale
+        if abs(computed - value) > max(0.05, abs(computed) * 0.0005) + 1e-9:
+            summary.warnings.append(
+                Issue(
+                    number,
+                    "value",
+                    "inconsistent",
+                    f"value {value:g} differs from numerator / denominator = {computed:.2f}",
+                )
+            )
+    if unit == Unit.PERCENTAGE and value is not None and value > 100:
+        err("value", "out_of_range", f"percentage {value:g} is above 100")
+
+    raw_status = cell(cells, positions, "status")
+    status = ObservationStatus.PROVISIONAL.value
+    if raw_status is not None:
+        status = str(raw_status).lower()
+        if status not in (ObservationStatus.PROVISIONAL, ObservationStatus.FINAL):
+            err("status", "bad_status", f"status '{raw_status}' is not provisional or final")
+    note = cell(cells, positions, "note")
+
+    if len(errors) > before or metric is None or area_id is None or period is None:
+        return None
+    return Row(
+        row=number,
+        metric=metric,
+        area_id=area_id,
+        period=period,
+        category_id=category_id,
+        value=value if not missing else None,
+        numerator=numerator,
+        denominator=denominator,
+        missing=missing,
+        status=status,
+        note=str(note) if note is not None else "",
+    )
+
+
+def same_number(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)

@@ -1,0 +1,159 @@
+"""Reads for returns: what each agency owes, the tracker, a return's history and findings, who may act."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from frameworks.access import Perm, has_perm
+from frameworks.models import Agency, Area, BreakdownCategory, Framework, FrameworkMetric
+from metrics.models import Metric, Observation, Return, ReturnState, ReturnValue
+from metrics.quarters import Quarter
+
+from .validation import Finding, Key, evaluate
+
+
+def current_framework() -> Framework | None:
+    return Framework.objects.select_related("home_area").filter(is_current=True).order_by("-updated_at", "code").first()
+
+
+# --- what is owed -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OwedLine:
+    metric: Metric
+    area: Area
+    category: BreakdownCategory | None
+
+    @property
+    def key(self) -> Key:
+        return (self.metric.pk, self.area.pk, self.category.pk if self.category else None)
+
+
+def owed_lines(*, framework: Framework, agency: Agency | None = None) -> list[OwedLine]:
+    """Each (metric, area, category) the agency owes every quarter: its metrics in the framework × the
+    metric's areas (the home area when none are named) × the total and each breakdown category."""
+    placements = (
+        FrameworkMetric.objects.filter(framework=framework)
+        .select_related("metric__agency")
+        .prefetch_related("metric__areas", Prefetch("metric__breakdowns__categories"))
+        .order_by("priority__order", "order")
+    )
+    if agency is not None:
+        placements = placements.filter(metric__agency=agency)
+    home = framework.home_area
+    lines: list[OwedLine] = []
+    for place in placements:
+        metric = place.metric
+        areas = sorted(metric.areas.all(), key=lambda a: a.name) or [home]
+        for area in areas:
+            lines.append(OwedLine(metric, area, None))
+            for breakdown in metric.breakdowns.all():
+                lines.extend(OwedLine(metric, area, category) for category in breakdown.categories.all())
+    return lines
+
+
+def owing_agencies(*, framework: Framework) -> list[Agency]:
+    ids = FrameworkMetric.objects.filter(framework=framework).values_list("metric__agency_id", flat=True)
+    return list(Agency.objects.filter(pk__in=set(ids)).order_by("name"))
+
+
+# --- return status for the tracker ---------------------------------------------------------------------
+@dataclass
+class ReturnStatus:
+    return_obj: Return
+    owed: int
+    supplied: int
+    today: dt.date
+
+    @property
+    def state(self) -> str:
+        r = self.return_obj
+        if r.state == ReturnState.DRAFT and self.supplied == 0 and r.first_submitted_at is None:
+            return "not_started"
+        return str(r.state)
+
+    @property
+    def state_label(self) -> str:
+        labels = {"not_started": "Not started", **dict(ReturnState.choices)}
+        text = labels[self.state]
+        return f"{text} (late)" if self.late else text
+
+    @property
+    def late(self) -> bool:
+        r = self.return_obj
+        due = r.round.due_date
+        if r.state in (ReturnState.SUBMITTED, ReturnState.APPROVED):
+            return r.first_submitted_at is not None and r.first_submitted_at.date() > due
+        return self.today > due
+
+    @property
+    def on_time(self) -> bool | None:
+        r = self.return_obj
+        if r.first_submitted_at is None:
+            return None
+        return r.first_submitted_at.date() <= r.round.due_date
+
+    @property
+    def completeness(self) -> float:
+        return self.supplied / self.owed * 100 if self.owed else 100.0
+
+
+def tracker(*, framework: Framework, agency: Agency | None = None, today: dt.date | None = None) -> list[ReturnStatus]:
+    """Every return (of ``agency``, or all) with its state, completeness and timeliness. Fixed queries."""
+    today = today or timezone.localdate()
+    lines = owed_lines(framework=framework)
+    owed_by_agency: dict[int, set[Key]] = defaultdict(set)
+    for line in lines:
+        owed_by_agency[line.metric.agency_id].add(line.key)
+    returns = Return.objects.select_related("round", "agency").order_by("-round__period", "agency__name")
+    if agency is not None:
+        returns = returns.filter(agency=agency)
+    returns_list = list(returns)
+    supplied: dict[int, set[Key]] = defaultdict(set)
+    for return_id, metric_id, area_id, category_id in ReturnValue.objects.filter(
+        return_obj__in=returns_list
+    ).values_list("return_obj_id", "metric_id", "area_id", "category_id"):
+        supplied[return_id].add((metric_id, area_id, category_id))
+    out = []
+    for r in returns_list:
+        owed = owed_by_agency.get(r.agency_id, set())
+        out.append(ReturnStatus(r, len(owed), len(owed & supplied[r.pk]), today))
+    return out
+
+
+# --- findings on a saved return ----------------------------------------------------------------------------
+def return_findings(*, return_obj: Return, values: list[ReturnValue] | None = None) -> list[Finding]:
+    if values is None:
+        values = list(return_obj.values.select_related("metric"))
+    return evaluate(values=values, framework=current_framework(), period=return_obj.round.period)
+
+
+def history_for(*, lines: list[OwedLine], period: dt.date, quarters: int = 4) -> dict[Key, list[Observation | None]]:
+    """The approved values of the ``quarters`` before ``period`` for each line (None where missing)."""
+    quarter = Quarter.from_end_date(period)
+    periods = [quarter.shift(-k).end_date for k in range(quarters, 0, -1)]
+    found: dict[tuple[Key, dt.date], Observation] = {}
+    if lines:
+        query = Observation.objects.filter(
+            metric_id__in={line.metric.pk for line in lines},
+            area_id__in={line.area.pk for line in lines},
+            period__in=periods,
+        )
+        for obs in query:
+            found[((obs.metric_id, obs.area_id, obs.category_id), obs.period)] = obs
+    return {line.key: [found.get((line.key, p)) for p in periods] for line in lines}
+
+
+def can_act(user: Any, return_obj: Return, perm: Perm) -> bool:
+    return has_perm(user, perm, agency=return_obj.agency_id)
+
+
+def require_return_access(user: Any, return_obj: Return) -> None:
+    if not has_perm(user, Perm.VIEW_AGENCY_RETURNS, agency=return_obj.agency_id):
+        raise PermissionDenied("This return belongs to another agency.")

@@ -1,0 +1,217 @@
+"""Rounds and a return's state changes: submit, send back, approve, reopen.
+
+Every state change has one shape: check permission → one transaction (lock the return) → check the
+transition is legal (``RETURN_TRANSITIONS``) → save → audit event → side effects (e-mail) after commit.
+Values reach approved data (``Observation``) only when a performance manager approves, through the same
+write as the import core: a changed value is a revision with the old value kept in the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from frameworks.access import Perm, require
+from frameworks.models import Framework, audit
+from metrics.imports.checks import Row
+from metrics.imports.commit import ImportPlan, import_commit, plan_diff
+from metrics.imports.summary import ImportSummary
+from metrics.models import RETURN_TRANSITIONS, CollectionRound, Return, ReturnState
+from metrics.quarters import Quarter
+
+from . import notifications
+from .selectors import current_framework, owed_lines, owing_agencies
+from .validation import blocking, evaluate, needing_comment
+
+
+class ReturnError(Exception):
+    """An action that cannot be done now, with a message for the person who tried."""
+
+
+class Conflict(ReturnError):
+    """Someone else changed the return since the page was opened."""
+
+
+def check_editable(return_obj: Return) -> None:
+    if not return_obj.is_editable:
+        raise ReturnError(f"This return is {return_obj.get_state_display().lower()}; it cannot be changed now.")
+
+
+def lock_return(return_obj: Return, version: int | None) -> Return:
+    locked = Return.objects.select_for_update().select_related("round", "agency").get(pk=return_obj.pk)
+    if version is not None and locked.version != version:
+        raise Conflict(
+            "Someone else saved this return while you were editing it. Your entries are kept below: "
+            "check them against the latest figures and save again."
+        )
+    return locked
+
+
+# --- rounds -------------------------------------------------------------------------------------------
+def round_open(*, actor: Any, framework: Framework, period: dt.date, due_date: dt.date) -> CollectionRound:
+    """Open the collection round for a quarter: a draft return for each agency that owes data."""
+    require(actor, Perm.MANAGE_ROUNDS)
+    quarter = Quarter.from_end_date(period)
+    if due_date <= quarter.end_date:
+        raise ReturnError("The due date must be after the quarter ends.")
+    with transaction.atomic():
+        if CollectionRound.objects.select_for_update().filter(period=quarter.end_date).exists():
+            raise ReturnError(f"The round for {quarter.label} is already open.")
+        round_ = CollectionRound.objects.create(period=quarter.end_date, due_date=due_date, opened_by=actor)
+        returns = [Return(round=round_, agency=agency) for agency in owing_agencies(framework=framework)]
+        Return.objects.bulk_create(returns)
+        audit(
+            actor=actor,
+            action="round.opened",
+            obj=round_,
+            summary=f"{quarter.label}, due {due_date:%d %B %Y}",
+            new={"due_date": due_date.isoformat()},
+        )
+        transaction.on_commit(lambda: notifications.round_opened(round_id=round_.pk))
+    return round_
+
+
+# --- transitions --------------------------------------------------------------------------------------------
+def _transition(return_obj: Return, to: str) -> None:
+    if (return_obj.state, to) not in RETURN_TRANSITIONS:
+        raise ReturnError(
+            f"A {return_obj.get_state_display().lower()} return cannot become {ReturnState(to).label.lower()}."
+        )
+
+
+def return_submit(*, actor: Any, return_obj: Return, version: int | None = None) -> Return:
+    """Send the return to the commissioner's office. Every owed value must be accounted for (a number,
+    [x] or [z]), no rule error may stand, and every warning needs a comment."""
+    require(actor, Perm.SUBMIT_RETURN, agency=return_obj.agency_id)
+    with transaction.atomic():
+        locked = lock_return(return_obj, version)
+        _transition(locked, ReturnState.SUBMITTED)
+        framework = current_framework()
+        values = list(locked.values.select_related("metric"))
+        have = {v.key for v in values}
+        if framework is not None:
+            missing = [line for line in owed_lines(framework=framework, agency=locked.agency) if line.key not in have]
+            if missing:
+                names = ", ".join(
+                    f"{line.metric.code} {line.area.name}{' ' + line.category.name if line.category else ''}"
+                    for line in missing[:5]
+                )
+                more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+                raise ReturnError(
+                    f"{len(missing)} owed value(s) are missing: {names}{more}. Give a number, [x] or [z]."
+                )
+        findings = evaluate(values=values, framework=framework, period=locked.round.period)
+        errors = blocking(findings)
+        if errors:
+            raise ReturnError("Fix these before submitting: " + " ".join(f.message for f in errors))
+        comments = {v.key: v.comment for v in values}
+        uncommented = needing_comment(findings, comments)
+        if uncommented:
+            raise ReturnError(f"{len(uncommented)} warning(s) need your comment before you submit.")
+        now = timezone.now()
+        locked.state = ReturnState.SUBMITTED
+        locked.submitted_at, locked.submitted_by = now, actor
+        locked.first_submitted_at = locked.first_submitted_at or now
+        locked.version += 1
+        locked.save()
+        audit(
+            actor=actor,
+            action="return.submitted",
+            obj=locked,
+            summary=str(locked),
+            new={"state": "submitted"},
+            return_id=locked.pk,
+            old={"state": return_obj.state},
+        )
+    return locked
+
+
+def _move(locked: Return, to: str, *, actor: Any, action: str, summary: str = "", reason: str | None = None) -> None:
+    """Save a legal state change of a locked return and audit it with its old and new state."""
+    old = locked.state
+    locked.state = to
+    if reason is not None:
+        locked.reason = reason
+    locked.version += 1
+    locked.save()
+    audit(
+        actor=actor,
+        action=action,
+        obj=locked,
+        summary=summary or str(locked),
+        old={"state": str(old)},
+        new={"state": str(to)},
+        reason=reason or "",
+        return_id=locked.pk,
+    )
+
+
+def return_send_back(*, actor: Any, return_obj: Return, reason: str) -> Return:
+    """Return a submitted return to its agency for correction, with the reason."""
+    require(actor, Perm.APPROVE_RETURN)
+    if not reason.strip():
+        raise ReturnError("Say what needs correcting.")
+    with transaction.atomic():
+        locked = lock_return(return_obj, None)
+        _transition(locked, ReturnState.RETURNED)
+        locked.decided_at, locked.decided_by = timezone.now(), actor
+        _move(locked, ReturnState.RETURNED, actor=actor, action="return.returned", reason=reason.strip())
+        transaction.on_commit(lambda: notifications.return_decided(return_id=locked.pk, kind="returned"))
+    return locked
+
+
+def return_approve(*, actor: Any, return_obj: Return) -> Return:
+    """Approve a submitted return: it is locked and its values become approved data. A value that differs
+    from approved data is a revision; the old value is kept in the audit trail."""
+    require(actor, Perm.APPROVE_RETURN)
+    with transaction.atomic():
+        locked = lock_return(return_obj, None)
+        _transition(locked, ReturnState.APPROVED)
+        values = list(locked.values.select_related("metric"))
+        summary = ImportSummary(filename=f"return {locked.agency.code} {locked.round.label}")
+        plan = ImportPlan(summary=summary, agency=locked.agency, sha256="", source_return=locked)
+        rows = [
+            Row(
+                row=v.source_row or 0,
+                metric=v.metric,
+                area_id=v.area_id,
+                period=locked.round.period,
+                category_id=v.category_id,
+                value=v.value,
+                numerator=v.numerator,
+                denominator=v.denominator,
+                missing=v.missing,
+                status=v.status,
+                note=(v.note + (f" Comment: {v.comment}" if v.comment else "")).strip(),
+            )
+            for v in values
+        ]
+        plan_diff(plan, rows)
+        import_commit(plan=plan, actor=actor)
+        locked.decided_at, locked.decided_by = timezone.now(), actor
+        locked.reason = ""
+        _move(
+            locked,
+            ReturnState.APPROVED,
+            actor=actor,
+            action="return.approved",
+            summary=f"{locked}: {summary.created} new, {summary.updated} revised, {summary.unchanged} unchanged",
+        )
+        transaction.on_commit(lambda: notifications.return_decided(return_id=locked.pk, kind="approved"))
+    return locked
+
+
+def return_reopen(*, actor: Any, return_obj: Return, reason: str) -> Return:
+    """Reopen an approved return for changes (a performance manager, with a reason). Approved data stays
+    as it is until the return is approved again."""
+    require(actor, Perm.APPROVE_RETURN)
+    if not reason.strip():
+        raise ReturnError("Give the reason for reopening an approved return.")
+    with transaction.atomic():
+        locked = lock_return(return_obj, None)
+        _transition(locked, ReturnState.DRAFT)
+        _move(locked, ReturnState.DRAFT, actor=actor, action="return.reopened", reason=reason.strip())
+    return locked

@@ -1,0 +1,265 @@
+"""A return's values: checking rows against the return, saving the web grid and the analyst's comments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from frameworks.access import Perm, require
+from frameworks.models import Area, AuditEvent, BreakdownCategory, audit
+from metrics.imports.checks import Row, check_rows, same_number
+from metrics.imports.parse import COLUMNS
+from metrics.imports.summary import ImportSummary, Issue
+from metrics.models import Metric, Return, ReturnState, ReturnValue
+from metrics.quarters import period_label
+
+from .selectors import current_framework
+from .services import check_editable, lock_return
+from .validation import Finding, Key, evaluate
+
+
+def _period_issues(rows: list[Row], period: dt.date, summary: ImportSummary) -> list[Row]:
+    kept = []
+    for row in rows:
+        if row.period != period:
+            summary.errors.append(
+                Issue(
+                    row.row,
+                    "period",
+                    "bad_period",
+                    f"{period_label(row.period)} is not this return's quarter ({period_label(period)})",
+                )
+            )
+        else:
+            kept.append(row)
+    return kept
+
+
+@dataclass
+class ValuesCheck:
+    summary: ImportSummary
+    rows: list[Row] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    created: list[Row] = field(default_factory=list)
+    updated: list[tuple[Row, ReturnValue]] = field(default_factory=list)
+
+
+def check_return_rows(
+    *,
+    return_obj: Return,
+    positions: dict[str, int],
+    raw_rows: list[tuple[int, list[Any]]],
+    filename: str,
+    progress: Any = None,
+    findings: bool = True,
+) -> ValuesCheck:
+    """The import core's checks plus this return's own (its quarter), and what would change; with
+    ``findings``, also the rules and unusual-figure checks on the return as it would be."""
+    summary = ImportSummary(filename=filename)
+    rows = check_rows(
+        positions=positions, raw_rows=raw_rows, agency=return_obj.agency, summary=summary, progress=progress
+    )
+    rows = _period_issues(rows, return_obj.round.period, summary)
+    check = ValuesCheck(summary=summary, rows=rows)
+    if summary.errors:
+        return check
+    existing = {v.key: v for v in return_obj.values.all()}
+    for row in rows:
+        current = existing.get((row.metric.pk, row.area_id, row.category_id))
+        if current is None:
+            check.created.append(row)
+        elif _same_value(current, row):
+            summary.unchanged += 1
+        else:
+            check.updated.append((row, current))
+    summary.created, summary.updated = len(check.created), len(check.updated)
+    if not findings:
+        return check
+    merged: dict[Key, Any] = dict(existing)
+    for row in rows:
+        merged[(row.metric.pk, row.area_id, row.category_id)] = row
+    framework = current_framework()
+    check.findings = evaluate(
+        values=list(merged.values()),
+        framework=framework,
+        period=return_obj.round.period,
+        rows={(r.metric.pk, r.area_id, r.category_id): r.row for r in rows},
+    )
+    return check
+
+
+def _same_value(current: ReturnValue, row: Row) -> bool:
+    return (
+        same_number(current.value, row.value)
+        and same_number(current.numerator, row.numerator)
+        and same_number(current.denominator, row.denominator)
+        and current.missing == row.missing
+        and current.status == row.status
+        and current.note == row.note
+    )
+
+
+def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str) -> None:
+    now = timezone.now()
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    ReturnValue.objects.bulk_create(
+        [
+            ReturnValue(
+                return_obj=return_obj,
+                **row.figures(),
+                source=source[:300],
+                source_row=row.row if source != "web form" else None,
+                updated_by_id=actor_id,
+            )
+            for row in check.created
+        ],
+        batch_size=2000,
+    )
+    changed = []
+    events = []
+    for row, current in check.updated:
+        old = {
+            "value": current.value,
+            "numerator": current.numerator,
+            "denominator": current.denominator,
+            "missing": current.missing,
+        }
+        current.value, current.numerator, current.denominator = row.value, row.numerator, row.denominator
+        current.missing, current.status, current.note = row.missing, row.status, row.note
+        current.source, current.source_row = source[:300], row.row if source != "web form" else None
+        current.updated_at, current.updated_by_id = now, actor_id
+        changed.append(current)
+        events.append(
+            AuditEvent(
+                actor_id=actor_id,
+                action="return_value.changed",
+                object_type="metrics.returnvalue",
+                object_id=str(current.pk),
+                summary=f"{row.metric.code} area {row.area_id} category {row.category_id}"[:500],
+                old=old,
+                new={
+                    "value": row.value,
+                    "numerator": row.numerator,
+                    "denominator": row.denominator,
+                    "missing": row.missing,
+                },
+                return_id=return_obj.pk,
+                metric_code=row.metric.code,
+            )
+        )
+    ReturnValue.objects.bulk_update(
+        changed,
+        [
+            "value",
+            "numerator",
+            "denominator",
+            "missing",
+            "status",
+            "note",
+            "source",
+            "source_row",
+            "updated_at",
+            "updated_by",
+        ],
+        batch_size=1000,
+    )
+    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    if return_obj.state == ReturnState.RETURNED:
+        return_obj.state = ReturnState.DRAFT
+    return_obj.version += 1
+    return_obj.save(update_fields=["state", "version", "updated_at"])
+    audit(
+        actor=actor,
+        action="return.values_saved",
+        obj=return_obj,
+        summary=f"{source}: {len(check.created)} added, {len(check.updated)} changed",
+        return_id=return_obj.pk,
+    )
+
+
+GRID_COLUMNS = COLUMNS
+
+
+def return_save_grid(*, actor: Any, return_obj: Return, version: int, entries: list[dict[str, Any]]) -> ValuesCheck:
+    """Save the web form grid as a draft. ``entries``: one dict per line with GRID_COLUMNS keys; a line with
+    no value, numerator or denominator is left out (or, if saved before, removed)."""
+    require(actor, Perm.SUBMIT_RETURN, agency=return_obj.agency_id)
+    positions = {name: i for i, name in enumerate(GRID_COLUMNS)}
+    filled = [e for e in entries if any(str(e.get(k) or "").strip() for k in ("value", "numerator", "denominator"))]
+    cleared = [e for e in entries if e not in filled]
+    raw_rows = [(index + 1, [e.get(name) for name in GRID_COLUMNS]) for index, e in enumerate(filled)]
+    with transaction.atomic():
+        locked = lock_return(return_obj, version)
+        check_editable(locked)
+        check = check_return_rows(return_obj=locked, positions=positions, raw_rows=raw_rows, filename="web form")
+        if check.summary.errors:
+            transaction.set_rollback(True)
+            return check
+        write_values(locked, check, actor, "web form")
+        removed = _remove_cleared(locked, cleared, actor)
+        if removed and not (check.created or check.updated):
+            locked.version += 1
+            locked.save(update_fields=["version", "updated_at"])
+    return check
+
+
+def _remove_cleared(return_obj: Return, cleared: list[dict[str, Any]], actor: Any) -> int:
+    if not cleared:
+        return 0
+    metrics = {m.code: m.pk for m in Metric.objects.filter(code__in={e["metric"] for e in cleared})}
+    areas = dict(Area.objects.filter(code__in={e["area"] for e in cleared}).values_list("code", "id"))
+    categories = {f"{b}/{c}": pk for b, c, pk in BreakdownCategory.objects.values_list("breakdown__code", "code", "id")}
+    existing = {v.key: v for v in return_obj.values.all()}
+    removed = 0
+    for entry in cleared:
+        key = (
+            metrics.get(entry["metric"]),
+            areas.get(entry["area"]),
+            categories.get(f"{entry.get('breakdown')}/{entry.get('category')}") if entry.get("category") else None,
+        )
+        value = existing.get(key)  # type: ignore[arg-type]
+        if value is not None:
+            audit(
+                actor=actor,
+                action="return_value.removed",
+                obj=value,
+                old={"value": value.value, "missing": value.missing},
+                return_id=return_obj.pk,
+                metric_code=entry["metric"],
+            )
+            value.delete()
+            removed += 1
+    return removed
+
+
+def return_save_comments(*, actor: Any, return_obj: Return, version: int, comments: dict[int, str]) -> None:
+    """Keep the analyst's explanations of warnings with the values (``comments``: value id -> text)."""
+    require(actor, Perm.SUBMIT_RETURN, agency=return_obj.agency_id)
+    with transaction.atomic():
+        locked = lock_return(return_obj, version)
+        check_editable(locked)
+        values = {v.pk: v for v in locked.values.filter(pk__in=list(comments))}
+        changed = []
+        for pk, text in comments.items():
+            value = values.get(pk)
+            if value is None or value.comment == text.strip():
+                continue
+            audit(
+                actor=actor,
+                action="return_value.commented",
+                obj=value,
+                old={"comment": value.comment},
+                new={"comment": text.strip()},
+                return_id=locked.pk,
+                metric_code=value.metric.code,
+            )
+            value.comment = text.strip()
+            changed.append(value)
+        ReturnValue.objects.bulk_update(changed, ["comment"])
+        if changed:
+            locked.version += 1
+            locked.save(update_fields=["version", "updated_at"])

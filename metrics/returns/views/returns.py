@@ -1,0 +1,242 @@
+"""A return's page: its grid of values with their history, findings and comments; its template file; its
+state changes (submit, approve, send back, reopen)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from frameworks.access import Perm, has_perm
+from frameworks.models import AuditEvent, Framework
+from metrics.imports.parse import COLUMNS
+from metrics.models import Observation, Return, ReturnState
+from metrics.quarters import Quarter
+from metrics.returns import selectors, services
+from metrics.returns.values import return_save_comments, return_save_grid
+from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
+
+from .common import framework_or_404, return_for
+
+
+# --- a return ---------------------------------------------------------------------------------------------
+def _grid(return_obj: Return, framework: Framework, posted: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    lines = selectors.owed_lines(framework=framework, agency=return_obj.agency)
+    values = {v.key: v for v in return_obj.values.select_related("metric", "area", "category")}
+    history = selectors.history_for(lines=lines, period=return_obj.round.period)
+    extra = [v for k, v in values.items() if k not in {line.key for line in lines}]
+    rows = []
+    for index, line in enumerate(lines):
+        value = values.get(line.key)
+        entry: dict[str, Any] = {
+            "index": index,
+            "metric": line.metric,
+            "area": line.area,
+            "category": line.category,
+            "breakdown": line.category.breakdown if line.category else None,
+            "history": history[line.key],
+            "saved": value,
+            "has_ratio": line.metric.has_ratio,
+            "value": _show(value.value if value and not value.missing else None) if value else "",
+            "numerator": _show(value.numerator) if value else "",
+            "denominator": _show(value.denominator) if value else "",
+            "status": value.status if value else "provisional",
+            "note": value.note if value else "",
+        }
+        if value and value.missing:
+            entry["value"] = f"[{value.missing}]"
+        if posted is not None:
+            for name in ("value", "numerator", "denominator", "status", "note"):
+                entry[name] = posted.get(f"l{index}-{name}", "")
+        rows.append(entry)
+    for value in extra:
+        rows.append(
+            {"extra": True, "saved": value, "metric": value.metric, "area": value.area, "category": value.category}
+        )
+    return rows
+
+
+def _show(number: float | None) -> str:
+    if number is None:
+        return ""
+    return f"{number:.10g}"
+
+
+def _breakdown_codes(return_obj: Return, framework: Framework) -> dict[int, tuple[str, str, str, str]]:
+    out = {}
+    for index, line in enumerate(selectors.owed_lines(framework=framework, agency=return_obj.agency)):
+        out[index] = (
+            line.metric.code,
+            line.area.code,
+            line.category.breakdown.code if line.category else "",
+            line.category.code if line.category else "",
+        )
+    return out
+
+
+def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        from django.contrib.auth.views import redirect_to_login
+
+        return redirect_to_login(request.get_full_path())
+    return_obj = return_for(request, pk)
+    framework = framework_or_404()
+    posted = None
+    status = 200
+    if request.method == "POST":
+        if not selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN):
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            version = int(request.POST.get("version", "-1"))
+        except ValueError:
+            version = -1
+        try:
+            if action == "save":
+                codes = _breakdown_codes(return_obj, framework)
+                entries = []
+                for index, (metric, area, breakdown, category) in codes.items():
+                    entries.append(
+                        {
+                            "metric": metric,
+                            "area": area,
+                            "period": return_obj.round.period.isoformat(),
+                            "breakdown": breakdown,
+                            "category": category,
+                            "value": request.POST.get(f"l{index}-value", ""),
+                            "numerator": request.POST.get(f"l{index}-numerator", ""),
+                            "denominator": request.POST.get(f"l{index}-denominator", ""),
+                            "status": request.POST.get(f"l{index}-status", "") or "provisional",
+                            "note": request.POST.get(f"l{index}-note", ""),
+                        }
+                    )
+                check = return_save_grid(actor=request.user, return_obj=return_obj, version=version, entries=entries)
+                if check.summary.errors:
+                    posted = request.POST
+                    status = 400
+                    for issue in check.summary.errors:
+                        line = codes.get((issue.row or 0) - 1)
+                        where = f"{line[0]} {line[3] or 'total'}" if line else f"line {issue.row}"
+                        messages.error(request, f"{where}, {issue.column}: {issue.message}")
+                else:
+                    messages.success(request, "Saved as a draft.")
+                    return redirect("return-detail", pk=pk)
+            elif action == "comments":
+                comments = {
+                    int(key.removeprefix("comment-")): str(request.POST.get(key, ""))
+                    for key in request.POST
+                    if key.startswith("comment-") and key.removeprefix("comment-").isdigit()
+                }
+                return_save_comments(actor=request.user, return_obj=return_obj, version=version, comments=comments)
+                messages.success(request, "Comments saved.")
+                return redirect("return-detail", pk=pk)
+            else:
+                return HttpResponse("Unknown action", status=400)
+        except services.Conflict as exc:
+            messages.error(request, str(exc))
+            posted = request.POST
+            status = 409
+            return_obj.refresh_from_db()
+        except services.ReturnError as exc:
+            messages.error(request, str(exc))
+            return redirect("return-detail", pk=pk)
+    values = list(return_obj.values.select_related("metric", "area", "category"))
+    findings = selectors.return_findings(return_obj=return_obj, values=values)
+    by_key = {v.key: v for v in values}
+    revisions = list(
+        AuditEvent.objects.filter(return_id=return_obj.pk, action="observation.revised").select_related("actor")
+    )
+    revised = Observation.objects.select_related("metric", "area", "category").in_bulk(
+        [int(e.object_id) for e in revisions]
+    )
+    revision_rows = [(e, revised.get(int(e.object_id))) for e in revisions]
+    context = {
+        "return_obj": return_obj,
+        "framework": framework,
+        "grid": _grid(return_obj, framework, posted),
+        "history_labels": [Quarter.from_end_date(return_obj.round.period).shift(-k).label for k in range(4, 0, -1)],
+        "findings": [(f, by_key.get(f.key)) for f in findings],
+        "errors_count": sum(1 for f in findings if f.is_error),
+        "warnings_count": sum(1 for f in findings if not f.is_error),
+        "revisions": revision_rows,
+        "uploads": return_obj.uploads.order_by("-created_at")[:5],
+        "can_edit": return_obj.is_editable and selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN),
+        "can_submit": return_obj.state in (ReturnState.DRAFT, ReturnState.RETURNED)
+        and selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN),
+        "can_decide": return_obj.state == ReturnState.SUBMITTED and has_perm(request.user, Perm.APPROVE_RETURN),
+        "can_reopen": return_obj.state == ReturnState.APPROVED and has_perm(request.user, Perm.APPROVE_RETURN),
+    }
+    return render(request, "metrics/return_detail.html", context, status=status)
+
+
+TEMPLATE_HEADER = COLUMNS
+
+
+def return_template(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """A file to fill in: every owed line pre-filled with its codes, last quarter's value for reference."""
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    if fmt not in {"csv", "xlsx"}:
+        raise Http404
+    return_obj = return_for(request, pk)
+    framework = framework_or_404()
+    lines = selectors.owed_lines(framework=framework, agency=return_obj.agency)
+    history = selectors.history_for(lines=lines, period=return_obj.round.period, quarters=1)
+    values = {v.key: v for v in return_obj.values.all()}
+    header = [*TEMPLATE_HEADER, "_metric_name", "_unit", "_last_quarter"]
+    rows = []
+    for line in lines:
+        saved = values.get(line.key)
+        last = history[line.key][0]
+        rows.append(
+            [
+                line.metric.code,
+                line.area.code,
+                return_obj.round.period.isoformat(),
+                line.category.breakdown.code if line.category else "",
+                line.category.code if line.category else "",
+                (f"[{saved.missing}]" if saved.missing else saved.value) if saved else "",
+                saved.numerator if saved and saved.numerator is not None else "",
+                saved.denominator if saved and saved.denominator is not None else "",
+                saved.status if saved else "provisional",
+                saved.note if saved else "",
+                line.metric.name,
+                line.metric.get_unit_display(),
+                ("" if last is None else (f"[{last.missing}]" if last.missing else last.value)),
+            ]
+        )
+    name = f"return-{return_obj.agency.code}-{return_obj.round.period:%Y-%m-%d}"
+    if fmt == "xlsx":
+        return download(xlsx_bytes([("data", header, rows)]), f"{name}.xlsx")
+    return download(csv_bytes(header, rows), f"{name}.csv")
+
+
+@require_POST
+def return_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    return_obj = return_for(request, pk)
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "submit":
+            version = int(request.POST.get("version", "-1") or -1)
+            services.return_submit(actor=request.user, return_obj=return_obj, version=version)
+            messages.success(request, "Submitted to the commissioner's office.")
+        elif action == "approve":
+            services.return_approve(actor=request.user, return_obj=return_obj)
+            messages.success(request, "Approved: the values are now approved data.")
+        elif action == "send-back":
+            services.return_send_back(actor=request.user, return_obj=return_obj, reason=reason)
+            messages.success(request, "Returned to the agency for correction.")
+        elif action == "reopen":
+            services.return_reopen(actor=request.user, return_obj=return_obj, reason=reason)
+            messages.success(request, "Reopened for changes.")
+        else:
+            raise Http404
+    except services.ReturnError as exc:
+        messages.error(request, str(exc))
+    return redirect("return-detail", pk=pk)

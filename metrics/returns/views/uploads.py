@@ -1,0 +1,115 @@
+"""Uploading a file to a return: the preview with every problem, confirming it, the progress of a large one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from frameworks.access import Perm
+from metrics.imports.parse import FileRejected
+from metrics.imports.summary import ISSUE_KINDS
+from metrics.models import UploadState
+from metrics.returns.selectors import can_act
+from metrics.returns.services import ReturnError
+from metrics.returns.uploads import UploadRejected, upload_confirm, upload_create
+
+from .common import return_for, upload_for
+
+
+@require_POST
+def return_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    return_obj = return_for(request, pk)
+    if not can_act(request.user, return_obj, Perm.SUBMIT_RETURN):
+        raise PermissionDenied
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        messages.error(request, "Choose a CSV or XLSX file to upload.")
+        return redirect("return-detail", pk=pk)
+    try:
+        content = uploaded.read()
+        upload = upload_create(
+            actor=request.user, return_obj=return_obj, filename=uploaded.name or "upload", content=content
+        )
+    except FileRejected as exc:
+        messages.error(request, f"{uploaded.name}: {exc}. Nothing was written.")
+        return redirect("return-detail", pk=pk)
+    except UploadRejected as exc:
+        summary = exc.summary
+        context = {
+            "upload": None,
+            "filename": uploaded.name,
+            "return_obj": return_obj,
+            "summary": summary,
+            "errors": _grouped(summary.get("errors", [])),
+            "warnings": _grouped(summary.get("warnings", [])),
+            "working": False,
+            "can_confirm": False,
+            "rejected": True,
+        }
+        return render(request, "metrics/upload_detail.html", context, status=400)
+    except ReturnError as exc:
+        messages.error(request, str(exc))
+        return redirect("return-detail", pk=pk)
+    return redirect("upload-detail", pk=upload.pk)
+
+
+def _grouped(items: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        groups.setdefault(item["kind"], []).append(item)
+    return [(ISSUE_KINDS.get(kind, kind.replace("_", " ").capitalize()), rows) for kind, rows in groups.items()]
+
+
+def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.is_authenticated:
+        from django.contrib.auth.views import redirect_to_login
+
+        return redirect_to_login(request.get_full_path())
+    upload = upload_for(request, pk)
+    if request.method == "POST":
+        try:
+            upload = upload_confirm(actor=request.user, upload=upload)
+        except ReturnError as exc:
+            messages.error(request, str(exc))
+            return redirect("upload-detail", pk=pk)
+        if upload.state == UploadState.COMMITTED:
+            messages.success(request, f"{upload.filename} was written to the return.")
+            return redirect("return-detail", pk=upload.return_obj_id)
+        return redirect("upload-detail", pk=pk)
+    summary = upload.summary or {}
+    return render(
+        request,
+        "metrics/upload_detail.html",
+        {
+            "upload": upload,
+            "return_obj": upload.return_obj,
+            "summary": summary,
+            "errors": _grouped(summary.get("errors", [])),
+            "warnings": _grouped(summary.get("warnings", [])),
+            "working": upload.state in (UploadState.CHECKING, UploadState.WRITING),
+            "can_confirm": upload.state == UploadState.READY
+            and upload.return_obj.is_editable
+            and can_act(request.user, upload.return_obj, Perm.SUBMIT_RETURN),
+        },
+    )
+
+
+def upload_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "log in"}, status=401)
+    upload = upload_for(request, pk)
+    return JsonResponse(
+        {
+            "state": upload.state,
+            "percent": upload.percent_done,
+            "rows_done": upload.rows_done,
+            "rows_total": upload.rows_total,
+        }
+    )
