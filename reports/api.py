@@ -11,7 +11,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -20,12 +19,10 @@ from frameworks.models import Area, Breakdown, BreakdownCategory, FrameworkMetri
 from frameworks.services import api_token_user
 from metrics.models import Metric
 from metrics.quarters import Quarter, QuarterError, period_label
-from metrics.selectors import breakdown_observations, metric_series
-from metrics.stats.disproportionality import relative_rates
 
+from .evidence import FigureSource, Part, breakdown_cells, build_evidence, fairness_at
 from .models import Snapshot
 from .selectors import current_framework
-from .snapshots import observations_for, snapshot_spc_settings
 
 
 class ApiError(Exception):
@@ -197,17 +194,17 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
         metric, _param(request, "breakdown", required=False), _param(request, "category", required=False)
     )
     snapshot = _snapshot(request)
-    data = metric_series(
-        metric=metric,
-        area=area,
-        category=category,
+    data = build_evidence(
         framework=current_framework(),
-        source=observations_for(snapshot) if snapshot else None,
-        spc_settings=snapshot_spc_settings(snapshot).get(metric.code) if snapshot else None,
-    )
+        area=area,
+        metrics=[metric],
+        category=category,
+        source=FigureSource(snapshot),
+        parts=Part.PEERS,
+    )[0]
     spc_points = {p.period: p for p in data.spc.points}
     points = []
-    for obs in data.observations:
+    for obs in data.series:
         point = spc_points.get(obs.period) if obs.value is not None else None
         points.append(
             {
@@ -261,6 +258,8 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
     return {
         "metric": metric.code,
         "area": area.code,
+        "figures_area": data.area.code,
+        "national_fallback": data.national_fallback,
         "breakdown": category.breakdown.code if category else None,
         "category": category.code if category else None,
         "unit": metric.unit,
@@ -281,8 +280,6 @@ def _period(text: str) -> dt.date:
 
 @api_view(Perm.VIEW_APPROVED_DATA)
 def disproportionality(request: HttpRequest, user: Any) -> dict[str, Any]:
-    import pandas as pd
-
     metric = _metric(_param(request, "metric") or "")
     area = _area(_param(request, "area") or "")
     period = _period(_param(request, "period") or "")
@@ -295,31 +292,9 @@ def disproportionality(request: HttpRequest, user: Any) -> dict[str, Any]:
         raise ApiError(400, f"metric '{metric.code}' is not broken down by '{code}'")
     if breakdown.reference is None:
         raise ApiError(400, f"breakdown '{code}' has no reference category")
-    categories = list(breakdown.categories.all())
-    found = breakdown_observations(
-        metric=metric,
-        area=area,
-        period=period,
-        categories=categories,
-        source=observations_for(snapshot) if snapshot else None,
-    )
-    table = pd.DataFrame(
-        [
-            {
-                "category": c.code,
-                "numerator": found[c.pk].numerator if c.pk in found else None,
-                "denominator": found[c.pk].denominator if c.pk in found else None,
-            }
-            for c in categories
-        ],
-        columns=["category", "numerator", "denominator"],
-    )
-    min_count = settings.PCC_PERF_SUPPRESSION_THRESHOLD + 1
-    groups = relative_rates(table, reference=breakdown.reference.code, min_count=min_count)
-    reference = table[table["category"] == breakdown.reference.code].iloc[0]
-    ref_rate = None
-    if pd.notna(reference["numerator"]) and pd.notna(reference["denominator"]) and reference["denominator"] > 0:
-        ref_rate = float(reference["numerator"]) / float(reference["denominator"]) * 1000
+    cells = breakdown_cells(metric=metric, area=area, period=period, breakdown=breakdown, source=FigureSource(snapshot))
+    fair = fairness_at(metric=metric, area=area, breakdown=breakdown, period=period, cells=cells)
+    groups, ref_rate = fair.groups, fair.reference_rate
     return {
         "metric": metric.code,
         "area": area.code,

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from frameworks.access import Perm, permission_required
-from frameworks.models import Area, Framework, FrameworkMetric
+from frameworks.models import Area, Framework
 from metrics.models import Metric
 from metrics.quarters import period_label
-from metrics.selectors import metric_series
-from metrics.stats.disproportionality import relative_rates
-from metrics.stats.suppression import SYMBOLS, missing_symbol, status_symbol
+from metrics.stats.suppression import SYMBOLS
 from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 
 from . import charts, findings
-from .models import Annotation, Snapshot
-from .selectors import (
-    breakdown_values,
-    current_framework,
-    fairness_blocks,
-    overview,
-    peer_values,
-    quarter_choice,
-    selectable_areas,
-)
-from .snapshots import observations_for, snapshot_caption, snapshot_spc_settings
+from .evidence import FigureSource, MetricEvidence, ObsRow, Part, build_evidence, fairness_metrics, metric_evidence
+from .models import Snapshot
+from .selectors import current_framework, overview, quarter_choice, selectable_areas
 
 
 def _framework() -> Framework:
@@ -55,16 +43,8 @@ def _snapshot(request: HttpRequest) -> Snapshot | None:
     return get_object_or_404(Snapshot, pk=int(text))
 
 
-def _sources(snapshot: Snapshot | None) -> dict[str, Any]:
-    if snapshot is None:
-        return {}
-    return {"source": observations_for(snapshot), "spc_settings": snapshot_spc_settings(snapshot)}
-
-
-def _symbol(obs: Any) -> str:
-    if obs is None:
-        return ""
-    return missing_symbol(obs.missing) or status_symbol(obs.status)
+def _symbol(obs: ObsRow | None) -> str:
+    return obs.symbol if obs is not None else ""
 
 
 LEGEND = [(symbol, meaning) for symbol, meaning in SYMBOLS.items()]
@@ -97,7 +77,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     snapshot = _snapshot(request)
     period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
     priority = request.GET.get("priority") or None
-    data = overview(framework=framework, area=area, period=period, priority=priority, **_sources(snapshot))
+    data = overview(framework=framework, area=area, period=period, priority=priority, source=FigureSource(snapshot))
     rows = []
     for prio, tiles in data.priorities:
         for tile in tiles:
@@ -152,128 +132,52 @@ def overview_page(request: HttpRequest) -> HttpResponse:
             "short": findings.VARIATION_SHORT,
             "table_rows": rows,
             "snapshot": snapshot,
-            "snapshot_caption": snapshot_caption(snapshot) if snapshot else "",
+            "snapshot_caption": FigureSource(snapshot).caption,
         },
     )
 
 
 # --- priority and metric pages ---------------------------------------------------------------------------
-def _metric_context(
-    framework: Framework, metric: Metric, area: Area, period: dt.date | None, snapshot: Snapshot | None = None
-) -> dict[str, Any]:
-    sources = _sources(snapshot)
-    source = sources.get("source")
-    spc_settings = sources["spc_settings"].get(metric.code) if snapshot else None
-    data = metric_series(metric=metric, area=area, framework=framework, source=source, spc_settings=spc_settings)
-    observations = [o for o in data.observations if period is None or o.period <= period]
-    if len(observations) != len(data.observations):
-        from metrics.selectors import metric_spc
-
-        spc = metric_spc(metric, observations, spc_settings)
-    else:
-        spc = data.spc
-    notes = list(
-        Annotation.objects.filter(metric=metric, period__lte=period or dt.date.max)
-        .filter(Q(area__isnull=True) | Q(area=area))
-        .order_by("period")
-    )
-    xmr = charts.xmr_figure(
-        title=f"{metric.name}, {area.name}",
-        unit_label=metric.get_unit_display(),
-        observations=observations,
-        spc=spc,
-        annotations=[(n.period, n.label) for n in notes],
-    )
-    spc_points = {p.period: p for p in spc.points}
-    seg_of = {p.period: spc.segments[p.segment] for p in spc.points}
-    table = []
-    for obs in observations:
-        point = spc_points.get(obs.period)
-        seg = seg_of.get(obs.period)
-        table.append(
-            {
-                "obs": obs,
-                "label": period_label(obs.period),
-                "value": findings.format_value(obs.value, metric.unit)
-                if obs.value is not None
-                else missing_symbol(obs.missing),
-                "symbol": status_symbol(obs.status) if obs.value is not None else "",
-                "cause": findings._cause_text_short(point.special_cause if point else None)
-                if obs.value is not None
-                else "",
-                "mean": seg.mean if seg else None,
-                "lower": seg.lower_limit if seg else None,
-                "upper": seg.upper_limit if seg else None,
-            }
-        )
-    latest = next((o for o in reversed(observations) if o.value is not None), None)
-    context: dict[str, Any] = {
-        "metric": metric,
-        "area": area,
-        "spc": spc,
-        "xmr_json": charts.figure_json(xmr),
-        "xmr_text": findings.spc_text(metric, spc, area_name=area.name),
-        "table": table,
-        "latest": latest,
-        "peer_json": None,
-        "peer_text": "",
-        "peer_rows": [],
-        "breakdowns": [],
-        "annotations": notes,
+def _figure_context(evidence: MetricEvidence) -> dict[str, Any]:
+    """A metric's XmR chart, finding and table, as the metric and priority pages show them."""
+    return {
+        "metric": evidence.metric,
+        "area": evidence.area,
+        "evidence": evidence,
+        "latest": evidence.latest,
+        "spc": evidence.spc,
+        "xmr_json": charts.figure_json(evidence.xmr_figure()),
+        "xmr_text": evidence.finding,
+        "table": evidence.rows(),
+        "annotations": evidence.annotations,
     }
-    if latest is not None:
-        bars, national = peer_values(framework=framework, metric=metric, area=area, period=latest.period, source=source)
-        if len(bars) > 1:
-            peer_fig = charts.peer_figure(
-                title=f"{metric.name}: peers, {period_label(latest.period)}",
-                unit_label=metric.get_unit_display(),
-                values=[(b.area.name, b.value) for b in bars],
-                home=area.name,
-                national=national,
-            )
-            from metrics.stats.compare import peer_comparison
 
-            comparison = peer_comparison(
-                {b.area.code: b.value for b in bars},
-                area=area.code,
-                direction=metric.direction,
-                period=latest.period,
-                national=national,
-            )
-            context["peer_json"] = charts.figure_json(peer_fig)
-            context["peer_text"] = findings.peer_text(comparison, metric.unit, area.name)
-            context["peer_rows"] = sorted(
-                ((b.area.name, findings.format_value(b.value, metric.unit), b.area.pk == area.pk) for b in bars),
-                key=lambda r: r[0],
-            )
-            context["national"] = findings.format_value(national, metric.unit) if national is not None else None
-        for breakdown, cats in breakdown_values(metric=metric, area=area, period=latest.period, source=source):
-            values = [(c.name, o.value if o else None) for c, o in cats]
-            if not any(v is not None for _, v in values):
-                continue
-            fig = charts.breakdown_figure(
-                title=f"{metric.name} by {breakdown.name.lower()}, {period_label(latest.period)}",
-                unit_label=metric.get_unit_display(),
-                values=values,
-            )
-            described = "; ".join(
-                f"{name} {findings.format_value(v, metric.unit)}" for name, v in values if v is not None
-            )
-            context["breakdowns"].append(
-                {
-                    "breakdown": breakdown,
-                    "json": charts.figure_json(fig),
-                    "text": f"{metric.name} in {area.name} by {breakdown.name.lower()}, {period_label(latest.period)}: {described}.",
-                    "rows": [
-                        (
-                            c.name,
-                            findings.format_value(o.value, metric.unit) if o and o.value is not None else "[x]",
-                            _symbol(o),
-                        )
-                        for c, o in cats
-                    ],
-                }
-            )
+
+def _metric_context(evidence: MetricEvidence) -> dict[str, Any]:
+    context = _figure_context(evidence)
+    context["area"] = evidence.requested_area
+    peer_fig = evidence.peer_figure()
+    context["peer_json"] = charts.figure_json(peer_fig) if peer_fig is not None else None
+    context["peer_text"] = evidence.peer_text if peer_fig is not None else ""
+    context["peer_rows"] = sorted(
+        ((b.area.name, evidence.format(b.value), b.area.pk == evidence.area.pk) for b in evidence.peers),
+        key=lambda r: r[0],
+    )
+    national = evidence.national_value
+    context["national"] = evidence.format(national) if national is not None and peer_fig is not None else None
+    context["breakdowns"] = [
+        {
+            "breakdown": item.breakdown,
+            "json": charts.figure_json(evidence.breakdown_figure(item)),
+            "text": evidence.breakdown_text(item),
+            "rows": [
+                (c.name, evidence.format(o.value) if o and o.value is not None else "[x]", _symbol(o))
+                for c, o in item.cells
+            ],
+        }
+        for item in evidence.breakdowns
+        if item.has_values
+    ]
     return context
 
 
@@ -284,9 +188,12 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     area = _area(request, framework)
     snapshot = _snapshot(request)
     period = quarter_choice(request.GET.get("quarter"))
-    context = _metric_context(framework, metric, area, period, snapshot)
+    evidence = metric_evidence(
+        framework=framework, metric=metric, area=area, period=period, source=FigureSource(snapshot)
+    )
+    context = _metric_context(evidence)
     context["snapshot"] = snapshot
-    context["snapshot_caption"] = snapshot_caption(snapshot) if snapshot else ""
+    context["snapshot_caption"] = evidence.source.caption
     header = [
         "quarter",
         "label",
@@ -302,23 +209,23 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     ]
     rows = [
         [
-            r["obs"].period.isoformat(),
-            r["label"],
-            r["obs"].value if r["obs"].value is not None else "",
-            missing_symbol(r["obs"].missing) or r["symbol"],
-            r["obs"].numerator if r["obs"].numerator is not None else "",
-            r["obs"].denominator if r["obs"].denominator is not None else "",
-            r["obs"].status,
-            r["cause"],
-            r["mean"] if r["mean"] is not None else "",
-            r["lower"] if r["lower"] is not None else "",
-            r["upper"] if r["upper"] is not None else "",
+            r.obs.period.isoformat(),
+            r.label,
+            r.obs.value if r.obs.value is not None else "",
+            r.obs.symbol,
+            r.obs.numerator if r.obs.numerator is not None else "",
+            r.obs.denominator if r.obs.denominator is not None else "",
+            r.obs.status,
+            r.cause,
+            r.mean if r.mean is not None else "",
+            r.lower if r.lower is not None else "",
+            r.upper if r.upper is not None else "",
         ]
         for r in context["table"]
     ]
     about = [
         ["Metric", f"{metric.code} {metric.name}"],
-        ["Area", area.name],
+        ["Area", evidence.area.name],
         ["Unit", metric.get_unit_display()],
         ["Direction", metric.get_direction_display()],
         ["Source type", metric.get_source_type_display()],
@@ -331,40 +238,16 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     exported = _export(request, f"{metric.code}-{area.code}", header, rows, about)
     if exported:
         return exported
-    place = FrameworkMetric.objects.filter(framework=framework, metric=metric).select_related("priority").first()
     return render(
-        request, "reports/metric.html", {**context, "framework": framework, "place": place, "areas": selectable_areas()}
-    )
-
-
-def _tile_section(tile: Any, notes: list[Annotation]) -> dict[str, Any]:
-    """A metric's chart, finding and table on the priority page, from the overview's data (no query)."""
-    metric = tile.metric
-    fig = charts.xmr_figure(
-        title=f"{metric.name}, {tile.area.name}",
-        unit_label=metric.get_unit_display(),
-        observations=tile.observations,
-        spc=tile.spc,
-        annotations=[(n.period, n.label) for n in notes],
-    )
-    causes = {p.period: p.special_cause for p in tile.spc.points}
-    table = [
+        request,
+        "reports/metric.html",
         {
-            "label": period_label(o.period),
-            "value": findings.format_value(o.value, metric.unit) if o.value is not None else missing_symbol(o.missing),
-            "symbol": status_symbol(o.status) if o.value is not None else "",
-            "cause": findings._cause_text_short(causes.get(o.period)) if o.value is not None else "",
-        }
-        for o in tile.observations
-    ]
-    return {
-        "metric": metric,
-        "latest": tile.latest,
-        "area": tile.area,
-        "xmr_json": charts.figure_json(fig),
-        "xmr_text": findings.spc_text(metric, tile.spc, area_name=tile.area.name),
-        "table": table,
-    }
+            **context,
+            "framework": framework,
+            "place": evidence if evidence.priority else None,
+            "areas": selectable_areas(),
+        },
+    )
 
 
 @permission_required(Perm.VIEW_APPROVED_DATA)
@@ -374,16 +257,15 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
     area = _area(request, framework)
     snapshot = _snapshot(request)
     period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
-    data = overview(framework=framework, area=area, period=period, priority=priority.code, **_sources(snapshot))
-    tiles = [tile for _, group in data.priorities for tile in group]
-    notes: dict[int, list[Annotation]] = {}
-    for note in (
-        Annotation.objects.filter(metric__in=[t.metric for t in tiles])
-        .filter(Q(area__isnull=True) | Q(area=area))
-        .order_by("period")
-    ):
-        notes.setdefault(note.metric_id, []).append(note)
-    sections = [_tile_section(tile, notes.get(tile.metric.pk, [])) for tile in tiles]
+    data = overview(
+        framework=framework,
+        area=area,
+        period=period,
+        priority=priority.code,
+        source=FigureSource(snapshot),
+        parts=Part.PEERS | Part.ANNOTATIONS,
+    )
+    sections = [_figure_context(tile) for tile in data.tiles]
     rows = [
         [
             s["metric"].code,
@@ -413,7 +295,7 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
             "sections": sections,
             "areas": data.areas,
             "snapshot": snapshot,
-            "snapshot_caption": snapshot_caption(snapshot) if snapshot else "",
+            "snapshot_caption": FigureSource(snapshot).caption,
         },
     )
 
@@ -421,69 +303,43 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
 # --- fairness ---------------------------------------------------------------------------------------------
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def fairness_page(request: HttpRequest) -> HttpResponse:
-    from django.conf import settings
-
     framework = _framework()
     area = _area(request, framework)
     snapshot = _snapshot(request)
     period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
+    evidence = build_evidence(
+        framework=framework,
+        area=area,
+        placements=fairness_metrics(framework=framework),
+        period=period,
+        source=FigureSource(snapshot),
+        parts=Part.FAIRNESS,
+    )
     sections = []
     rows: list[list[Any]] = []
-    import pandas as pd
-
-    source = observations_for(snapshot) if snapshot else None
-    for block in fairness_blocks(framework=framework, area=area, period=period, source=source):
-        metric, breakdown, when, cats = block.metric, block.breakdown, block.period, block.cells
-        if breakdown.reference is not None:
-            table = pd.DataFrame(
-                [
-                    {
-                        "category": c.code,
-                        "numerator": o.numerator if o else None,
-                        "denominator": o.denominator if o else None,
-                    }
-                    for c, o in cats
-                ],
-                columns=["category", "numerator", "denominator"],
-            )
-            groups = relative_rates(
-                table, reference=breakdown.reference.code, min_count=settings.PCC_PERF_SUPPRESSION_THRESHOLD + 1
-            )
-            labels = {c.code: c.name for c, _ in cats}
-            ref_obs = next((o for c, o in cats if c.pk == breakdown.reference_id), None)
-            fig = charts.disproportionality_figure(
-                title=f"{metric.name}: rate ratio by {breakdown.name.lower()}, {area.name}, {period_label(when)}",
-                reference=breakdown.reference.code,
-                groups=groups,
-                labels=labels,
-            )
-            sentences = findings.disproportionality_sentences(
-                groups,
-                reference_name=breakdown.reference.name,
-                labels=labels,
-            )
+    for item in evidence:
+        for fair in item.fairness:
             sections.append(
                 {
-                    "metric": metric,
-                    "breakdown": breakdown,
-                    "period": when,
-                    "json": charts.figure_json(fig),
-                    "groups": groups,
-                    "labels": labels,
-                    "reference": breakdown.reference,
-                    "reference_rate": (ref_obs.numerator / ref_obs.denominator * 1000)
-                    if ref_obs and ref_obs.numerator is not None and ref_obs.denominator
-                    else None,
-                    "reference_counts": ref_obs,
-                    "sentences": sentences,
+                    "metric": fair.metric,
+                    "breakdown": fair.breakdown,
+                    "period": fair.period,
+                    "json": charts.figure_json(fair.figure()),
+                    "groups": fair.groups,
+                    "labels": fair.labels,
+                    "reference": fair.reference,
+                    "reference_rate": fair.reference_rate,
+                    "reference_counts": fair.reference_counts,
+                    "sentences": fair.sentences,
                 }
             )
-            for g in groups:
+            labels = fair.labels
+            for g in fair.groups:
                 rows.append(
                     [
-                        metric.code,
-                        breakdown.code,
-                        period_label(when),
+                        fair.metric.code,
+                        fair.breakdown.code,
+                        period_label(fair.period),
                         labels[g.category],
                         g.numerator,
                         g.denominator,
@@ -528,6 +384,6 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
             "caveat": findings.DISPROPORTIONALITY_CAVEAT,
             "areas": selectable_areas(),
             "snapshot": snapshot,
-            "snapshot_caption": snapshot_caption(snapshot) if snapshot else "",
+            "snapshot_caption": FigureSource(snapshot).caption,
         },
     )

@@ -155,7 +155,7 @@ DISPROPORTIONALITY_CAVEAT = (
 )
 
 
-def _cause_text_short(cause: str | None) -> str:
+def cause_text_short(cause: str | None) -> str:
     return {
         "improvement": "Special cause: improvement",
         "concern": "Special cause: concern",

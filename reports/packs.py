@@ -19,11 +19,8 @@ from django.template.loader import render_to_string
 
 from metrics.quarters import period_label
 
-from . import charts
-from .findings import spc_text
-from .models import Report, SnapshotObservation
+from .models import Report
 from .reporting import edition, render_markdown
-from .snapshots import snapshot_spc_settings
 
 logger = logging.getLogger(__name__)
 
@@ -87,50 +84,20 @@ def build_pack_html(*, report: Report, public: bool, use_browser: bool = True, p
     snapshot = report.snapshot
     framework = snapshot.framework
     sections = edition(report=report, public=public)
-    spc_settings = snapshot_spc_settings(snapshot)
-    metric_ids = [line.metric.pk for s in sections for line in s.lines]
-    rows = SnapshotObservation.objects.filter(
-        snapshot=snapshot, area_id=framework.home_area_id, metric_id__in=metric_ids, category__isnull=True
-    ).order_by("period")
-    series: dict[int, list[SnapshotObservation]] = {}
-    for row in rows:
-        series.setdefault(row.metric_id, []).append(row)
-    from django.db.models import Q
-
-    from metrics.selectors import metric_spc
-
-    from .models import Annotation
-
-    notes: dict[int, list[Annotation]] = {}
-    for note in (
-        Annotation.objects.filter(metric_id__in=metric_ids, period__lte=snapshot.period)
-        .filter(Q(area__isnull=True) | Q(area_id=framework.home_area_id))
-        .order_by("period")
-    ):
-        notes.setdefault(note.metric_id, []).append(note)
     figures: list[go.Figure] = []
     chart_slots: list[tuple[Any, PackChart]] = []
     for section in sections:
         for line in section.lines:
-            observations = series.get(line.metric.pk, [])
-            if not observations or (public and line.metric.unit == "count"):
+            evidence = line.evidence
+            if not evidence.series or (public and line.metric.unit == "count"):
                 continue
-            spc = metric_spc(line.metric, observations, spc_settings.get(line.metric.code))
-            figures.append(
-                charts.xmr_figure(
-                    title=f"{line.metric.name}, {framework.home_area.name}",
-                    unit_label=line.metric.get_unit_display(),
-                    observations=observations,
-                    spc=spc,
-                    annotations=[(n.period, n.label) for n in notes.get(line.metric.pk, [])],
-                )
-            )
+            figures.append(evidence.xmr_figure())
             chart = PackChart(
                 title=line.metric.name,
-                text=spc_text(line.metric, spc, area_name=framework.home_area.name),
+                text=evidence.finding,
                 svg=None,
                 rows=[
-                    (period_label(o.period), "" if o.value is None else f"{o.value:,.6g}") for o in observations[-8:]
+                    (period_label(o.period), "" if o.value is None else f"{o.value:,.6g}") for o in evidence.series[-8:]
                 ],
             )
             chart_slots.append((line, chart))

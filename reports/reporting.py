@@ -10,30 +10,27 @@ import markdown
 import nh3
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from frameworks.access import Perm, has_perm, require
-from frameworks.models import FrameworkMetric, Priority, audit
+from frameworks.models import Priority, audit
 from metrics.models import Metric, SourceType
 from metrics.quarters import period_label
-from metrics.selectors import metric_spc
-from metrics.stats.suppression import CONFIDENTIAL, is_primary, missing_symbol, status_symbol
+from metrics.stats.suppression import CONFIDENTIAL, is_primary, missing_symbol
 
-from .findings import VARIATION_SHORT, format_value, spc_text
+from . import charts
+from .evidence import FigureSource, MetricEvidence, ObsRow, Part, build_evidence
+from .findings import format_value
 from .models import (
     REPORT_TRANSITIONS,
-    Annotation,
     Report,
     ReportEdit,
     ReportFinding,
     ReportSection,
     ReportState,
     Snapshot,
-    SnapshotObservation,
 )
-from .snapshots import snapshot_spc_settings
 
 
 class ReportError(Exception):
@@ -62,30 +59,19 @@ def next_deep_dive(*, framework_priorities: list[Priority]) -> Priority | None:
     return framework_priorities[(ids.index(last) + 1) % len(ids)]
 
 
-def _series_by_metric(snapshot: Snapshot, area_id: int, metric_ids: list[int]) -> dict[int, list[SnapshotObservation]]:
-    rows = SnapshotObservation.objects.filter(
-        snapshot=snapshot, area_id=area_id, metric_id__in=metric_ids, category__isnull=True
-    ).order_by("period")
-    out: dict[int, list[SnapshotObservation]] = {}
-    for row in rows:
-        out.setdefault(row.metric_id, []).append(row)
-    return out
-
-
 def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
     """A draft report for a snapshot: a section per priority with a generated finding per metric, and
     the next deep-dive priority in rotation proposed."""
     require(actor, Perm.EDIT_REPORT)
     framework = snapshot.framework
     priorities = list(framework.priorities.order_by("order"))
-    placements = list(
-        FrameworkMetric.objects.filter(framework=framework)
-        .select_related("metric")
-        .prefetch_related("metric__rebases")
-        .order_by("priority__order", "order")
+    evidence = build_evidence(
+        framework=framework,
+        area=framework.home_area,
+        period=snapshot.period,
+        source=FigureSource(snapshot),
+        parts=Part.NONE,
     )
-    series = _series_by_metric(snapshot, framework.home_area_id, [p.metric_id for p in placements])
-    spc_settings = snapshot_spc_settings(snapshot)
     with transaction.atomic():
         if Report.objects.filter(snapshot=snapshot).exists():
             raise ReportError(f"{snapshot} already has a report.")
@@ -97,17 +83,12 @@ def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
         )
         sections = {p.pk: ReportSection.objects.create(report=report, priority=p, order=p.order) for p in priorities}
         findings = []
-        for order, place in enumerate(placements):
-            observations = series.get(place.metric_id, [])
-            spc = metric_spc(place.metric, observations, spc_settings.get(place.metric.code))
-            text = (
-                spc_text(place.metric, spc, area_name=framework.home_area.name)
-                if observations
-                else f"No figures for {place.metric.name} in {framework.home_area.name}."
-            )
+        for order, item in enumerate(evidence):
+            assert item.priority is not None
+            text = item.finding
             findings.append(
                 ReportFinding(
-                    section=sections[place.priority_id], metric=place.metric, order=order, generated=text, text=text
+                    section=sections[item.priority.pk], metric=item.metric, order=order, generated=text, text=text
                 )
             )
         ReportFinding.objects.bulk_create(findings)
@@ -199,6 +180,7 @@ def can_read(user: Any, report: Report) -> bool:
 @dataclass
 class MetricLine:
     metric: Metric
+    evidence: MetricEvidence
     finding: str
     value: str
     quarter: str
@@ -219,74 +201,55 @@ class SectionView:
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (metric, quarter, note)
 
 
-def edition(*, report: Report, public: bool) -> list[SectionView]:
-    """What a report shows. The public edition leaves out management information (unless a metric is
-    marked public) and suppresses counts from 1 to the threshold, with rates built on them."""
+def edition(*, report: Report, public: bool, parts: Part = Part.ANNOTATIONS | Part.BREAKDOWNS) -> list[SectionView]:
+    """What a report shows, from the evidence of its snapshot. The public edition leaves out management
+    information (unless a metric is marked public) and suppresses counts from 1 to the threshold, with rates
+    built on them."""
     snapshot = report.snapshot
     framework = snapshot.framework
     threshold = settings.PCC_PERF_SUPPRESSION_THRESHOLD
     sections = list(report.sections.select_related("priority").prefetch_related("findings__metric__rebases"))
-    metric_ids = [f.metric_id for s in sections for f in s.findings.all()]
-    rows = (
-        SnapshotObservation.objects.filter(snapshot=snapshot, area_id=framework.home_area_id, metric_id__in=metric_ids)
-        .select_related("category")
-        .order_by("period")
-    )
-    totals: dict[int, list[SnapshotObservation]] = {}
-    categories: dict[int, dict[Any, SnapshotObservation]] = {}
-    for row in rows:
-        if row.category_id is None:
-            totals.setdefault(row.metric_id, []).append(row)
-        elif row.period == snapshot.period:
-            categories.setdefault(row.metric_id, {})[row.category] = row
-    spc_settings = snapshot_spc_settings(snapshot)
-    notes: dict[int, list[Annotation]] = {}
-    for note in (
-        Annotation.objects.filter(metric_id__in=metric_ids, period__lte=snapshot.period)
-        .filter(Q(area__isnull=True) | Q(area_id=framework.home_area_id))
-        .order_by("period")
-    ):
-        notes.setdefault(note.metric_id, []).append(note)
+    metrics = [f.metric for s in sections for f in s.findings.all()]
+    evidence = {
+        e.metric.pk: e
+        for e in build_evidence(
+            framework=framework,
+            area=framework.home_area,
+            metrics=list({m.pk: m for m in metrics}.values()),
+            period=snapshot.period,
+            source=FigureSource(snapshot),
+            parts=parts,
+        )
+    }
     out = []
     for section in sections:
+        deep_dive = section.priority_id == report.deep_dive_id
         lines = []
         for finding in section.findings.all():
             metric = finding.metric
             if public and metric.source_type == SourceType.MANAGEMENT_INFORMATION and not metric.public:
                 continue
-            series = totals.get(metric.pk, [])
-            latest = series[-1] if series else None
-            spc = metric_spc(metric, series, spc_settings.get(metric.code))
-            variation = VARIATION_SHORT[spc.variation] if latest is not None and latest.value is not None else "No data"
+            item = evidence[metric.pk]
+            latest = item.latest
             value = _shown(latest, metric.unit, public, threshold)
             cats: list[tuple[str, str]] = []
-            if section.priority_id == report.deep_dive_id:
-                ordered = sorted(categories.get(metric.pk, {}).items(), key=lambda item: item[0].order)
+            if deep_dive and item.breakdowns:
+                cells = [(cat, obs) for b in item.breakdowns for cat, obs in b.cells if obs is not None]
+                ordered = sorted(cells, key=lambda cell: cell[0].order)
                 cats = [(cat.name, _shown(obs, metric.unit, public, threshold)) for cat, obs in ordered]
-                if public and metric.unit == "count" and latest is not None and latest.value is not None:
+                if public and metric.unit == "count" and latest is not None:
                     value, cats = _secondary(value, cats, ordered, threshold)
             chart = chart_text = None
-            if section.priority_id == report.deep_dive_id and not public and series:
-                from . import charts
-
-                figure = charts.xmr_figure(
-                    title=f"{metric.name}, {framework.home_area.name}",
-                    unit_label=metric.get_unit_display(),
-                    observations=series,
-                    spc=spc,
-                    annotations=[(n.period, n.label) for n in notes.get(metric.pk, [])],
-                )
-                chart, chart_text = (
-                    charts.figure_json(figure),
-                    spc_text(metric, spc, area_name=framework.home_area.name),
-                )
+            if deep_dive and not public and item.series:
+                chart, chart_text = charts.figure_json(item.xmr_figure()), item.finding
             lines.append(
                 MetricLine(
                     metric=metric,
+                    evidence=item,
                     finding=finding.text,
                     value=value,
-                    quarter=period_label(latest.period) if latest else "",
-                    variation=variation,
+                    quarter=item.quarter_label,
+                    variation=item.variation_short,
                     categories=cats,
                     chart=chart,
                     chart_text=chart_text or "",
@@ -298,11 +261,11 @@ def edition(*, report: Report, public: bool) -> list[SectionView]:
                 narrative=render_markdown(section.narrative),
                 commentary=render_markdown(section.commentary),
                 lines=lines,
-                deep_dive=section.priority_id == report.deep_dive_id,
+                deep_dive=deep_dive,
                 notes=[
                     (line.metric.name, period_label(n.period), n.label)
                     for line in lines
-                    for n in notes.get(line.metric.pk, [])
+                    for n in line.evidence.annotations
                 ],
             )
         )
@@ -310,7 +273,7 @@ def edition(*, report: Report, public: bool) -> list[SectionView]:
 
 
 def _secondary(
-    total_text: str, cats: list[tuple[str, str]], ordered: list[tuple[Any, SnapshotObservation]], threshold: int
+    total_text: str, cats: list[tuple[str, str]], ordered: list[tuple[Any, ObsRow]], threshold: int
 ) -> tuple[str, list[tuple[str, str]]]:
     """Categories shown with their total: hide a second cell where one hidden cell could be worked out."""
     import pandas as pd
@@ -325,7 +288,7 @@ def _secondary(
     return (CONFIDENTIAL if mask[-1] else total_text), shown
 
 
-def _shown(obs: SnapshotObservation | None, unit: str, public: bool, threshold: int) -> str:
+def _shown(obs: ObsRow | None, unit: str, public: bool, threshold: int) -> str:
     if obs is None:
         return "[x]"
     if obs.value is None:
@@ -336,6 +299,6 @@ def _shown(obs: SnapshotObservation | None, unit: str, public: bool, threshold: 
             return CONFIDENTIAL
         if obs.numerator is not None and is_primary(obs.numerator, threshold):
             return CONFIDENTIAL
-    symbol = status_symbol(obs.status)
+    symbol = obs.symbol
     text = format_value(obs.value, unit)
     return f"{text} {symbol}" if symbol else text

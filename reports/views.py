@@ -5,7 +5,7 @@ from django.shortcuts import render
 
 from frameworks.access import Perm, permission_required
 
-from .selectors import current_framework, latest_values
+from .selectors import current_framework, priorities_evidence
 
 
 @permission_required(Perm.VIEW_APPROVED_DATA)
@@ -14,5 +14,5 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"framework": framework, "priorities": []}
     if framework is not None:
         context["area"] = framework.home_area
-        context["priorities"] = latest_values(framework=framework, area=framework.home_area)
+        context["priorities"] = priorities_evidence(framework=framework, area=framework.home_area)
     return render(request, "reports/home.html", context)
