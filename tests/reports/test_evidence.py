@@ -20,8 +20,8 @@ from reports.packs import build_pack_html
 from reports.reporting import edition, report_create, report_transition
 from reports.snapshots import snapshot_publish
 
-from ..factories import UserFactory
 from ..conftest import FIXTURES
+from ..factories import UserFactory
 
 QUARTER = dt.date(2024, 3, 31)  # 2023/24 Q4: the latest quarter of the demo's police recorded crime
 FROM = "2018-06-30"  # six years: enough for limits, trends and a year-on-year change
@@ -201,7 +201,7 @@ def test_deep_dive_categories_come_from_the_evidence(world):
     evidence = _evidence(world, "OFF01")
     line = _line(edition(report=world["report"], public=False), "OFF01")
     (offences,) = evidence.breakdowns
-    shown = {name: text for name, text in line.categories}
+    shown = dict(line.categories)
     for category, obs in offences.cells:
         if obs is not None:
             assert shown[category.name].startswith(evidence.format(obs.value))
