@@ -43,9 +43,9 @@ from frameworks.models import (
     PeerGroupMembership,
     Priority,
 )
+from metrics.figures import metric_spc, observation_values
 from metrics.models import Metric, Observation
 from metrics.quarters import period_label
-from metrics.selectors import metric_spc, observation_values
 from metrics.stats.compare import (
     Change,
     PeerComparison,

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max
 
 from frameworks.access import Perm, require
 from frameworks.framework_file import framework_export
 from frameworks.models import Framework, audit
 from metrics.models import CollectionRound, Observation, Return, ReturnState
-from metrics.quarters import Quarter, period_label
+from metrics.quarters import Quarter
 
 from .models import Snapshot, SnapshotObservation, SnapshotRevision
 
@@ -147,18 +147,6 @@ def _revisions(previous: Snapshot, current: Snapshot) -> list[SnapshotRevision]:
                 )
             )
     return changed
-
-
-def observations_for(snapshot: Snapshot | None) -> QuerySet[Any]:
-    """Where figures come from: approved data now, or the snapshot's copy as published."""
-    if snapshot is None:
-        return Observation.objects.all()
-    return SnapshotObservation.objects.filter(snapshot=snapshot)
-
-
-def snapshot_caption(snapshot: Snapshot) -> str:
-    when = snapshot.published_at.strftime("%d %B %Y")
-    return f"As published in snapshot {snapshot.number} of {period_label(snapshot.period)} on {when}."
 
 
 def snapshot_spc_settings(snapshot: Snapshot) -> dict[str, dict[str, Any]]:

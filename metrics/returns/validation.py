@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from frameworks.models import Framework, Importance, RuleKind, ValidationRule
+from metrics.figures import metric_spc
 from metrics.models import Metric, Observation
 from metrics.quarters import Quarter, period_label
-from metrics.selectors import metric_spc
 
 Key = tuple[int, int, int | None]  # (metric id, area id, category id)
 HISTORY_QUARTERS = 20

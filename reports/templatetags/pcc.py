@@ -8,9 +8,6 @@ from metrics.stats.suppression import missing_symbol, status_symbol
 
 register = template.Library()
 
-_DECIMALS = {"count": 0, "percentage": 1, "rate_per_1000": 2, "rate_per_100000": 1, "days": 0, "ratio": 2, "score": 1}
-_SUFFIX = {"percentage": "%"}
-
 
 @register.filter
 def figure(observation: Any) -> str:
@@ -19,8 +16,9 @@ def figure(observation: Any) -> str:
         return "no data"
     if observation.missing:
         return missing_symbol(observation.missing)
-    decimals = _DECIMALS.get(observation.unit, 1)
-    text = f"{observation.value:,.{decimals}f}" + _SUFFIX.get(observation.unit, "")
+    from reports.findings import format_value
+
+    text = format_value(observation.value, observation.unit)
     symbol = status_symbol(observation.status)
     return f"{text} {symbol}" if symbol else text
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from frameworks.framework_file import framework_load
 from frameworks.models import Agency, Area, Framework, PeerGroupMembership
-from metrics.imports import import_file
+from metrics.imports.commit import import_file
 from metrics.models import Metric
 from reports.evidence import LIVE, FigureSource, Part, build_evidence, metric_evidence
 from reports.models import Report, ReportFinding
