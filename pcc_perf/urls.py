@@ -2,15 +2,19 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from reports import api, dashboards, report_views, snapshot_views
-from reports import views as home_views
+from reports.api import views as api
+from reports.dashboards import fairness, home
+from reports.dashboards import views as dashboards
+from reports.narrative import views as report_views
+from reports.packs import views as pack_views
+from reports.snapshots import views as snapshot_views
 
 urlpatterns = [
-    path("", home_views.home, name="home"),
+    path("", home.home, name="home"),
     path("dashboard/", dashboards.overview_page, name="dashboard"),
     path("dashboard/priority/<slug:code>/", dashboards.priority_page, name="dashboard-priority"),
     path("dashboard/metric/<str:code>/", dashboards.metric_page, name="dashboard-metric"),
-    path("dashboard/fairness/", dashboards.fairness_page, name="dashboard-fairness"),
+    path("dashboard/fairness/", fairness.fairness_page, name="dashboard-fairness"),
     path("snapshots/", snapshot_views.snapshot_list, name="snapshots"),
     path("snapshots/publish/", snapshot_views.snapshot_create, name="snapshot-create"),
     path("snapshots/<int:pk>/", snapshot_views.snapshot_detail, name="snapshot-detail"),
@@ -18,12 +22,12 @@ urlpatterns = [
     path("reports/new/", report_views.report_new, name="report-new"),
     path("reports/<int:pk>/", report_views.report_detail, name="report-detail"),
     path("reports/<int:pk>/edit/", report_views.report_edit_page, name="report-edit"),
-    path("reports/<int:pk>/pack/", report_views.pack_start, name="pack-start"),
+    path("reports/<int:pk>/pack/", pack_views.pack_start, name="pack-start"),
     path("reports/<int:pk>/<str:action>/", report_views.report_action, name="report-action"),
-    path("packs/<int:pk>/", report_views.pack_detail, name="pack-detail"),
-    path("packs/<int:pk>/progress/", report_views.pack_progress, name="pack-progress"),
-    path("packs/<int:pk>/download/", report_views.pack_download, name="pack-download"),
-    path("public/reports/<int:pk>/pack.pdf", report_views.public_pack, name="public-pack"),
+    path("packs/<int:pk>/", pack_views.pack_detail, name="pack-detail"),
+    path("packs/<int:pk>/progress/", pack_views.pack_progress, name="pack-progress"),
+    path("packs/<int:pk>/download/", pack_views.pack_download, name="pack-download"),
+    path("public/reports/<int:pk>/pack.pdf", pack_views.public_pack, name="public-pack"),
     path("public/reports/", report_views.public_list, name="public-reports"),
     path("public/reports/<int:pk>/", report_views.public_report, name="public-report"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

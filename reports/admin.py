@@ -1,8 +1,7 @@
 from django.contrib import admin
 
 from frameworks.admin import ReadOnlyAdminMixin, RoleAdminMixin
-
-from .models import Annotation, Snapshot
+from reports.models import Annotation, Snapshot
 
 
 @admin.register(Snapshot)

@@ -3,12 +3,12 @@
 from django.tasks import task
 from django.utils import timezone
 
-from .models import BoardPack, PackState
+from reports.models import BoardPack, PackState
 
 
 @task()
 def build_pack_task(pack_id: int) -> str:
-    from .packs import build_pack
+    from reports.packs.build import build_pack
 
     pack = BoardPack.objects.select_related("report__snapshot").get(pk=pack_id)
     try:

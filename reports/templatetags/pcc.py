@@ -16,7 +16,7 @@ def figure(observation: Any) -> str:
         return "no data"
     if observation.missing:
         return missing_symbol(observation.missing)
-    from reports.findings import format_value
+    from reports.wording import format_value
 
     text = format_value(observation.value, observation.unit)
     symbol = status_symbol(observation.status)
@@ -33,7 +33,7 @@ def quarter(day: Any) -> str:
 
 @register.filter
 def change(value: Any, unit: str) -> str:
-    from reports.findings import format_value
+    from reports.wording import format_value
 
     if value is None:
         return "no figure"

@@ -7,8 +7,8 @@ from frameworks.framework_file import framework_load
 from frameworks.models import Agency, Framework, Role
 from metrics.imports.commit import import_file
 from reports.models import BoardPack, PackState
-from reports.reporting import report_create, report_edit, report_transition
-from reports.snapshots import snapshot_publish
+from reports.narrative.services import report_create, report_edit, report_transition
+from reports.snapshots.services import snapshot_publish
 
 from ..factories import UserFactory
 from ..metrics.returns_setup import FRAMEWORK, HEADER, PERIOD

@@ -6,7 +6,7 @@ import pytest
 from frameworks.framework_file import framework_load
 from frameworks.models import Agency, Framework, Role
 from metrics.imports.commit import import_file
-from reports.snapshots import snapshot_publish
+from reports.snapshots.services import snapshot_publish
 
 from ..factories import UserFactory
 from ..metrics.returns_setup import FRAMEWORK, HEADER, PERIOD

@@ -12,8 +12,8 @@ from frameworks.models import AreaType, Breakdown, BreakdownCategory, PeerGroup,
 from metrics.models import Direction, Rebase, Unit
 from metrics.quarters import Quarter
 from metrics.stats.spc import xmr
-from reports import charts, findings
-from reports.selectors import overview
+from reports import charts, wording
+from reports.dashboards.selectors import overview
 
 from ..factories import (
     AreaFactory,
@@ -216,7 +216,7 @@ def test_text_alternative_describes_a_run_as_improvement():
     periods = [START.shift(i).end_date for i in range(17)]
     values = [1234 + (i % 3) * 10 for i in range(10)] + [1100 + (i % 2) * 5 for i in range(7)]
     spc = xmr(pd.Series(values, index=periods), direction="lower_is_better")
-    text = findings.spc_text(metric, spc)
+    text = wording.spc_text(metric, spc)
     assert text.startswith("The latest value, 1,100 in 2025/26 Q1, is outside the process limits and ")
     assert "is part of a run of 7 or more quarters on one side of the mean, which is an improvement." in text
 
@@ -227,7 +227,7 @@ def test_common_cause_text_mentions_a_run_in_progress():
     metric = MetricFactory.build(code="X", name="Crime", unit=Unit.COUNT, direction=Direction.LOWER_IS_BETTER)
     values = [10, 12, 11, 13, 12, 9, 9.5, 9.2]
     spc = xmr(pd.Series(values, index=[START.shift(i).end_date for i in range(8)]), direction="lower_is_better")
-    text = findings.spc_text(metric, spc)
+    text = wording.spc_text(metric, spc)
     assert "is within normal variation; the last 3 quarters were below the mean." in text
     assert "(trial limits: fewer than 13 quarters)" in text
 

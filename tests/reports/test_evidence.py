@@ -14,11 +14,14 @@ from frameworks.framework_file import framework_load
 from frameworks.models import Agency, Area, Framework, PeerGroupMembership
 from metrics.imports.commit import import_file
 from metrics.models import Metric
-from reports.evidence import LIVE, FigureSource, Part, build_evidence, metric_evidence
+from reports.evidence.build import build_evidence, metric_evidence
+from reports.evidence.items import Part
+from reports.evidence.sources import LIVE, FigureSource
 from reports.models import Report, ReportFinding
-from reports.packs import build_pack_html
-from reports.reporting import edition, report_create, report_transition
-from reports.snapshots import snapshot_publish
+from reports.narrative.editions import edition
+from reports.narrative.services import report_create, report_transition
+from reports.packs.build import build_pack_html
+from reports.snapshots.services import snapshot_publish
 
 from ..conftest import FIXTURES
 from ..factories import UserFactory

@@ -4,7 +4,8 @@ import subprocess
 
 import pytest
 
-from reports.packs import build_pack_pdf, render_svgs
+from reports.packs.build import build_pack_pdf
+from reports.packs.svg import render_svgs
 
 from .test_reporting import publish_report, published  # noqa: F401
 
@@ -43,8 +44,8 @@ def test_board_pack(published, tmp_path):  # noqa: F811
 def test_pack_without_a_browser_uses_tables(published, tmp_path, monkeypatch):  # noqa: F811
     report = publish_report(published)
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
-    monkeypatch.setattr("reports.packs.shutil.which", lambda name: None)
-    monkeypatch.setattr("reports.packs.os.path.exists", lambda path: False)
+    monkeypatch.setattr("reports.packs.svg.shutil.which", lambda name: None)
+    monkeypatch.setattr("reports.packs.svg.os.path.exists", lambda path: False)
     pdf = build_pack_pdf(report=report, public=False)
     _, pages = pdf_pages(pdf, tmp_path)
     text = "\n".join(pages)
@@ -76,7 +77,7 @@ def test_pack_views_for_every_role(published, client, role, django_capture_on_co
 
     from ..factories import UserFactory
 
-    monkeypatch.setattr("reports.packs.chromium_path", lambda: None)  # fast: tables instead of charts
+    monkeypatch.setattr("reports.packs.build.chromium_path", lambda: None)  # fast: tables instead of charts
     report = publish_report(published)
     people = {**published, "no_role": UserFactory(username="nobody", role="")}
     manager = published["manager"]

@@ -7,15 +7,9 @@ from frameworks.models import Agency
 from metrics.imports.commit import import_file
 from metrics.models import Metric
 from reports.models import Report, ReportEdit, ReportFinding, ReportState
-from reports.reporting import (
-    ReportError,
-    next_deep_dive,
-    render_markdown,
-    report_create,
-    report_edit,
-    report_transition,
-)
-from reports.snapshots import snapshot_publish
+from reports.narrative.editions import render_markdown
+from reports.narrative.services import ReportError, next_deep_dive, report_create, report_edit, report_transition
+from reports.snapshots.services import snapshot_publish
 
 from ..factories import UserFactory
 from ..metrics.returns_setup import HEADER, PERIOD

@@ -13,7 +13,7 @@ from metrics.returns.services import return_approve, return_submit
 from metrics.returns.uploads import upload_confirm
 from metrics.returns.values import return_save_comments
 from reports.models import ImmutableError, Snapshot
-from reports.snapshots import SnapshotError, snapshot_publish
+from reports.snapshots.services import SnapshotError, snapshot_publish
 
 from ..factories import UserFactory
 from ..metrics.returns_setup import DUE, GOOD, HEADER, PERIOD, open_round, upload

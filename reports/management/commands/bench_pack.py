@@ -10,11 +10,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from frameworks.models import Role, User
+from reports.dashboards.selectors import current_framework
 from reports.models import Report
-from reports.packs import build_pack_html, build_pack_pdf
-from reports.reporting import report_create
-from reports.selectors import current_framework
-from reports.snapshots import snapshot_publish
+from reports.narrative.services import report_create
+from reports.packs.build import build_pack_html, build_pack_pdf
+from reports.snapshots.services import snapshot_publish
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 
 from frameworks.models import FrameworkMetric, Role, User
-from reports.selectors import current_framework
+from reports.dashboards.selectors import current_framework
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from reports.models import Report, Snapshot
-from reports.packs import build_pack_pdf
+from reports.packs.build import build_pack_pdf
 
 
 class Command(BaseCommand):

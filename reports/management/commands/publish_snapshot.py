@@ -3,8 +3,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from metrics.quarters import Quarter, QuarterError
-from reports.selectors import current_framework
-from reports.snapshots import SnapshotError, readiness, snapshot_publish
+from reports.dashboards.selectors import current_framework
+from reports.snapshots.services import SnapshotError, readiness, snapshot_publish
 
 
 class Command(BaseCommand):

@@ -14,8 +14,7 @@ from frameworks.framework_file import framework_export
 from frameworks.models import Framework, audit
 from metrics.models import CollectionRound, Observation, Return, ReturnState
 from metrics.quarters import Quarter
-
-from .models import Snapshot, SnapshotObservation, SnapshotRevision
+from reports.models import Snapshot, SnapshotObservation, SnapshotRevision
 
 COPIED_FIELDS = [
     "metric_id",

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from frameworks.models import Area, AreaType, Framework, Priority
 from metrics.quarters import Quarter
-
-from .evidence import LIVE, FigureSource, MetricEvidence, Part, build_evidence, placements_of
+from reports.evidence.build import build_evidence, placements_of
+from reports.evidence.items import MetricEvidence, Part
+from reports.evidence.sources import LIVE, FigureSource
 
 
 def current_framework() -> Framework | None:

@@ -1,80 +1,29 @@
-"""Dashboard pages: overview, priority, metric and fairness, each with CSV and XLSX of what it shows."""
+"""Dashboard pages: overview, priority and metric, each with CSV and XLSX of what it shows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 
 from frameworks.access import Perm, permission_required
-from frameworks.models import Area, Framework
 from metrics.models import Metric
 from metrics.quarters import period_label
-from metrics.stats.suppression import SYMBOLS
-from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
-
-from . import charts, findings
-from .evidence import FigureSource, MetricEvidence, ObsRow, Part, build_evidence, fairness_metrics, metric_evidence
-from .models import Snapshot
-from .selectors import current_framework, overview, quarter_choice, selectable_areas
-
-
-def _framework() -> Framework:
-    framework = current_framework()
-    if framework is None:
-        raise Http404("No framework is loaded yet.")
-    return framework
-
-
-def _area(request: HttpRequest, framework: Framework) -> Area:
-    code = request.GET.get("area") or framework.home_area.code
-    return get_object_or_404(Area, code=code)
-
-
-def _snapshot(request: HttpRequest) -> Snapshot | None:
-    """``?snapshot=ID``: show the figures exactly as that snapshot published them."""
-    text = request.GET.get("snapshot", "").strip()
-    if not text:
-        return None
-    if not text.isdigit():
-        raise Http404("Unknown snapshot")
-    return get_object_or_404(Snapshot, pk=int(text))
-
-
-def _symbol(obs: ObsRow | None) -> str:
-    return obs.symbol if obs is not None else ""
-
-
-LEGEND = [(symbol, meaning) for symbol, meaning in SYMBOLS.items()]
-
-
-def _export(
-    request: HttpRequest, name: str, header: list[str], rows: list[list[Any]], about: list[list[Any]]
-) -> HttpResponse | None:
-    fmt = request.GET.get("format")
-    if fmt not in {"csv", "xlsx"}:
-        return None
-    about = [
-        *about,
-        ["Downloaded", timezone.now().strftime("%Y-%m-%d %H:%M UTC")],
-        [],
-        ["Symbol", "Meaning"],
-        *[[s, m] for s, m in LEGEND],
-    ]
-    if fmt == "csv":
-        preamble = [*about, []]
-        return download(csv_bytes(header, rows, preamble=preamble), f"{name}.csv")
-    return download(xlsx_bytes([("data", header, rows), ("about", ["Item", "Value"], about)]), f"{name}.xlsx")
+from reports import charts, wording
+from reports.dashboards.common import area_asked, export, framework_or_404, snapshot_asked, symbol_of
+from reports.dashboards.selectors import overview, quarter_choice, selectable_areas
+from reports.evidence.build import metric_evidence
+from reports.evidence.items import MetricEvidence, Part
+from reports.evidence.sources import FigureSource
 
 
 # --- overview --------------------------------------------------------------------------------------------
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def overview_page(request: HttpRequest) -> HttpResponse:
-    framework = _framework()
-    area = _area(request, framework)
-    snapshot = _snapshot(request)
+    framework = framework_or_404()
+    area = area_asked(request, framework)
+    snapshot = snapshot_asked(request)
     period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
     priority = request.GET.get("priority") or None
     data = overview(framework=framework, area=area, period=period, priority=priority, source=FigureSource(snapshot))
@@ -91,7 +40,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
                     tile.area.name,
                     period_label(latest.period) if latest else "",
                     latest.value if latest and latest.value is not None else "",
-                    _symbol(latest),
+                    symbol_of(latest),
                     tile.metric.get_unit_display(),
                     tile.change_previous.absolute if tile.change_previous else "",
                     round(tile.change_previous.percent, 1)
@@ -101,7 +50,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
                     round(tile.change_year.percent, 1)
                     if tile.change_year and tile.change_year.percent is not None
                     else "",
-                    findings.VARIATION_SHORT[tile.variation],
+                    wording.VARIATION_SHORT[tile.variation],
                     comparison.rank if comparison and comparison.rank else "",
                     comparison.of if comparison else "",
                 ]
@@ -116,7 +65,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         ["Area", area.name],
         ["Quarter", period_label(data.period) if data.period else ""],
     ]
-    exported = _export(request, f"overview-{area.code}-{data.period or 'none'}", header, rows, about)
+    exported = export(request, f"overview-{area.code}-{data.period or 'none'}", header, rows, about)
     if exported:
         return exported
     return render(
@@ -127,9 +76,9 @@ def overview_page(request: HttpRequest) -> HttpResponse:
             "framework": framework,
             "selected_priority": priority,
             "period_choices": [(p.isoformat(), period_label(p)) for p in data.periods],
-            "words": findings.VARIATION_WORDS,
-            "letters": findings.VARIATION_LETTER,
-            "short": findings.VARIATION_SHORT,
+            "words": wording.VARIATION_WORDS,
+            "letters": wording.VARIATION_LETTER,
+            "short": wording.VARIATION_SHORT,
             "table_rows": rows,
             "snapshot": snapshot,
             "snapshot_caption": FigureSource(snapshot).caption,
@@ -171,7 +120,7 @@ def _metric_context(evidence: MetricEvidence) -> dict[str, Any]:
             "json": charts.figure_json(evidence.breakdown_figure(item)),
             "text": evidence.breakdown_text(item),
             "rows": [
-                (c.name, evidence.format(o.value) if o and o.value is not None else "[x]", _symbol(o))
+                (c.name, evidence.format(o.value) if o and o.value is not None else "[x]", symbol_of(o))
                 for c, o in item.cells
             ],
         }
@@ -183,10 +132,10 @@ def _metric_context(evidence: MetricEvidence) -> dict[str, Any]:
 
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def metric_page(request: HttpRequest, code: str) -> HttpResponse:
-    framework = _framework()
+    framework = framework_or_404()
     metric = get_object_or_404(Metric.objects.select_related("agency").prefetch_related("rebases"), code=code)
-    area = _area(request, framework)
-    snapshot = _snapshot(request)
+    area = area_asked(request, framework)
+    snapshot = snapshot_asked(request)
     period = quarter_choice(request.GET.get("quarter"))
     evidence = metric_evidence(
         framework=framework, metric=metric, area=area, period=period, source=FigureSource(snapshot)
@@ -235,7 +184,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
         ["Owner", metric.agency.name],
         ["Figures", context["snapshot_caption"] or "Approved data as it stands now."],
     ]
-    exported = _export(request, f"{metric.code}-{area.code}", header, rows, about)
+    exported = export(request, f"{metric.code}-{area.code}", header, rows, about)
     if exported:
         return exported
     return render(
@@ -252,10 +201,10 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
 
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def priority_page(request: HttpRequest, code: str) -> HttpResponse:
-    framework = _framework()
+    framework = framework_or_404()
     priority = get_object_or_404(framework.priorities, code=code)
-    area = _area(request, framework)
-    snapshot = _snapshot(request)
+    area = area_asked(request, framework)
+    snapshot = snapshot_asked(request)
     period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
     data = overview(
         framework=framework,
@@ -276,7 +225,7 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
         ]
         for s in sections
     ]
-    exported = _export(
+    exported = export(
         request,
         f"priority-{priority.code}-{area.code}",
         ["metric", "name", "quarter", "value", "finding"],
@@ -294,95 +243,6 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
             "area": area,
             "sections": sections,
             "areas": data.areas,
-            "snapshot": snapshot,
-            "snapshot_caption": FigureSource(snapshot).caption,
-        },
-    )
-
-
-# --- fairness ---------------------------------------------------------------------------------------------
-@permission_required(Perm.VIEW_APPROVED_DATA)
-def fairness_page(request: HttpRequest) -> HttpResponse:
-    framework = _framework()
-    area = _area(request, framework)
-    snapshot = _snapshot(request)
-    period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
-    evidence = build_evidence(
-        framework=framework,
-        area=area,
-        placements=fairness_metrics(framework=framework),
-        period=period,
-        source=FigureSource(snapshot),
-        parts=Part.FAIRNESS,
-    )
-    sections = []
-    rows: list[list[Any]] = []
-    for item in evidence:
-        for fair in item.fairness:
-            sections.append(
-                {
-                    "metric": fair.metric,
-                    "breakdown": fair.breakdown,
-                    "period": fair.period,
-                    "json": charts.figure_json(fair.figure()),
-                    "groups": fair.groups,
-                    "labels": fair.labels,
-                    "reference": fair.reference,
-                    "reference_rate": fair.reference_rate,
-                    "reference_counts": fair.reference_counts,
-                    "sentences": fair.sentences,
-                }
-            )
-            labels = fair.labels
-            for g in fair.groups:
-                rows.append(
-                    [
-                        fair.metric.code,
-                        fair.breakdown.code,
-                        period_label(fair.period),
-                        labels[g.category],
-                        g.numerator,
-                        g.denominator,
-                        g.rate,
-                        g.ratio,
-                        g.ci_lower,
-                        g.ci_upper,
-                        g.significant,
-                        g.note,
-                    ]
-                )
-    header = [
-        "metric",
-        "breakdown",
-        "quarter",
-        "group",
-        "count",
-        "population",
-        "rate per 1,000",
-        "ratio",
-        "95% lower",
-        "95% upper",
-        "significant",
-        "note",
-    ]
-    exported = _export(
-        request,
-        f"fairness-{area.code}",
-        header,
-        [[("" if v is None else v) for v in r] for r in rows],
-        [["Area", area.name], ["Caveat", findings.DISPROPORTIONALITY_CAVEAT]],
-    )
-    if exported:
-        return exported
-    return render(
-        request,
-        "reports/fairness.html",
-        {
-            "framework": framework,
-            "area": area,
-            "sections": sections,
-            "caveat": findings.DISPROPORTIONALITY_CAVEAT,
-            "areas": selectable_areas(),
             "snapshot": snapshot,
             "snapshot_caption": FigureSource(snapshot).caption,
         },

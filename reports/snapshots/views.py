@@ -10,10 +10,9 @@ from django.views.decorators.http import require_POST
 from frameworks.access import Perm, has_perm, permission_required
 from metrics.models import CollectionRound
 from metrics.quarters import Quarter, QuarterError
-
-from .models import Snapshot
-from .selectors import current_framework
-from .snapshots import SnapshotError, readiness, snapshot_publish
+from reports.dashboards.selectors import current_framework
+from reports.models import Snapshot
+from reports.snapshots.services import SnapshotError, readiness, snapshot_publish
 
 
 @permission_required(Perm.VIEW_APPROVED_DATA)

@@ -1,123 +1,33 @@
 """The read-only JSON API, version 1 (CONTRACT §3).
 
 Session login or ``Authorization: Token KEY`` (``Bearer`` also accepted); the same role rules as the
-pages through ``frameworks.access``. Errors are JSON ``{"error": message}`` with a 4xx status.
-"""
+pages through ``frameworks.access``. Errors are JSON ``{"error": message}`` with a 4xx status."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest
 
-from frameworks.access import Perm, has_perm
-from frameworks.models import Area, Breakdown, BreakdownCategory, FrameworkMetric
-from frameworks.services import api_token_user
+from frameworks.access import Perm
+from frameworks.models import Breakdown, BreakdownCategory, FrameworkMetric
 from metrics.models import Metric
-from metrics.quarters import Quarter, QuarterError, period_label
-
-from .evidence import FigureSource, Part, breakdown_cells, build_evidence, fairness_at
-from .models import Snapshot
-from .selectors import current_framework
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _authenticate(request: HttpRequest) -> Any:
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() not in {"token", "bearer"} or not key.strip():
-            raise ApiError(401, "Authorization must be 'Token <key>'")
-        user = api_token_user(key=key.strip())
-        if user is None:
-            raise ApiError(401, "invalid or revoked API key")
-        return user
-    if request.user.is_authenticated:
-        return request.user
-    raise ApiError(401, "log in or send an API key ('Authorization: Token <key>')")
-
-
-ApiView = Callable[..., dict[str, Any]]
-
-
-def api_view(perm: Perm) -> Callable[[ApiView], Callable[..., JsonResponse]]:
-    def decorator(view: ApiView) -> Callable[..., JsonResponse]:
-        @require_GET
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-            try:
-                user = _authenticate(request)
-                if not has_perm(user, perm):
-                    raise ApiError(403, "your role may not read this")
-                payload = view(request, user, *args, **kwargs)
-            except ApiError as exc:
-                response = JsonResponse({"error": exc.message}, status=exc.status)
-                if exc.status == 401:
-                    response["WWW-Authenticate"] = 'Token realm="pcc_perf"'
-                return response
-            return JsonResponse(payload, json_dumps_params={"allow_nan": False})
-
-        return wrapped
-
-    return decorator
-
-
-def _param(request: HttpRequest, name: str, *, required: bool = True) -> str | None:
-    value = request.GET.get(name, "").strip()
-    if not value:
-        if required:
-            raise ApiError(400, f"the '{name}' parameter is required")
-        return None
-    return value
-
-
-def _metric(code: str) -> Metric:
-    metric = Metric.objects.select_related("agency").prefetch_related("rebases").filter(code=code).first()
-    if metric is None:
-        raise ApiError(404, f"unknown metric '{code}'")
-    return metric
-
-
-def _area(code: str) -> Area:
-    area = Area.objects.filter(code=code).first()
-    if area is None:
-        raise ApiError(404, f"unknown area '{code}'")
-    return area
-
-
-def _snapshot(request: HttpRequest) -> Snapshot | None:
-    text = _param(request, "snapshot", required=False)
-    if text is None:
-        return None
-    snapshot = Snapshot.objects.filter(pk=int(text)).first() if text.isdigit() else None
-    if snapshot is None:
-        raise ApiError(404, f"unknown snapshot '{text}'")
-    return snapshot
-
-
-def _snapshot_json(snapshot: Snapshot | None) -> dict[str, Any] | None:
-    if snapshot is None:
-        return None
-    return {
-        "id": snapshot.pk,
-        "period": snapshot.period.isoformat(),
-        "number": snapshot.number,
-        "published_at": snapshot.published_at.isoformat(timespec="seconds"),
-    }
-
-
-def _num(value: float | None) -> float | None:
-    return None if value is None else float(value)
+from metrics.quarters import period_label
+from reports.api.base import (
+    ApiError,
+    api_view,
+    get_area,
+    get_metric,
+    get_param,
+    get_period,
+    get_snapshot,
+    num,
+    snapshot_json,
+)
+from reports.dashboards.selectors import current_framework
+from reports.evidence.build import breakdown_cells, build_evidence
+from reports.evidence.items import Part, fairness_at
+from reports.evidence.sources import FigureSource
 
 
 def _spc_rules(metric: Metric) -> dict[str, Any]:
@@ -188,12 +98,12 @@ def _category(metric: Metric, breakdown: str | None, category: str | None) -> Br
 
 @api_view(Perm.VIEW_APPROVED_DATA)
 def series(request: HttpRequest, user: Any) -> dict[str, Any]:
-    metric = _metric(_param(request, "metric") or "")
-    area = _area(_param(request, "area") or "")
+    metric = get_metric(get_param(request, "metric") or "")
+    area = get_area(get_param(request, "area") or "")
     category = _category(
-        metric, _param(request, "breakdown", required=False), _param(request, "category", required=False)
+        metric, get_param(request, "breakdown", required=False), get_param(request, "category", required=False)
     )
-    snapshot = _snapshot(request)
+    snapshot = get_snapshot(request)
     data = build_evidence(
         framework=current_framework(),
         area=area,
@@ -210,9 +120,9 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
             {
                 "period": obs.period.isoformat(),
                 "label": period_label(obs.period),
-                "value": _num(obs.value),
-                "numerator": _num(obs.numerator),
-                "denominator": _num(obs.denominator),
+                "value": num(obs.value),
+                "numerator": num(obs.numerator),
+                "denominator": num(obs.denominator),
                 "status": obs.status,
                 "missing": obs.missing or None,
                 "special_cause": point.special_cause if point else None,
@@ -267,24 +177,17 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
         "points": points,
         "spc": spc,
         "comparison": comparison,
-        "snapshot": _snapshot_json(snapshot),
+        "snapshot": snapshot_json(snapshot),
     }
-
-
-def _period(text: str) -> dt.date:
-    try:
-        return Quarter.parse(text).end_date
-    except QuarterError as exc:
-        raise ApiError(400, f"period: {exc}") from None
 
 
 @api_view(Perm.VIEW_APPROVED_DATA)
 def disproportionality(request: HttpRequest, user: Any) -> dict[str, Any]:
-    metric = _metric(_param(request, "metric") or "")
-    area = _area(_param(request, "area") or "")
-    period = _period(_param(request, "period") or "")
-    code = _param(request, "breakdown") or ""
-    snapshot = _snapshot(request)
+    metric = get_metric(get_param(request, "metric") or "")
+    area = get_area(get_param(request, "area") or "")
+    period = get_period(get_param(request, "period") or "")
+    code = get_param(request, "breakdown") or ""
+    snapshot = get_snapshot(request)
     breakdown = Breakdown.objects.select_related("reference").prefetch_related("categories").filter(code=code).first()
     if breakdown is None:
         raise ApiError(404, f"unknown breakdown '{code}'")
@@ -303,7 +206,7 @@ def disproportionality(request: HttpRequest, user: Any) -> dict[str, Any]:
         "breakdown": breakdown.code,
         "reference": breakdown.reference.code,
         "reference_rate": ref_rate,
-        "snapshot": _snapshot_json(snapshot),
+        "snapshot": snapshot_json(snapshot),
         "groups": [
             {
                 "category": g.category,

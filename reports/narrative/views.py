@@ -1,4 +1,4 @@
-"""Report pages: the board edition (logged in), the editor, and the public edition (no login)."""
+"""Report pages: list, new, read, edit, state changes; the public edition without login."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from frameworks.access import Perm, has_perm, permission_required
-
-from .models import Report, ReportEdit, ReportState, Snapshot
-from .reporting import ReportError, can_read, edition, render_markdown, report_create, report_edit, report_transition
+from reports.models import Report, ReportEdit, ReportState, Snapshot
+from reports.narrative.editions import edition, render_markdown
+from reports.narrative.services import ReportError, can_read, report_create, report_edit, report_transition
 
 
 @permission_required(Perm.VIEW_APPROVED_DATA)
@@ -131,77 +131,3 @@ def public_report(request: HttpRequest, pk: int) -> HttpResponse:
             "public": True,
         },
     )
-
-
-# --- board packs ------------------------------------------------------------------------------------------
-@require_POST
-@permission_required(Perm.EDIT_REPORT)
-def pack_start(request: HttpRequest, pk: int) -> HttpResponse:
-    """Queue the PDF of a report's edition; a background worker builds it."""
-    from django.db import transaction
-
-    from frameworks.models import audit
-
-    from .models import BoardPack
-    from .tasks import build_pack_task
-
-    report = _report(request, pk)
-    public = request.POST.get("edition") == "public"
-    if public and report.state != ReportState.PUBLISHED:
-        messages.error(request, "The public edition is for published reports only.")
-        return redirect("report-detail", pk=pk)
-    with transaction.atomic():
-        pack = BoardPack.objects.create(report=report, public=public, created_by_id=request.user.pk)
-        audit(actor=request.user, action="pack.requested", obj=pack, summary=str(pack))
-        transaction.on_commit(lambda: build_pack_task.enqueue(pack.pk))
-    return redirect("pack-detail", pk=pack.pk)
-
-
-def _pack(request: HttpRequest, pk: int) -> Any:
-    from .models import BoardPack
-
-    pack = get_object_or_404(BoardPack.objects.select_related("report__snapshot"), pk=pk)
-    if not can_read(request.user, pack.report):
-        raise PermissionDenied
-    return pack
-
-
-@permission_required(Perm.VIEW_APPROVED_DATA)
-def pack_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    pack = _pack(request, pk)
-    return render(request, "reports/pack_detail.html", {"pack": pack, "working": pack.state in ("queued", "building")})
-
-
-@permission_required(Perm.VIEW_APPROVED_DATA)
-def pack_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    from django.http import JsonResponse
-
-    pack = _pack(request, pk)
-    return JsonResponse({"state": pack.state, "percent": pack.progress, "message": pack.message})
-
-
-@permission_required(Perm.VIEW_APPROVED_DATA)
-def pack_download(request: HttpRequest, pk: int) -> HttpResponse:
-    pack = _pack(request, pk)
-    if pack.state != "ready" or pack.pdf is None:
-        raise Http404("The pack is not ready.")
-    response = HttpResponse(bytes(pack.pdf), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{pack.filename}"'
-    response["X-Content-SHA256"] = pack.sha256
-    return response
-
-
-def public_pack(request: HttpRequest, pk: int) -> HttpResponse:
-    """The latest public-edition pack of a published report, without login."""
-    from .models import BoardPack
-
-    pack = (
-        BoardPack.objects.filter(report_id=pk, report__state=ReportState.PUBLISHED, public=True, state="ready")
-        .select_related("report__snapshot")
-        .first()
-    )
-    if pack is None or pack.pdf is None:
-        raise Http404("No public pack has been built for this report.")
-    response = HttpResponse(bytes(pack.pdf), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{pack.filename}"'
-    return response

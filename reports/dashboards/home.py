@@ -4,8 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from frameworks.access import Perm, permission_required
-
-from .selectors import current_framework, priorities_evidence
+from reports.dashboards.selectors import current_framework, priorities_evidence
 
 
 @permission_required(Perm.VIEW_APPROVED_DATA)

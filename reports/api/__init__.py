@@ -1,0 +1,1 @@
+"""The read-only JSON API, version 1 (CONTRACT §3)."""

@@ -1,0 +1,1 @@
+"""Dashboards: home, overview, priority, metric and fairness pages."""

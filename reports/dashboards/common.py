@@ -1,0 +1,64 @@
+"""What every dashboard page shares: the framework, area and snapshot asked for, and CSV/XLSX exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from frameworks.models import Area, Framework
+from metrics.stats.suppression import SYMBOLS
+from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
+from reports.dashboards.selectors import current_framework
+from reports.evidence.sources import ObsRow
+from reports.models import Snapshot
+
+
+def framework_or_404() -> Framework:
+    framework = current_framework()
+    if framework is None:
+        raise Http404("No framework is loaded yet.")
+    return framework
+
+
+def area_asked(request: HttpRequest, framework: Framework) -> Area:
+    code = request.GET.get("area") or framework.home_area.code
+    return get_object_or_404(Area, code=code)
+
+
+def snapshot_asked(request: HttpRequest) -> Snapshot | None:
+    """``?snapshot=ID``: show the figures exactly as that snapshot published them."""
+    text = request.GET.get("snapshot", "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise Http404("Unknown snapshot")
+    return get_object_or_404(Snapshot, pk=int(text))
+
+
+def symbol_of(obs: ObsRow | None) -> str:
+    return obs.symbol if obs is not None else ""
+
+
+LEGEND = [(symbol, meaning) for symbol, meaning in SYMBOLS.items()]
+
+
+def export(
+    request: HttpRequest, name: str, header: list[str], rows: list[list[Any]], about: list[list[Any]]
+) -> HttpResponse | None:
+    fmt = request.GET.get("format")
+    if fmt not in {"csv", "xlsx"}:
+        return None
+    about = [
+        *about,
+        ["Downloaded", timezone.now().strftime("%Y-%m-%d %H:%M UTC")],
+        [],
+        ["Symbol", "Meaning"],
+        *[[s, m] for s, m in LEGEND],
+    ]
+    if fmt == "csv":
+        preamble = [*about, []]
+        return download(csv_bytes(header, rows, preamble=preamble), f"{name}.csv")
+    return download(xlsx_bytes([("data", header, rows), ("about", ["Item", "Value"], about)]), f"{name}.xlsx")

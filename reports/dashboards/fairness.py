@@ -1,0 +1,106 @@
+"""The fairness page: rate ratios by group with 95% intervals, and its CSV and XLSX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from frameworks.access import Perm, permission_required
+from metrics.quarters import period_label
+from reports import charts, wording
+from reports.dashboards.common import area_asked, export, framework_or_404, snapshot_asked
+from reports.dashboards.selectors import quarter_choice, selectable_areas
+from reports.evidence.build import build_evidence, fairness_metrics
+from reports.evidence.items import Part
+from reports.evidence.sources import FigureSource
+
+
+# --- fairness ---------------------------------------------------------------------------------------------
+@permission_required(Perm.VIEW_APPROVED_DATA)
+def fairness_page(request: HttpRequest) -> HttpResponse:
+    framework = framework_or_404()
+    area = area_asked(request, framework)
+    snapshot = snapshot_asked(request)
+    period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
+    evidence = build_evidence(
+        framework=framework,
+        area=area,
+        placements=fairness_metrics(framework=framework),
+        period=period,
+        source=FigureSource(snapshot),
+        parts=Part.FAIRNESS,
+    )
+    sections = []
+    rows: list[list[Any]] = []
+    for item in evidence:
+        for fair in item.fairness:
+            sections.append(
+                {
+                    "metric": fair.metric,
+                    "breakdown": fair.breakdown,
+                    "period": fair.period,
+                    "json": charts.figure_json(fair.figure()),
+                    "groups": fair.groups,
+                    "labels": fair.labels,
+                    "reference": fair.reference,
+                    "reference_rate": fair.reference_rate,
+                    "reference_counts": fair.reference_counts,
+                    "sentences": fair.sentences,
+                }
+            )
+            labels = fair.labels
+            for g in fair.groups:
+                rows.append(
+                    [
+                        fair.metric.code,
+                        fair.breakdown.code,
+                        period_label(fair.period),
+                        labels[g.category],
+                        g.numerator,
+                        g.denominator,
+                        g.rate,
+                        g.ratio,
+                        g.ci_lower,
+                        g.ci_upper,
+                        g.significant,
+                        g.note,
+                    ]
+                )
+    header = [
+        "metric",
+        "breakdown",
+        "quarter",
+        "group",
+        "count",
+        "population",
+        "rate per 1,000",
+        "ratio",
+        "95% lower",
+        "95% upper",
+        "significant",
+        "note",
+    ]
+    exported = export(
+        request,
+        f"fairness-{area.code}",
+        header,
+        [[("" if v is None else v) for v in r] for r in rows],
+        [["Area", area.name], ["Caveat", wording.DISPROPORTIONALITY_CAVEAT]],
+    )
+    if exported:
+        return exported
+    return render(
+        request,
+        "reports/fairness.html",
+        {
+            "framework": framework,
+            "area": area,
+            "sections": sections,
+            "caveat": wording.DISPROPORTIONALITY_CAVEAT,
+            "areas": selectable_areas(),
+            "snapshot": snapshot,
+            "snapshot_caption": FigureSource(snapshot).caption,
+        },
+    )

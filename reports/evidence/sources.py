@@ -1,0 +1,92 @@
+"""Where figures come from: approved data now, or a snapshot's frozen copy; light rows to read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from django.db.models import QuerySet
+
+from metrics.models import Metric, Observation
+from metrics.quarters import period_label
+from metrics.stats.suppression import missing_symbol, status_symbol
+from reports.models import Snapshot, SnapshotObservation
+
+
+# --- where figures come from ------------------------------------------------------------------------------
+class FigureSource:
+    """Approved data as it stands now, or a snapshot's copy with the SPC settings it was published with."""
+
+    def __init__(self, snapshot: Snapshot | None = None) -> None:
+        self.snapshot = snapshot
+
+    @property
+    def rows(self) -> QuerySet[Any]:
+        if self.snapshot is None:
+            return Observation.objects.all()
+        return SnapshotObservation.objects.filter(snapshot=self.snapshot)
+
+    @cached_property
+    def spc_settings(self) -> dict[str, dict[str, Any]] | None:
+        """Each metric's SPC settings and rebases by code, as the snapshot published them (None: live)."""
+        if self.snapshot is None:
+            return None
+        from reports.snapshots.services import snapshot_spc_settings
+
+        return snapshot_spc_settings(self.snapshot)
+
+    def spc_settings_for(self, metric: Metric) -> dict[str, Any] | None:
+        return self.spc_settings.get(metric.code) if self.spc_settings is not None else None
+
+    @property
+    def caption(self) -> str:
+        if self.snapshot is None:
+            return ""
+        when = self.snapshot.published_at.strftime("%d %B %Y")
+        return f"As published in snapshot {self.snapshot.number} of {period_label(self.snapshot.period)} on {when}."
+
+
+LIVE = FigureSource()
+
+
+@dataclass(frozen=True, slots=True)
+class ObsRow:
+    """A light observation (or snapshot observation) row, without the cost of model instances."""
+
+    metric_id: int
+    area_id: int
+    period: dt.date
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    missing: str
+    status: str
+    unit: str
+    category_id: int | None = None
+
+    @property
+    def symbol(self) -> str:
+        """The GSS symbol of the row: [x]/[z] when missing, else [p]/[r] from its status."""
+        return missing_symbol(self.missing) if self.value is None else status_symbol(self.status)
+
+
+OBS_FIELDS = (
+    "metric_id",
+    "area_id",
+    "period",
+    "value",
+    "numerator",
+    "denominator",
+    "missing",
+    "status",
+    "unit",
+    "category_id",
+)
+
+
+def _obs_rows(queryset: QuerySet[Any]) -> Iterable[ObsRow]:
+    for values in queryset.values_list(*OBS_FIELDS):
+        yield ObsRow(*values)

@@ -1,0 +1,1 @@
+"""Narrative reports on snapshots and their board and public editions."""

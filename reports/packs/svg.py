@@ -1,0 +1,58 @@
+"""Charts for print: Plotly figures rendered to vector SVG by kaleido in one Chromium for the whole pack, with reproducible ids."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import shutil
+
+import plotly.graph_objects as go
+
+logger = logging.getLogger(__name__)
+
+
+def chromium_path() -> str | None:
+    path = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    return path if path and os.path.exists(path) and os.access(path, os.X_OK) else None
+
+
+def render_svgs(figures: list[go.Figure], *, width: int = 760, height: int = 340) -> list[str] | None:
+    """Every figure as SVG text, in one browser; None when no browser can be started."""
+    if not figures:
+        return []
+    browser = chromium_path()
+    if browser is None:
+        return None
+    os.environ["BROWSER_PATH"] = browser
+    import kaleido
+
+    async def run() -> list[str]:
+        out = []
+        # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
+        async with kaleido.Kaleido(n=1, mathjax=False) as k:
+            for index, fig in enumerate(figures):
+                data = await k.calc_fig(fig, opts={"format": "svg", "width": width, "height": height})
+                out.append(_stable_ids(data.decode("utf-8"), prefix=f"c{index}"))
+        return out
+
+    try:
+        return asyncio.run(run())
+    except Exception:  # no browser, or it died: the pack falls back to tables
+        logger.exception("chart rendering failed; the pack uses data tables instead")
+        return None
+
+
+def _stable_ids(svg: str, *, prefix: str = "c") -> str:
+    """Renumber Plotly's random SVG ids so the same figure gives the same bytes (reproducible packs),
+    each chart with its own prefix so ids stay unique in the pack."""
+    names: dict[str, str] = {}
+    for match in re.finditer(r'id="([^"]+)"', svg):
+        names.setdefault(match.group(1), f"{prefix}-{len(names)}")
+    for old, new in sorted(names.items(), key=lambda item: -len(item[0])):
+        svg = svg.replace(f'"{old}"', f'"{new}"').replace(f"#{old})", f"#{new})").replace(f'"#{old}"', f'"#{new}"')
+    # Trace classes carry random uids too ("trace743606").
+    uids: dict[str, str] = {}
+    svg = re.sub(r"\btrace([0-9a-f]{6})\b", lambda m: "trace" + uids.setdefault(m.group(1), f"t{len(uids)}"), svg)
+    return re.sub(r"^<\?xml[^>]*>", "", svg).strip()

@@ -1,0 +1,89 @@
+"""Board pack pages: start a build, watch its progress, download; the public pack without login."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from frameworks.access import Perm, permission_required
+from reports.models import ReportState
+from reports.narrative.services import can_read
+from reports.narrative.views import _report
+
+
+# --- board packs ------------------------------------------------------------------------------------------
+@require_POST
+@permission_required(Perm.EDIT_REPORT)
+def pack_start(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue the PDF of a report's edition; a background worker builds it."""
+    from django.db import transaction
+
+    from frameworks.models import audit
+    from reports.models import BoardPack
+    from reports.tasks import build_pack_task
+
+    report = _report(request, pk)
+    public = request.POST.get("edition") == "public"
+    if public and report.state != ReportState.PUBLISHED:
+        messages.error(request, "The public edition is for published reports only.")
+        return redirect("report-detail", pk=pk)
+    with transaction.atomic():
+        pack = BoardPack.objects.create(report=report, public=public, created_by_id=request.user.pk)
+        audit(actor=request.user, action="pack.requested", obj=pack, summary=str(pack))
+        transaction.on_commit(lambda: build_pack_task.enqueue(pack.pk))
+    return redirect("pack-detail", pk=pack.pk)
+
+
+def _pack(request: HttpRequest, pk: int) -> Any:
+    from reports.models import BoardPack
+
+    pack = get_object_or_404(BoardPack.objects.select_related("report__snapshot"), pk=pk)
+    if not can_read(request.user, pack.report):
+        raise PermissionDenied
+    return pack
+
+
+@permission_required(Perm.VIEW_APPROVED_DATA)
+def pack_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    pack = _pack(request, pk)
+    return render(request, "reports/pack_detail.html", {"pack": pack, "working": pack.state in ("queued", "building")})
+
+
+@permission_required(Perm.VIEW_APPROVED_DATA)
+def pack_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    from django.http import JsonResponse
+
+    pack = _pack(request, pk)
+    return JsonResponse({"state": pack.state, "percent": pack.progress, "message": pack.message})
+
+
+@permission_required(Perm.VIEW_APPROVED_DATA)
+def pack_download(request: HttpRequest, pk: int) -> HttpResponse:
+    pack = _pack(request, pk)
+    if pack.state != "ready" or pack.pdf is None:
+        raise Http404("The pack is not ready.")
+    response = HttpResponse(bytes(pack.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pack.filename}"'
+    response["X-Content-SHA256"] = pack.sha256
+    return response
+
+
+def public_pack(request: HttpRequest, pk: int) -> HttpResponse:
+    """The latest public-edition pack of a published report, without login."""
+    from reports.models import BoardPack
+
+    pack = (
+        BoardPack.objects.filter(report_id=pk, report__state=ReportState.PUBLISHED, public=True, state="ready")
+        .select_related("report__snapshot")
+        .first()
+    )
+    if pack is None or pack.pdf is None:
+        raise Http404("No public pack has been built for this report.")
+    response = HttpResponse(bytes(pack.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pack.filename}"'
+    return response

@@ -1,0 +1,1 @@
+"""Snapshots: a quarter's approved data and definitions frozen as published."""
