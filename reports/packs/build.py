@@ -18,7 +18,6 @@ from reports.narrative.editions import edition, render_markdown
 from reports.packs.svg import chromium_path, render_svgs
 
 
-
 @dataclass
 class PackChart:
     title: str
