@@ -186,12 +186,16 @@ GRID_COLUMNS = COLUMNS
 
 def return_save_grid(*, actor: Any, return_obj: Return, version: int, entries: list[dict[str, Any]]) -> ValuesCheck:
     """Save the web form grid as a draft. ``entries``: one dict per line with GRID_COLUMNS keys; a line with
-    no value, numerator or denominator is left out (or, if saved before, removed)."""
+    no value, numerator or denominator is left out (or, if saved before, removed). A problem with entry
+    ``i`` is reported on row ``i + 1``, blank lines counted, so the page can put it on its cell."""
     require(actor, Perm.SUBMIT_RETURN, agency=return_obj.agency_id)
     positions = {name: i for i, name in enumerate(GRID_COLUMNS)}
-    filled = [e for e in entries if any(str(e.get(k) or "").strip() for k in ("value", "numerator", "denominator"))]
-    cleared = [e for e in entries if e not in filled]
-    raw_rows = [(index + 1, [e.get(name) for name in GRID_COLUMNS]) for index, e in enumerate(filled)]
+
+    def filled(entry: dict[str, Any]) -> bool:
+        return any(str(entry.get(k) or "").strip() for k in ("value", "numerator", "denominator"))
+
+    cleared = [e for e in entries if not filled(e)]
+    raw_rows = [(index + 1, [e.get(name) for name in GRID_COLUMNS]) for index, e in enumerate(entries) if filled(e)]
     with transaction.atomic():
         locked = lock_return(return_obj, version)
         check_editable(locked)

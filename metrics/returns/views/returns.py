@@ -12,11 +12,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from frameworks.access import Perm, has_perm
-from frameworks.models import AuditEvent, Framework
+from frameworks.models import AuditEvent
 from metrics.imports.parse import COLUMNS
-from metrics.models import Observation, Return, ReturnState
+from metrics.models import Observation, Return, ReturnState, ReturnValue
 from metrics.quarters import Quarter
 from metrics.returns import selectors, services
+from metrics.returns.forms import CommentsForm, ReasonForm, ReturnGridForm, posted_version
+from metrics.returns.forms import initial as grid_initial
+from metrics.returns.selectors import OwedLine
+from metrics.returns.validation import Key
 from metrics.returns.values import return_save_comments, return_save_grid
 from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 
@@ -24,58 +28,47 @@ from .common import framework_or_404, return_for
 
 
 # --- a return ---------------------------------------------------------------------------------------------
-def _grid(return_obj: Return, framework: Framework, posted: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    lines = selectors.owed_lines(framework=framework, agency=return_obj.agency)
-    values = {v.key: v for v in return_obj.values.select_related("metric", "area", "category")}
+def _grid(
+    return_obj: Return, lines: list[OwedLine], grid: ReturnGridForm, values: dict[Key, ReturnValue]
+) -> list[dict[str, Any]]:
+    """The grid's rows: each owed line with its form, saved value and history; then values no longer owed."""
     history = selectors.history_for(lines=lines, period=return_obj.round.period)
-    extra = [v for k, v in values.items() if k not in {line.key for line in lines}]
-    rows = []
-    for index, line in enumerate(lines):
-        value = values.get(line.key)
-        entry: dict[str, Any] = {
-            "index": index,
-            "metric": line.metric,
-            "area": line.area,
-            "category": line.category,
-            "breakdown": line.category.breakdown if line.category else None,
-            "history": history[line.key],
-            "saved": value,
-            "has_ratio": line.metric.has_ratio,
-            "value": _show(value.value if value and not value.missing else None) if value else "",
-            "numerator": _show(value.numerator) if value else "",
-            "denominator": _show(value.denominator) if value else "",
-            "status": value.status if value else "provisional",
-            "note": value.note if value else "",
-        }
-        if value and value.missing:
-            entry["value"] = f"[{value.missing}]"
-        if posted is not None:
-            for name in ("value", "numerator", "denominator", "status", "note"):
-                entry[name] = posted.get(f"l{index}-{name}", "")
-        rows.append(entry)
-    for value in extra:
+    rows: list[dict[str, Any]] = []
+    for form in grid:
+        line, saved = form.line, values.get(form.line.key)
         rows.append(
-            {"extra": True, "saved": value, "metric": value.metric, "area": value.area, "category": value.category}
+            {
+                **grid_initial(saved),  # what a reader who cannot edit sees
+                "index": form.index,
+                "form": form,
+                "metric": line.metric,
+                "area": line.area,
+                "category": line.category,
+                "breakdown": line.category.breakdown if line.category else None,
+                "history": history[line.key],
+                "saved": saved,
+                "has_ratio": line.metric.has_ratio,
+            }
         )
+    owed = {line.key for line in lines}
+    for key, value in values.items():
+        if key not in owed:
+            rows.append(
+                {"extra": True, "saved": value, "metric": value.metric, "area": value.area, "category": value.category}
+            )
     return rows
 
 
-def _show(number: float | None) -> str:
-    if number is None:
-        return ""
-    return f"{number:.10g}"
-
-
-def _breakdown_codes(return_obj: Return, framework: Framework) -> dict[int, tuple[str, str, str, str]]:
-    out = {}
-    for index, line in enumerate(selectors.owed_lines(framework=framework, agency=return_obj.agency)):
-        out[index] = (
-            line.metric.code,
-            line.area.code,
-            line.category.breakdown.code if line.category else "",
-            line.category.code if line.category else "",
+def _save_grid(request: HttpRequest, return_obj: Return, grid: ReturnGridForm) -> bool:
+    """Save the posted grid; False (each problem on its cell and in the messages) when it has errors."""
+    if grid.is_valid():
+        check = return_save_grid(
+            actor=request.user, return_obj=return_obj, version=posted_version(request.POST), entries=grid.entries()
         )
-    return out
+        grid.add_issues(check.summary.errors)
+    for problem in grid.problems:
+        messages.error(request, str(problem))
+    return not grid.problems
 
 
 def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -85,60 +78,34 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     return_obj = return_for(request, pk)
     framework = framework_or_404()
-    posted = None
+    lines = selectors.owed_lines(framework=framework, agency=return_obj.agency)
+    grid = None
     status = 200
     if request.method == "POST":
         if not selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN):
             raise PermissionDenied
         action = request.POST.get("action")
         try:
-            version = int(request.POST.get("version", "-1"))
-        except ValueError:
-            version = -1
-        try:
             if action == "save":
-                codes = _breakdown_codes(return_obj, framework)
-                entries = []
-                for index, (metric, area, breakdown, category) in codes.items():
-                    entries.append(
-                        {
-                            "metric": metric,
-                            "area": area,
-                            "period": return_obj.round.period.isoformat(),
-                            "breakdown": breakdown,
-                            "category": category,
-                            "value": request.POST.get(f"l{index}-value", ""),
-                            "numerator": request.POST.get(f"l{index}-numerator", ""),
-                            "denominator": request.POST.get(f"l{index}-denominator", ""),
-                            "status": request.POST.get(f"l{index}-status", "") or "provisional",
-                            "note": request.POST.get(f"l{index}-note", ""),
-                        }
-                    )
-                check = return_save_grid(actor=request.user, return_obj=return_obj, version=version, entries=entries)
-                if check.summary.errors:
-                    posted = request.POST
-                    status = 400
-                    for issue in check.summary.errors:
-                        line = codes.get((issue.row or 0) - 1)
-                        where = f"{line[0]} {line[3] or 'total'}" if line else f"line {issue.row}"
-                        messages.error(request, f"{where}, {issue.column}: {issue.message}")
-                else:
+                grid = ReturnGridForm(lines=lines, period=return_obj.round.period, data=request.POST)
+                if _save_grid(request, return_obj, grid):
                     messages.success(request, "Saved as a draft.")
                     return redirect("return-detail", pk=pk)
+                status = 400
             elif action == "comments":
-                comments = {
-                    int(key.removeprefix("comment-")): str(request.POST.get(key, ""))
-                    for key in request.POST
-                    if key.startswith("comment-") and key.removeprefix("comment-").isdigit()
-                }
-                return_save_comments(actor=request.user, return_obj=return_obj, version=version, comments=comments)
+                form = CommentsForm(request.POST, value_ids=return_obj.values.values_list("pk", flat=True))
+                return_save_comments(
+                    actor=request.user,
+                    return_obj=return_obj,
+                    version=posted_version(request.POST),
+                    comments=form.comments(),
+                )
                 messages.success(request, "Comments saved.")
                 return redirect("return-detail", pk=pk)
             else:
                 return HttpResponse("Unknown action", status=400)
         except services.Conflict as exc:
             messages.error(request, str(exc))
-            posted = request.POST
             status = 409
             return_obj.refresh_from_db()
         except services.ReturnError as exc:
@@ -147,6 +114,8 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
     values = list(return_obj.values.select_related("metric", "area", "category"))
     findings = selectors.return_findings(return_obj=return_obj, values=values)
     by_key = {v.key: v for v in values}
+    if grid is None:
+        grid = ReturnGridForm(lines=lines, period=return_obj.round.period, saved=by_key)
     revisions = list(
         AuditEvent.objects.filter(return_id=return_obj.pk, action="observation.revised").select_related("actor")
     )
@@ -157,7 +126,7 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "return_obj": return_obj,
         "framework": framework,
-        "grid": _grid(return_obj, framework, posted),
+        "grid": _grid(return_obj, lines, grid, by_key),
         "history_labels": [Quarter.from_end_date(return_obj.round.period).shift(-k).label for k in range(4, 0, -1)],
         "findings": [(f, by_key.get(f.key)) for f in findings],
         "errors_count": sum(1 for f in findings if f.is_error),
@@ -220,11 +189,11 @@ def return_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if not request.user.is_authenticated:
         raise PermissionDenied
     return_obj = return_for(request, pk)
-    reason = request.POST.get("reason", "")
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
         if action == "submit":
-            version = int(request.POST.get("version", "-1") or -1)
-            services.return_submit(actor=request.user, return_obj=return_obj, version=version)
+            services.return_submit(actor=request.user, return_obj=return_obj, version=posted_version(request.POST))
             messages.success(request, "Submitted to the commissioner's office.")
         elif action == "approve":
             services.return_approve(actor=request.user, return_obj=return_obj)

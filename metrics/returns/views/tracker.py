@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from frameworks.access import Perm, has_perm, permission_required
-from metrics.quarters import Quarter, QuarterError, period_label
+from metrics.quarters import Quarter, period_label
 from metrics.returns import selectors, services
+from metrics.returns.forms import RoundOpenForm
 from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 
 from .common import agency_scope, framework_or_404
@@ -81,12 +82,18 @@ def tracker(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required(Perm.MANAGE_ROUNDS)
 def round_open(request: HttpRequest) -> HttpResponse:
+    form = RoundOpenForm(request.POST)
+    if not form.is_valid():
+        first = next(iter(form.errors.values()))
+        messages.error(request, f"Could not open the round: {first[0]}")
+        return redirect("returns")
     try:
-        period = Quarter.parse(request.POST.get("period", "")).end_date
-        due = dt.date.fromisoformat(request.POST.get("due_date", ""))
-        round_ = services.round_open(actor=request.user, framework=framework_or_404(), period=period, due_date=due)
-    except (QuarterError, ValueError) as exc:
-        messages.error(request, f"Could not open the round: {exc}")
+        round_ = services.round_open(
+            actor=request.user,
+            framework=framework_or_404(),
+            period=form.cleaned_data["period"],
+            due_date=form.cleaned_data["due_date"],
+        )
     except services.ReturnError as exc:
         messages.error(request, str(exc))
     else:

@@ -14,6 +14,7 @@ from frameworks.access import Perm
 from metrics.imports.parse import FileRejected
 from metrics.imports.summary import ISSUE_KINDS
 from metrics.models import UploadState
+from metrics.returns.forms import UploadForm
 from metrics.returns.selectors import can_act
 from metrics.returns.services import ReturnError
 from metrics.returns.uploads import UploadRejected, upload_confirm, upload_create
@@ -28,10 +29,11 @@ def return_upload(request: HttpRequest, pk: int) -> HttpResponse:
     return_obj = return_for(request, pk)
     if not can_act(request.user, return_obj, Perm.SUBMIT_RETURN):
         raise PermissionDenied
-    uploaded = request.FILES.get("file")
-    if uploaded is None:
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
         messages.error(request, "Choose a CSV or XLSX file to upload.")
         return redirect("return-detail", pk=pk)
+    uploaded = form.cleaned_data["file"]
     try:
         content = uploaded.read()
         upload = upload_create(

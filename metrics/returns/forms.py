@@ -1,0 +1,205 @@
+"""The forms of the returns pages: the grid of values (one form per owed line), comments on warnings, the
+state-change buttons, uploads and opening a round.
+
+The forms read and shape what the browser sent; the checks on the figures themselves (numbers, [x]/[z],
+percentages, numerators above denominators, rules) stay in one place, the import core, and the grid puts
+each problem it finds back on the cell it is about.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+
+from metrics.imports.summary import Issue
+from metrics.models import ObservationStatus, ReturnValue
+from metrics.quarters import Quarter, QuarterError
+
+from .selectors import OwedLine
+from .validation import Key
+
+STATUS_CHOICES = [(ObservationStatus.PROVISIONAL.value, "Provisional"), (ObservationStatus.FINAL.value, "Final")]
+
+
+class VersionForm(forms.Form):
+    """The version of the return the page showed (a stale one is a conflict, never a silent overwrite)."""
+
+    version = forms.IntegerField()
+
+
+def posted_version(data: Mapping[str, Any]) -> int:
+    """The posted version, or -1 (which matches no return) when it is missing or not a number."""
+    form = VersionForm(data)
+    return form.cleaned_data["version"] if form.is_valid() else -1
+
+
+# --- the grid -------------------------------------------------------------------------------------------
+def _show(number: float | None) -> str:
+    return "" if number is None else f"{number:.10g}"
+
+
+def initial(saved: ReturnValue | None) -> dict[str, Any]:
+    if saved is None:
+        return {"status": ObservationStatus.PROVISIONAL.value}
+    return {
+        "value": f"[{saved.missing}]" if saved.missing else _show(saved.value),
+        "numerator": _show(saved.numerator),
+        "denominator": _show(saved.denominator),
+        "status": saved.status,
+        "note": saved.note,
+    }
+
+
+class GridLineForm(forms.Form):
+    """One owed line of the grid (metric × area × category). Its fields are named ``l<index>-value`` etc."""
+
+    value = forms.CharField(required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9}))
+    numerator = forms.CharField(required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}))
+    denominator = forms.CharField(required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9}))
+    status = forms.ChoiceField(
+        required=False,
+        choices=STATUS_CHOICES,
+        error_messages={"invalid_choice": "status '%(value)s' is not provisional or final"},
+    )
+    note = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 14}))
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, line: OwedLine, index: int, **kwargs: Any):
+        super().__init__(data, prefix=f"l{index}", **kwargs)
+        self.line, self.index = line, index
+        code = line.metric.code
+        category = line.category.name if line.category else "total"
+        self.fields["value"].widget.attrs["aria-label"] = f"{code} {line.area.name} {category}: value"
+        for name in ("numerator", "denominator", "status", "note"):
+            self.fields[name].widget.attrs["aria-label"] = f"{code} {category}: {name}"
+
+    @property
+    def where(self) -> str:
+        """How a message names the line: ``OFF01 robbery``, ``OFF01 total``."""
+        return f"{self.line.metric.code} {self.line.category.code if self.line.category else 'total'}"
+
+    def entry(self, period: dt.date) -> dict[str, Any]:
+        """The line as the import core reads a file row (codes and the cells as typed)."""
+        line, data = self.line, self.cleaned_data
+        return {
+            "metric": line.metric.code,
+            "area": line.area.code,
+            "period": period.isoformat(),
+            "breakdown": line.category.breakdown.code if line.category else "",
+            "category": line.category.code if line.category else "",
+            "value": data["value"],
+            "numerator": data["numerator"],
+            "denominator": data["denominator"],
+            "status": data["status"] or ObservationStatus.PROVISIONAL.value,
+            "note": data["note"],
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem with one cell (or, with ``column`` not a field of the grid, with its whole line)."""
+
+    form: GridLineForm | None
+    row: int | None
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.form.where if self.form is not None else f"line {self.row}"
+        return f"{where}, {self.column}: {self.message}"
+
+
+class ReturnGridForm:
+    """The grid of a return: one ``GridLineForm`` per owed line, like a formset whose lines are fixed by
+    what the agency owes (so it needs no management form). Line ``i`` is row ``i + 1`` for the checks."""
+
+    def __init__(
+        self,
+        *,
+        lines: list[OwedLine],
+        period: dt.date,
+        saved: Mapping[Key, ReturnValue] | None = None,
+        data: Mapping[str, Any] | None = None,
+    ):
+        saved = saved or {}
+        self.period = period
+        self.forms = [
+            GridLineForm(data, line=line, index=index, initial=initial(saved.get(line.key)))
+            for index, line in enumerate(lines)
+        ]
+        self.problems: list[Problem] = []
+
+    def __iter__(self) -> Any:
+        return iter(self.forms)
+
+    def is_valid(self) -> bool:
+        """True when every line is well formed; otherwise each field error becomes a problem."""
+        for form in self.forms:  # form.errors validates the line
+            for column, errors in form.errors.items():
+                self.problems.extend(Problem(form, form.index + 1, column, str(message)) for message in errors)
+        return not self.problems
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [form.entry(self.period) for form in self.forms]
+
+    def add_issues(self, issues: Iterable[Issue]) -> None:
+        """Put each problem the checks found on its cell: row ``i + 1`` is line ``i``."""
+        for issue in issues:
+            index = (issue.row or 0) - 1
+            form = self.forms[index] if 0 <= index < len(self.forms) else None
+            if form is not None:
+                form.add_error(issue.column if issue.column in form.fields else None, issue.message)
+            self.problems.append(Problem(form, issue.row, issue.column, issue.message))
+
+
+# --- the other forms ------------------------------------------------------------------------------------
+class CommentsForm(forms.Form):
+    """The analyst's comments on warnings, one ``comment-<value id>`` field per value of the return."""
+
+    def __init__(self, data: Mapping[str, Any], *, value_ids: Iterable[int]):
+        super().__init__(data)
+        for pk in value_ids:
+            self.fields[f"comment-{pk}"] = forms.CharField(required=False, strip=False, label="Your comment")
+
+    def comments(self) -> dict[int, str]:
+        """The comments that were sent (a value whose box was not on the page keeps its comment)."""
+        if not self.is_valid():
+            return {}
+        return {
+            int(name.removeprefix("comment-")): text for name, text in self.cleaned_data.items() if name in self.data
+        }
+
+
+class ReasonForm(forms.Form):
+    """Why a return is sent back or reopened (the service says what is missing when it is blank)."""
+
+    reason = forms.CharField(required=False, strip=False)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV or XLSX file",
+        allow_empty_file=True,  # an empty file is refused by the upload checks, with their message
+        error_messages={"required": "Choose a CSV or XLSX file to upload."},
+    )
+
+
+class RoundOpenForm(forms.Form):
+    # Not required: an empty box gets the same message as one that does not parse.
+    period = forms.CharField(label="Quarter", required=False)
+    due_date = forms.CharField(label="Due date", required=False)
+
+    def clean_period(self) -> dt.date:
+        try:
+            return Quarter.parse(self.cleaned_data["period"]).end_date
+        except QuarterError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_due_date(self) -> dt.date:
+        try:
+            return dt.date.fromisoformat(self.cleaned_data["due_date"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
