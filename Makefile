@@ -1,6 +1,7 @@
 # pcc_perf — the two commands a newcomer needs:
 #   make run    install everything, load the demo and serve it on http://127.0.0.1:8000 (SQLite)
-#   make test   install everything and run ruff, mypy and the whole test suite
+#   make test   install everything and run ruff, mypy, the migrations check and the whole test suite
+# For the inner loop: make test-fast (no browser, PDF or whole-demo tests; stops at the first failure).
 # Both are safe to run again: slow steps are skipped when nothing changed.
 
 PYTHON_VERSION := $(shell cat .python-version)
@@ -13,7 +14,7 @@ SYSTEM_PACKAGES := chromium fonts-liberation poppler-utils libpango-1.0-0 libpan
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install system-packages lint typecheck pytest demo-data clean bench
+.PHONY: run test test-fast install system-packages lint typecheck migrations-check pytest demo-data clean bench
 
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
@@ -23,7 +24,10 @@ run: install
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install lint typecheck pytest
+test: install lint typecheck migrations-check pytest
+
+test-fast: install
+	$(VENV)/bin/pytest -q -x -m "not browser and not slow and not pdf" $(PYTEST_ARGS)
 
 install: system-packages $(VENV)/.synced
 
@@ -47,6 +51,11 @@ lint:
 typecheck:
 	DJANGO_SECRET_KEY=typecheck-only $(VENV)/bin/mypy .
 
+# Models and migrations agree (a model change without its migration fails the build).
+migrations-check:
+	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+# The whole suite, browser (Playwright + Debian Chromium), PDF and whole-demo tests included.
 pytest:
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -141,6 +141,7 @@ def _reads_the_same_everywhere(world, client, code, *, public: bool):
     return evidence
 
 
+@pytest.mark.slow  # loads the demo framework and six years of real figures, builds the pack
 def test_a_local_count_reads_the_same_everywhere(world, client):
     evidence = _reads_the_same_everywhere(world, client, "OFF01", public=True)
     assert evidence.metric.unit == "count"
@@ -150,6 +151,7 @@ def test_a_local_count_reads_the_same_everywhere(world, client):
     assert evidence.national_value is not None
 
 
+@pytest.mark.slow  # loads the demo framework and six years of real figures, builds the pack
 def test_a_local_rate_reads_the_same_everywhere(world, client):
     evidence = _reads_the_same_everywhere(world, client, "OFF02", public=True)
     assert evidence.metric.unit == "rate_per_1000"
@@ -157,6 +159,7 @@ def test_a_local_rate_reads_the_same_everywhere(world, client):
     assert evidence.comparison is not None
 
 
+@pytest.mark.slow  # loads the demo framework and six years of real figures, builds the pack
 def test_a_national_only_measure_reads_the_same_everywhere(world, client):
     """Prison population is published for England and Wales only: every view shows the national figure,
     labelled, and none says "No figures … in Staffordshire"."""
@@ -169,6 +172,7 @@ def test_a_national_only_measure_reads_the_same_everywhere(world, client):
     assert "No figures" not in line.finding
 
 
+@pytest.mark.slow  # loads the demo framework and six years of real figures, builds the pack
 def test_a_breakdown_reads_the_same_everywhere(world, client):
     evidence = _reads_the_same_everywhere(world, client, "FAIR01", public=False)
     (fair,) = evidence.fairness

@@ -9,6 +9,8 @@ from reports.packs.svg import render_svgs
 
 from .test_reporting import publish_report, published  # noqa: F401
 
+pytestmark = pytest.mark.pdf  # builds PDFs with WeasyPrint
+
 
 def pdf_pages(pdf, tmp_path):
     path = tmp_path / "pack.pdf"
