@@ -8,6 +8,7 @@ from typing import Any
 import markdown
 import nh3
 from django.conf import settings
+from django.db.models import Prefetch
 from django.utils.safestring import SafeString, mark_safe
 
 from metrics.models import Metric, SourceType
@@ -17,10 +18,7 @@ from reports import charts
 from reports.evidence.build import build_evidence
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource, ObsRow
-from reports.models import (
-    Report,
-    ReportSection,
-)
+from reports.models import Report, ReportFinding, ReportSection
 from reports.wording import format_value
 
 
@@ -62,7 +60,14 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ANNOTATIONS | Pa
     snapshot = report.snapshot
     framework = snapshot.framework
     threshold = settings.PCC_PERF_SUPPRESSION_THRESHOLD
-    sections = list(report.sections.select_related("priority").prefetch_related("findings__metric__rebases"))
+    sections = list(
+        report.sections.select_related("priority").prefetch_related(
+            Prefetch(
+                "findings",
+                queryset=ReportFinding.objects.select_related("metric__agency").prefetch_related("metric__rebases"),
+            )
+        )
+    )
     metrics = [f.metric for s in sections for f in s.findings.all()]
     evidence = {
         e.metric.pk: e

@@ -1,0 +1,122 @@
+"""Every selector a page reads fetches in a fixed number of queries: the same count with 3 metrics and 12
+(Zulip's assert_database_query_count, at two data sizes)."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from frameworks.framework_file import framework_load
+from frameworks.models import Agency, Role
+from metrics.imports.commit import import_file
+from metrics.quarters import Quarter
+from metrics.returns.selectors import history_for, owed_lines, tracker
+from metrics.returns.services import round_open
+from reports.dashboards.selectors import overview, priorities_evidence
+from reports.evidence.build import build_evidence
+from reports.evidence.items import Part
+from reports.evidence.sources import FigureSource
+from reports.narrative.editions import edition
+from reports.narrative.services import report_create
+from reports.packs.build import build_pack_html
+from reports.snapshots.services import readiness, snapshot_publish
+
+from .factories import UserFactory
+
+PERIOD = dt.date(2024, 3, 31)
+AREAS = ["staffordshire", "derbyshire", "nottinghamshire"]
+# Staffordshire's recorded crime by quarter, 2021/22 Q1 – 2023/24 Q4 (Home Office police recorded crime).
+REAL = [23195, 23975, 24254, 22985, 23862, 24203, 23040, 21779, 22906, 22532, 21595, 20329]
+
+
+def framework_text(n: int) -> str:
+    metrics = "\n".join(
+        f"          - {{code: M{i:02d}, name: Measure {i}, agency: police, unit: count, direction: lower_is_better, "
+        f"source_type: official_statistics, breakdowns: [ethnicity]}}"
+        for i in range(n)
+    )
+    return f"""
+framework: {{code: qc, name: Query counts, home_area: staffordshire, peer_group: peers}}
+agencies: [{{code: police, name: Police}}]
+areas:
+  - {{code: england-wales, name: England and Wales, type: national}}
+  - {{code: staffordshire, name: Staffordshire, type: police_force_area}}
+  - {{code: derbyshire, name: Derbyshire, type: police_force_area}}
+  - {{code: nottinghamshire, name: Nottinghamshire, type: police_force_area}}
+peer_groups:
+  - {{code: peers, name: Peers, members: [staffordshire, derbyshire, nottinghamshire]}}
+breakdowns:
+  - {{code: ethnicity, name: Ethnicity, reference: white, categories: [white, black, asian]}}
+priorities:
+  - code: all
+    name: All
+    metrics:
+{metrics}
+"""
+
+
+def build_world(n: int, *, round_quarter: int) -> dict:
+    framework = framework_load(text=framework_text(n)).framework
+    police = Agency.objects.get(code="police")
+    start = Quarter.from_end_date(PERIOD).shift(-(len(REAL) - 1))
+    lines = ["metric,area,period,breakdown,category,value,numerator,denominator"]
+    for i in range(n):
+        for q, value in enumerate(REAL):
+            label = start.shift(q).label
+            for a, area in enumerate(AREAS):
+                lines.append(f"M{i:02d},{area},{label},,,{value - 500 * a + 10 * i}")
+            for cat, share in [("white", 0.8), ("black", 0.05), ("asian", 0.1)]:
+                lines.append(f"M{i:02d},staffordshire,{label},ethnicity,{cat},{round(value * share)},,")
+    summary = import_file(content=("\n".join(lines) + "\n").encode(), filename="qc.csv", agency=police)
+    assert summary.accepted, summary.as_text()
+    manager = UserFactory(username=f"manager{n}", role=Role.PERFORMANCE_MANAGER)
+    round_open(
+        actor=manager,
+        framework=framework,
+        period=Quarter.from_end_date(PERIOD).shift(round_quarter).end_date,
+        due_date=dt.date(2025, 7, 31),
+    )
+    snapshot = snapshot_publish(actor=manager, framework=framework, period=PERIOD, reason="Test: no round")
+    report = report_create(actor=manager, snapshot=snapshot)
+    return {
+        "framework": framework,
+        "area": framework.home_area,
+        "snapshot": snapshot,
+        "report": report,
+        "round": Quarter.from_end_date(PERIOD).shift(round_quarter).end_date,
+    }
+
+
+SELECTORS = {
+    "overview": lambda w: overview(framework=w["framework"], area=w["area"]),
+    "priorities_evidence": lambda w: priorities_evidence(framework=w["framework"], area=w["area"]),
+    "evidence (all parts, snapshot)": lambda w: build_evidence(
+        framework=w["framework"], area=w["area"], source=FigureSource(w["snapshot"]), parts=Part.ALL
+    ),
+    "board edition": lambda w: edition(report=w["report"], public=False),
+    "public edition": lambda w: edition(report=w["report"], public=True),
+    "pack html": lambda w: build_pack_html(report=w["report"], public=False, use_browser=False),
+    "tracker": lambda w: tracker(framework=w["framework"]),
+    "owed lines and history": lambda w: history_for(lines=owed_lines(framework=w["framework"]), period=PERIOD),
+    "readiness": lambda w: readiness(period=w["round"]),
+}
+
+
+def _count(call) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    return len(captured)
+
+
+@pytest.mark.django_db
+def test_selectors_fetch_in_the_same_number_of_queries_for_3_and_12_metrics(django_db_blocker):
+    small = build_world(3, round_quarter=1)
+    counts_small = {name: _count(lambda: select(small)) for name, select in SELECTORS.items()}
+    from frameworks.models import Framework
+
+    Framework.objects.filter(pk=small["framework"].pk).update(is_current=False)
+    large = build_world(12, round_quarter=2)
+    counts_large = {name: _count(lambda: select(large)) for name, select in SELECTORS.items()}
+    assert counts_small == counts_large
+    assert all(count > 0 for count in counts_small.values())
