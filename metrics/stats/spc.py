@@ -1,7 +1,15 @@
 """Statistical process control: XmR charts as NHS England's "Making Data Count" and NHSRplotthedots.
 
-- Centre line: mean of the segment's points. Moving range |x_i − x_(i−1)| between consecutive quarters
-  (a missing quarter is a gap, not a zero: the point after it has no moving range).
+- Centre line: mean of the segment's points. Moving range |x_i − x_(i−1)| between consecutive quarters.
+- Gaps: a quarter absent between two present ones, or with no value (NaN, a ``[x]``), is a gap, not a zero.
+  No moving range is computed across it (Wheeler: a moving range measures the change between successive
+  periods, and a gap has no change to measure), so the point after it has ``after_gap`` and no moving range;
+  ``SpcResult.missing_quarters`` lists the gaps. The run, trend and two-of-three rules count the points
+  present, in order: a gap neither breaks nor extends a run or a trend. That is how NHSRplotthedots and the
+  Making Data Count tools apply the rules (to the rows they are given, one per period with data), and the
+  rules are about the order of the values, not the calendar: a missing quarter carries no evidence either
+  way, so dropping a run because a quarter was not returned would hide a real shift, and counting the gap
+  as a point would invent one.
 - Screening (default on): moving ranges above 3.267 × their mean are dropped and the mean recomputed;
   if that would leave a zero mean moving range, the unscreened one is used.
 - Process limits mean ± 2.66 × mean moving range; two-sigma lines mean ± (2/3)(2.66) × mean moving range.
@@ -25,6 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from metrics.quarters import Quarter
 
 LIMIT = 2.66
 TWO_SIGMA = LIMIT * 2 / 3
@@ -62,12 +72,14 @@ class Point:
     moving_range: float | None
     special_cause: str | None  # improvement | concern | neutral | None
     rules: tuple[str, ...]
+    after_gap: bool = False  # the quarter before has no value (so no moving range)
 
 
 @dataclass(frozen=True)
 class SpcResult:
     points: list[Point] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
+    missing_quarters: list[dt.date] = field(default_factory=list)  # end dates of the gaps, oldest first
 
     @property
     def last_segment(self) -> Segment | None:
@@ -180,11 +192,17 @@ def xmr(
     clean = clean[~clean.index.duplicated(keep="last")].sort_index()
     if clean.empty:
         return SpcResult()
-    periods = [p if isinstance(p, dt.date) else pd.Timestamp(p).date() for p in clean.index]
-    periods = [p.date() if isinstance(p, dt.datetime) else p for p in periods]
+    periods = [_as_date(p) for p in clean.index]
     values = clean.to_numpy(dtype=float)
     tol = _tolerance(values)
-    gaps = np.array([False] + [_quarters_apart(periods[i - 1], periods[i]) > 1 for i in range(1, len(periods))])
+    quarters = [Quarter.containing(p) for p in periods]
+    gaps = np.array([False] + [quarters[i - 1].quarters_between(quarters[i]) > 1 for i in range(1, len(periods))])
+    present = set(quarters)
+    missing = [
+        quarters[0].shift(k).end_date
+        for k in range(quarters[0].quarters_between(quarters[-1]) + 1)
+        if quarters[0].shift(k) not in present
+    ]
 
     reasons = list(rebase_reasons or [])
     starts = sorted(set(rebases))
@@ -271,10 +289,15 @@ def xmr(
                     moving_range=None if math.isnan(mr) else float(mr),
                     special_cause=label,
                     rules=fired,
+                    after_gap=bool(gaps[first + offset]),
                 )
             )
-    return SpcResult(points=points, segments=segments)
+    return SpcResult(points=points, segments=segments, missing_quarters=missing)
 
 
-def _quarters_apart(a: dt.date, b: dt.date) -> int:
-    return round(((b.year - a.year) * 12 + (b.month - a.month)) / 3)
+def _as_date(period: object) -> dt.date:
+    if isinstance(period, dt.datetime):
+        return period.date()
+    if isinstance(period, dt.date):
+        return period
+    return pd.Timestamp(period).date()  # type: ignore[arg-type]
