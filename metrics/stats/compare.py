@@ -82,15 +82,40 @@ def rate(numerator: float | None, population: float | None, *, per: float = 1000
     return numerator / population * per
 
 
+COMPARABLE_UNITS = frozenset({"percentage", "rate_per_1000", "rate_per_100000", "days", "ratio", "score"})
+
+
+def default_comparable(unit: str) -> bool:
+    """Whether figures in ``unit`` can be compared between areas unless the framework says otherwise.
+
+    Percentages, rates, averages in days, ratios and scores are; raw counts are not (a small area
+    "wins" on a count only by being small). Unknown units are not, to be safe.
+    """
+    return unit in COMPARABLE_UNITS
+
+
+def rank_meaning(direction: str) -> str:
+    """What rank 1 means: ``"1 is the lowest, which is best"``, ``"... highest, which is best"`` or
+    ``"1 is the highest"`` for a neutral measure (neutral measures have no best)."""
+    if direction == "lower_is_better":
+        return "1 is the lowest, which is best"
+    if direction == "higher_is_better":
+        return "1 is the highest, which is best"
+    return "1 is the highest"
+
+
 @dataclass(frozen=True)
 class PeerComparison:
     period: dt.date
     peer_mean: float
     peer_min: float
     peer_max: float
-    rank: int | None  # 1 is best given the direction; None when the area has no value
+    rank: int | None  # 1 is best given the direction (neutral: 1 is the highest); None when not ranked
     of: int
     national: float | None
+    comparable: bool = True  # False: the figures may be shown but are not ranked
+    rank_meaning: str = ""  # see ``rank_meaning``
+    ranked_from: str = "highest"  # "highest" or "lowest": the end rank 1 is at, for "3rd highest of 8"
 
 
 def peer_comparison(
@@ -100,19 +125,21 @@ def peer_comparison(
     direction: str,
     period: dt.date,
     national: float | None = None,
+    comparable: bool = True,
 ) -> PeerComparison | None:
     """Compare ``area`` with its peers (``values``: every peer's value, the area's own included).
 
     Ranks are competition ranks (equal values share the better rank). For ``lower_is_better`` the lowest
-    value ranks 1; otherwise (``higher_is_better`` and ``neutral``) the highest does. None when no peer
-    has a value.
+    value ranks 1; otherwise (``higher_is_better`` and ``neutral``) the highest does — for ``neutral``
+    that is "highest", never "best" (see ``rank_meaning``). Not ``comparable`` (a count, unless the
+    framework marks it comparable; or a stale figure): no rank. None when no peer has a value.
     """
     present = {code: float(v) for code, v in values.items() if v is not None and not pd.isna(v)}
     if not present:
         return None
     figures = list(present.values())
     rank = None
-    if area in present:
+    if comparable and area in present:
         mine = present[area]
         if direction == "lower_is_better":
             rank = 1 + sum(1 for v in figures if v < mine)
@@ -126,4 +153,7 @@ def peer_comparison(
         rank=rank,
         of=len(figures),
         national=national,
+        comparable=comparable,
+        rank_meaning=rank_meaning(direction),
+        ranked_from="lowest" if direction == "lower_is_better" else "highest",
     )

@@ -4,16 +4,25 @@ rate = numerator / denominator × 1,000; ratio = group rate / reference rate; th
 exp(ln(ratio) ± 1.96 × √(1/a − 1/A + 1/b − 1/B)) for group counts a of A and reference counts b of B
 (Katz's log method); significant when the interval excludes 1. A group (or reference) whose count is
 below ``min_count`` gets no ratio: a ratio on a handful of events misleads.
+
+Thin records: a ratio means something only when the characteristic is recorded for most records. The
+recorded share is the recorded categories' counts summed over the total's count (``recorded_share``);
+below the breakdown's minimum (default 80%) every ratio is withheld with the reason (``withheld_reason``,
+``withhold``). Small counts (1 to the suppression threshold) still get a ratio, flagged ``small_numbers``:
+logged-in users see it with the flag, public outputs suppress it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 Z95 = 1.959963984540054
+MIN_RECORDED = 0.8
+SMALL_COUNT = 4  # counts 1-4 are suppressed in public outputs (DESIGN, "Small numbers and symbols")
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,7 @@ class GroupRate:
     ci_upper: float | None
     significant: bool | None
     note: str = ""
+    small_numbers: bool = False  # the group's count is 1 to the suppression threshold
 
 
 def relative_rates(
@@ -36,10 +46,12 @@ def relative_rates(
     min_count: int = 1,
     per: float = 1000.0,
     z: float = Z95,
+    small_count: int = SMALL_COUNT,
 ) -> list[GroupRate]:
     """``table`` has columns ``category``, ``numerator``, ``denominator``; one row per group.
 
-    Returns one entry per group other than the reference, in the table's order.
+    Returns one entry per group other than the reference, in the table's order. A group whose count is
+    from 1 to ``small_count`` has ``small_numbers`` set (its ratio is still computed).
     """
     rows: dict[str, tuple[float | None, float | None]] = {
         str(record["category"]): (_num(record["numerator"]), _num(record["denominator"]))
@@ -82,9 +94,61 @@ def relative_rates(
                 ci_upper=upper,
                 significant=significant,
                 note=note,
+                small_numbers=a is not None and 0 < a <= small_count,
             )
         )
     return out
+
+
+def recorded_share(
+    counts_by_category: Mapping[str, float | None], total: float | None, not_recorded: str | None
+) -> float | None:
+    """The share (0-1) of records whose category is recorded: the recorded categories' counts summed,
+    over the total's count (CONTRACT, ``recorded_share``).
+
+    ``counts_by_category`` may hold the ``not_recorded`` category or not (it is left out of the sum either
+    way); a missing count counts as none. None when the breakdown declares no ``not_recorded`` category,
+    or there is no positive total.
+    """
+    if not_recorded is None or total is None or pd.isna(total) or total <= 0:
+        return None
+    counts = [_num(v) for category, v in counts_by_category.items() if category != not_recorded]
+    recorded = sum(c for c in counts if c is not None)
+    return recorded / float(total)
+
+
+def withheld_reason(
+    share: float | None,
+    min_recorded: float | None = MIN_RECORDED,
+    *,
+    characteristic: str = "ethnicity",
+    records: str = "records",
+) -> str | None:
+    """Why ratios are withheld — ``"ethnicity recorded for 3% of searches; 80% needed"`` — or None.
+
+    None when the share is unknown or no minimum is set, or the share reaches the minimum.
+    """
+    if share is None or min_recorded is None or share >= min_recorded:
+        return None
+    needed = _percent(min_recorded, 0)
+    shown = _percent(share, 0)
+    if shown == needed:  # 79.6% must not read "80%; 80% needed"
+        shown = _percent(share, 1)
+    if share > 0 and shown in ("0%", "0.0%"):
+        shown = "under 1%"
+    return f"{characteristic} recorded for {shown} of {records}; {needed} needed"
+
+
+def withhold(groups: Iterable[GroupRate], reason: str | None) -> list[GroupRate]:
+    """``groups`` with every ratio, interval and significance removed and ``reason`` as their note (rates
+    and counts stay); unchanged when ``reason`` is None."""
+    if reason is None:
+        return list(groups)
+    return [replace(g, ratio=None, ci_lower=None, ci_upper=None, significant=None, note=reason) for g in groups]
+
+
+def _percent(share: float, decimals: int) -> str:
+    return f"{share * 100:.{decimals}f}%"
 
 
 def reference_rate(table: pd.DataFrame, *, reference: str, per: float = 1000.0) -> float | None:
