@@ -54,7 +54,7 @@ def stop_search_counts() -> pd.DataFrame:
 def census_population(force: str) -> dict[str, float]:
     census = pd.read_csv(PUBLISHED / "stop-search-ethnicity" / "master_census_df.csv")
     census = census[census["police_force_name"] == force]
-    return {k.lower(): float(v) for k, v in census.groupby("ethnicity_simple")["census_pop"].sum().items()}
+    return {str(k).lower(): float(v) for k, v in census.groupby("ethnicity_simple")["census_pop"].sum().items()}
 
 
 def cps_conviction_rate(area: str) -> pd.Series:

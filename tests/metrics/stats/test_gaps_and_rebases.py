@@ -1,6 +1,7 @@
 """Gaps and suggested rebases on real published series (inline extracts, checked against the files)."""
 
 import datetime as dt
+import itertools
 
 import pandas as pd
 import pytest
@@ -68,7 +69,7 @@ def test_real_missing_quarters_break_the_moving_range():
         assert (point.moving_range is None) == (point.after_gap or point is result.points[0])
     # The mean moving range is over the 11 moving ranges between consecutive quarters only.
     values = list(STAFFORDSHIRE_CPS.values())
-    ranges = [abs(b - a) for a, b in zip(values, values[1:], strict=False)]
+    ranges = [abs(b - a) for a, b in itertools.pairwise(values)]
     ranges = [r for i, r in enumerate(ranges) if i not in (6, 10)]  # across the two gaps
     assert len(ranges) == 11
     unscreened = xmr(cps(), screen_outliers=False).last_segment
@@ -161,8 +162,8 @@ def test_kent_across_the_2014_15_recording_changes():
 
 def test_a_trend_still_under_way_is_not_a_new_level():
     flat = [10, 11, 9, 10, 12, 10, 11, 9, 10, 11]
-    assert suggest_rebases(series(flat + [12, 13, 14, 15, 16, 17, 18, 19])) == []
-    assert suggest_rebases(series(flat + [16, 15, 17, 16, 18, 16, 17, 16]))  # settled: suggested
+    assert suggest_rebases(series([*flat, 12, 13, 14, 15, 16, 17, 18, 19])) == []
+    assert suggest_rebases(series([*flat, 16, 15, 17, 16, 18, 16, 17, 16]))  # settled: suggested
 
 
 def test_a_step_the_source_flags():
