@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from .access import Perm, has_perm, user_role
+from accounts.access import Perm, has_perm, user_role
 
 
 def access(request: HttpRequest) -> dict[str, Any]:

@@ -17,11 +17,12 @@ import yaml
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
+from accounts.audit import AuditAction, record
+from accounts.models import Agency
 from metrics.models import Basis, Direction, Metric, Observation, Rebase, SourceType, Unit
 from metrics.quarters import Quarter, QuarterError
 
 from .models import (
-    Agency,
     Area,
     AreaType,
     Breakdown,
@@ -35,7 +36,6 @@ from .models import (
     Priority,
     RuleKind,
     ValidationRule,
-    audit,
 )
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -520,7 +520,7 @@ class _Loader:
             obj = model.objects.create(**lookup, **values)
             self.created += 1
             self.changes.append(f"created {label}")
-            audit(actor=self.actor, action="framework_file.created", obj=obj, summary=label, new=_jsonable(values))
+            record(AuditAction.FRAMEWORK_FILE_CREATED, actor=self.actor, obj=obj, summary=label, new=_jsonable(values))
             return obj
         old = {k: _field_value(obj, k) for k in values}
         new = {k: _field_value_raw(v) for k, v in values.items()}
@@ -534,9 +534,9 @@ class _Loader:
         self.changes.append(f"updated {label}")
         diff_old = {k: v for k, v in old.items() if new[k] != v}
         diff_new = {k: new[k] for k in diff_old}
-        audit(
+        record(
+            AuditAction.FRAMEWORK_FILE_UPDATED,
             actor=self.actor,
-            action="framework_file.updated",
             obj=obj,
             summary=label,
             old=_jsonable(diff_old),
@@ -546,7 +546,7 @@ class _Loader:
 
     def delete(self, queryset: Any, label: str) -> None:
         for obj in list(queryset):
-            audit(actor=self.actor, action="framework_file.deleted", obj=obj, summary=f"{label} {obj}")
+            record(AuditAction.FRAMEWORK_FILE_DELETED, actor=self.actor, obj=obj, summary=f"{label} {obj}")
             obj.delete()
             self.deleted += 1
             self.changes.append(f"deleted {label} {obj}")
@@ -609,9 +609,9 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
             if f"created area {a['code']}" not in loader.changes:
                 loader.updated += 1
                 loader.changes.append(f"updated area {a['code']}")
-                audit(
+                record(
+                    AuditAction.FRAMEWORK_FILE_UPDATED,
                     actor=actor,
-                    action="framework_file.updated",
                     obj=obj,
                     old={"parent": old},
                     new={"parent": parent_id},
@@ -637,9 +637,9 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
             if f"created peer group {pg.code}" not in loader.changes:
                 loader.updated += 1
                 loader.changes.append(f"updated members of peer group {pg.code}")
-            audit(
+            record(
+                AuditAction.FRAMEWORK_FILE_UPDATED,
                 actor=actor,
-                action="framework_file.updated",
                 obj=pg,
                 summary="members",
                 old=old_members,
@@ -665,9 +665,9 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
             if f"created breakdown {bd['code']}" not in loader.changes:
                 loader.updated += 1
                 loader.changes.append(f"updated reference of breakdown {bd['code']}")
-                audit(
+                record(
+                    AuditAction.FRAMEWORK_FILE_UPDATED,
                     actor=actor,
-                    action="framework_file.updated",
                     obj=breakdown,
                     old={"reference": old_reference},
                     new={"reference": reference_id},
@@ -766,9 +766,9 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
             )
             Framework.objects.filter(pk=framework.pk).update(version=number)
             framework.version = number
-            audit(
+            record(
+                AuditAction.FRAMEWORK_VERSION_CREATED,
                 actor=actor,
-                action="framework.version_created",
                 obj=framework,
                 summary=f"version {number}",
                 new={"version": number},
@@ -785,8 +785,13 @@ def _sync_m2m(loader: _Loader, actor: Any, metric: Metric, name: str, wanted: se
     if f"created metric {metric.code}" not in loader.changes:
         loader.updated += 1
         loader.changes.append(f"updated {name} of metric {metric.code}")
-        audit(
-            actor=actor, action="framework_file.updated", obj=metric, summary=name, old=sorted(have), new=sorted(wanted)
+        record(
+            AuditAction.FRAMEWORK_FILE_UPDATED,
+            actor=actor,
+            obj=metric,
+            summary=name,
+            old=sorted(have),
+            new=sorted(wanted),
         )
 
 

@@ -1,49 +1,10 @@
-"""Frameworks, priorities, agencies, areas, peer groups, breakdowns, users and the audit trail."""
+"""Frameworks, priorities, areas, peer groups and breakdowns (users, agencies and the audit trail: accounts)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
-
-
-class Role(models.TextChoices):
-    ANALYST = "analyst", "Agency analyst"
-    PERFORMANCE_MANAGER = "performance_manager", "Performance manager"
-    BOARD_MEMBER = "board_member", "Board member"
-
-
-class Agency(models.Model):
-    """A partner organisation that owns and supplies data."""
-
-    code = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name_plural = "agencies"
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class User(AbstractUser):
-    """A person who logs in. An analyst belongs to exactly one agency."""
-
-    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
-    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
-
-    class Meta(AbstractUser.Meta):
-        swappable = "AUTH_USER_MODEL"
-        constraints = [
-            models.CheckConstraint(
-                condition=~Q(role=Role.ANALYST) | Q(agency__isnull=False),
-                name="user_analyst_has_agency",
-            ),
-        ]
 
 
 class AreaType(models.TextChoices):
@@ -241,77 +202,3 @@ class ValidationRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.kind})"
-
-
-class AuditEvent(models.Model):
-    """Who changed what, when, with the old and the new value."""
-
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    action = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=64, blank=True)
-    summary = models.CharField(max_length=500, blank=True)
-    old = models.JSONField(null=True, blank=True)
-    new = models.JSONField(null=True, blank=True)
-    reason = models.TextField(blank=True)
-    # Context for browsing the trail per return and per metric.
-    return_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    metric_code = models.CharField(max_length=32, blank=True, db_index=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
-
-
-def audit(
-    *,
-    actor: Any,
-    action: str,
-    obj: models.Model | None = None,
-    object_type: str = "",
-    object_id: str = "",
-    summary: str = "",
-    old: Any = None,
-    new: Any = None,
-    reason: str = "",
-    return_id: int | None = None,
-    metric_code: str = "",
-) -> AuditEvent:
-    """Write one audit event. ``actor`` may be ``None`` for system actions (commands)."""
-    if obj is not None:
-        object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
-    return AuditEvent.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        summary=summary[:500],
-        old=old,
-        new=new,
-        reason=reason,
-        return_id=return_id,
-        metric_code=metric_code,
-    )
-
-
-class ApiToken(models.Model):
-    """A per-user key for the JSON API. Only a hash of the key is stored; the key is shown once."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, blank=True)
-    prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell keys apart.")
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user_id}{', revoked' if self.revoked_at else ''})"

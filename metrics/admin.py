@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from frameworks.admin import ReadOnlyAdminMixin, RoleAdminMixin
+from accounts.admin import ReadOnlyAdminMixin, RoleAdminMixin
 
 from .models import ImportBatch, Metric, Observation, Rebase
 

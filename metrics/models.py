@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from frameworks.models import Agency, Area, Breakdown, BreakdownCategory
+from accounts.models import Agency
+from frameworks.models import Area, Breakdown, BreakdownCategory
 
 from .quarters import period_label
 

@@ -10,7 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from frameworks.access import Perm, has_perm
+from accounts.access import Perm, has_perm
 
 
 class PccAdminSite(admin.AdminSite):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from frameworks.models import Role
+from accounts.models import Role
 
 from .factories import AgencyFactory, UserFactory
 from .metrics.returns_setup import setup  # noqa: F401  (the returns fixture, shared by several test modules)

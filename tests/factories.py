@@ -5,18 +5,8 @@ import datetime as dt
 import factory
 from factory.django import DjangoModelFactory
 
-from frameworks.models import (
-    Agency,
-    Area,
-    AreaType,
-    Breakdown,
-    BreakdownCategory,
-    Framework,
-    FrameworkMetric,
-    Priority,
-    Role,
-    User,
-)
+from accounts.models import Agency, Role, User
+from frameworks.models import Area, AreaType, Breakdown, BreakdownCategory, Framework, FrameworkMetric, Priority
 from metrics.models import Direction, Metric, Observation, ObservationStatus, SourceType, Unit
 
 

@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from frameworks.models import Agency, Area, BreakdownCategory
+from accounts.models import Agency
+from frameworks.models import Area, BreakdownCategory
 from metrics.models import SIGNED_UNITS, UNIT_SCALE, Metric, ObservationStatus, Unit
 from metrics.quarters import QuarterError
 

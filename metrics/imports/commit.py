@@ -10,7 +10,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from frameworks.models import Agency, AuditEvent
+from accounts.audit import AuditAction
+from accounts.models import Agency, AuditEvent
 from metrics.models import ImportBatch, Observation, ObservationStatus
 
 from .checks import Row, check_rows, same_number
@@ -138,7 +139,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
             events.append(
                 AuditEvent(
                     actor_id=actor_id,
-                    action="observation.revised" if figures_changed else "observation.updated",
+                    action=AuditAction.OBSERVATION_REVISED if figures_changed else AuditAction.OBSERVATION_UPDATED,
                     object_type="metrics.observation",
                     object_id=str(obs.pk),
                     summary=f"{row.metric.code} area {row.area_id} {row.period} row {row.row} of {summary.filename}"[
@@ -169,7 +170,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
         events.append(
             AuditEvent(
                 actor_id=actor_id,
-                action="import.accepted",
+                action=AuditAction.IMPORT_ACCEPTED,
                 object_type="metrics.importbatch",
                 object_id=str(batch.pk),
                 summary=f"{summary.filename}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged",

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from frameworks.models import Role, User
+from accounts.models import Role, User
 from metrics.models import CollectionRound, Notification, Return, ReturnState
 
 logger = logging.getLogger(__name__)

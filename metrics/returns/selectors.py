@@ -11,8 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from frameworks.access import Perm, has_perm
-from frameworks.models import Agency, Area, BreakdownCategory, Framework, FrameworkMetric
+from accounts.access import Perm, has_perm
+from accounts.models import Agency
+from frameworks.models import Area, BreakdownCategory, Framework, FrameworkMetric
 from metrics.models import Metric, Observation, Return, ReturnState, ReturnValue
 from metrics.quarters import Quarter
 

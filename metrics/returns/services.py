@@ -14,8 +14,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from frameworks.access import Perm, require
-from frameworks.models import Framework, audit
+from accounts.access import Perm, require
+from accounts.audit import AuditAction, record
+from frameworks.models import Framework
 from metrics.imports.checks import Row
 from metrics.imports.commit import ImportPlan, import_commit, plan_diff
 from metrics.imports.summary import ImportSummary
@@ -63,9 +64,9 @@ def round_open(*, actor: Any, framework: Framework, period: dt.date, due_date: d
         round_ = CollectionRound.objects.create(period=quarter.end_date, due_date=due_date, opened_by=actor)
         returns = [Return(round=round_, agency=agency) for agency in owing_agencies(framework=framework)]
         Return.objects.bulk_create(returns)
-        audit(
+        record(
+            AuditAction.ROUND_OPENED,
             actor=actor,
-            action="round.opened",
             obj=round_,
             summary=f"{quarter.label}, due {due_date:%d %B %Y}",
             new={"due_date": due_date.isoformat()},
@@ -117,9 +118,9 @@ def return_submit(*, actor: Any, return_obj: Return, version: int | None = None)
         locked.first_submitted_at = locked.first_submitted_at or now
         locked.version += 1
         locked.save()
-        audit(
+        record(
+            AuditAction.RETURN_SUBMITTED,
             actor=actor,
-            action="return.submitted",
             obj=locked,
             summary=str(locked),
             new={"state": "submitted"},
@@ -129,7 +130,9 @@ def return_submit(*, actor: Any, return_obj: Return, version: int | None = None)
     return locked
 
 
-def _move(locked: Return, to: str, *, actor: Any, action: str, summary: str = "", reason: str | None = None) -> None:
+def _move(
+    locked: Return, to: str, *, actor: Any, action: AuditAction, summary: str = "", reason: str | None = None
+) -> None:
     """Save a legal state change of a locked return and audit it with its old and new state."""
     old = locked.state
     locked.state = to
@@ -137,9 +140,9 @@ def _move(locked: Return, to: str, *, actor: Any, action: str, summary: str = ""
         locked.reason = reason
     locked.version += 1
     locked.save()
-    audit(
+    record(
+        action,
         actor=actor,
-        action=action,
         obj=locked,
         summary=summary or str(locked),
         old={"state": str(old)},
@@ -158,7 +161,7 @@ def return_send_back(*, actor: Any, return_obj: Return, reason: str) -> Return:
         locked = lock_return(return_obj, None)
         _transition(locked, ReturnState.RETURNED)
         locked.decided_at, locked.decided_by = timezone.now(), actor
-        _move(locked, ReturnState.RETURNED, actor=actor, action="return.returned", reason=reason.strip())
+        _move(locked, ReturnState.RETURNED, actor=actor, action=AuditAction.RETURN_RETURNED, reason=reason.strip())
         transaction.on_commit(lambda: notifications.return_decided(return_id=locked.pk, kind="returned"))
     return locked
 
@@ -197,7 +200,7 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
             locked,
             ReturnState.APPROVED,
             actor=actor,
-            action="return.approved",
+            action=AuditAction.RETURN_APPROVED,
             summary=f"{locked}: {summary.created} new, {summary.updated} revised, {summary.unchanged} unchanged",
         )
         transaction.on_commit(lambda: notifications.return_decided(return_id=locked.pk, kind="approved"))
@@ -213,5 +216,5 @@ def return_reopen(*, actor: Any, return_obj: Return, reason: str) -> Return:
     with transaction.atomic():
         locked = lock_return(return_obj, None)
         _transition(locked, ReturnState.DRAFT)
-        _move(locked, ReturnState.DRAFT, actor=actor, action="return.reopened", reason=reason.strip())
+        _move(locked, ReturnState.DRAFT, actor=actor, action=AuditAction.RETURN_REOPENED, reason=reason.strip())
     return locked

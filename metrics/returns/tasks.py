@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from frameworks.models import User
+from accounts.models import User
 from metrics.models import ReturnUpload, UploadState
 
 

@@ -9,8 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from frameworks.access import Perm, require
-from frameworks.models import Agency, audit
+from accounts.access import Perm, require
+from accounts.audit import AuditAction, record
+from accounts.models import Agency
 from metrics.imports.parse import FileRejected, parse_file, sniff_upload
 from metrics.imports.summary import ImportSummary, Issue
 from metrics.models import Return, ReturnUpload, UploadState
@@ -55,7 +56,7 @@ def upload_create(*, actor: Any, return_obj: Return, filename: str, content: byt
             raise UploadRejected(upload.summary)
     with transaction.atomic():
         upload.save()
-        audit(actor=actor, action="upload.received", obj=upload, summary=stored_name, return_id=return_obj.pk)
+        record(AuditAction.UPLOAD_RECEIVED, actor=actor, obj=upload, summary=stored_name, return_id=return_obj.pk)
         if large:
             from .tasks import check_upload_task
 

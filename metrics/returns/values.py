@@ -9,8 +9,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from frameworks.access import Perm, require
-from frameworks.models import Area, AuditEvent, BreakdownCategory, audit
+from accounts.access import Perm, require
+from accounts.audit import AuditAction, record
+from accounts.models import AuditEvent
+from frameworks.models import Area, BreakdownCategory
 from metrics.imports.checks import Row, check_rows, same_number
 from metrics.imports.parse import COLUMNS
 from metrics.imports.summary import ImportSummary, Issue
@@ -136,7 +138,7 @@ def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str
         events.append(
             AuditEvent(
                 actor_id=actor_id,
-                action="return_value.changed",
+                action=AuditAction.RETURN_VALUE_CHANGED,
                 object_type="metrics.returnvalue",
                 object_id=str(current.pk),
                 summary=f"{row.metric.code} area {row.area_id} category {row.category_id}"[:500],
@@ -172,9 +174,9 @@ def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str
         return_obj.state = ReturnState.DRAFT
     return_obj.version += 1
     return_obj.save(update_fields=["state", "version", "updated_at"])
-    audit(
+    record(
+        AuditAction.RETURN_VALUES_SAVED,
         actor=actor,
-        action="return.values_saved",
         obj=return_obj,
         summary=f"{source}: {len(check.created)} added, {len(check.updated)} changed",
         return_id=return_obj.pk,
@@ -227,9 +229,9 @@ def _remove_cleared(return_obj: Return, cleared: list[dict[str, Any]], actor: An
         )
         value = existing.get(key)  # type: ignore[arg-type]
         if value is not None:
-            audit(
+            record(
+                AuditAction.RETURN_VALUE_REMOVED,
                 actor=actor,
-                action="return_value.removed",
                 obj=value,
                 old={"value": value.value, "missing": value.missing},
                 return_id=return_obj.pk,
@@ -252,9 +254,9 @@ def return_save_comments(*, actor: Any, return_obj: Return, version: int, commen
             value = values.get(pk)
             if value is None or value.comment == text.strip():
                 continue
-            audit(
+            record(
+                AuditAction.RETURN_VALUE_COMMENTED,
                 actor=actor,
-                action="return_value.commented",
                 obj=value,
                 old={"comment": value.comment},
                 new={"comment": text.strip()},

@@ -10,9 +10,9 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from frameworks.access import Perm, has_perm
+from accounts.access import Perm, has_perm
+from accounts.tokens import api_token_user
 from frameworks.models import Area
-from frameworks.services import api_token_user
 from metrics.models import Metric
 from metrics.quarters import Quarter, QuarterError
 from reports.models import Snapshot

@@ -1,7 +1,7 @@
 """The read-only JSON API, version 1 (CONTRACT §3).
 
 Session login or ``Authorization: Token KEY`` (``Bearer`` also accepted); the same role rules as the
-pages through ``frameworks.access``. Errors are JSON ``{"error": message}`` with a 4xx status."""
+pages through ``accounts.access``. Errors are JSON ``{"error": message}`` with a 4xx status."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from frameworks.access import Perm
+from accounts.access import Perm
 from frameworks.models import Breakdown, BreakdownCategory, FrameworkMetric
 from metrics.models import Metric
 from metrics.quarters import period_label

@@ -8,9 +8,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts.downloads import csv_bytes, download, xlsx_bytes
 from frameworks.models import Area, Framework
 from metrics.stats.suppression import SYMBOLS
-from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 from reports.dashboards.selectors import current_framework
 from reports.evidence.sources import ObsRow
 from reports.models import Snapshot

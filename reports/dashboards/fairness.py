@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from frameworks.access import Perm, permission_required
+from accounts.access import Perm, permission_required
 from metrics.quarters import period_label
 from reports import charts, wording
 from reports.dashboards.common import area_asked, export, framework_or_404, snapshot_asked

@@ -3,7 +3,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from frameworks.access import Perm, permission_required
+from accounts.access import Perm, permission_required
 from reports.dashboards.selectors import current_framework, priorities_evidence
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from frameworks.access import Perm, permission_required
+from accounts.access import Perm, permission_required
 from metrics.models import Metric
 from metrics.quarters import period_label
 from reports import charts, wording

@@ -7,8 +7,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from frameworks.access import Perm, has_perm, require
-from frameworks.models import Priority, audit
+from accounts.access import Perm, has_perm, require
+from accounts.audit import AuditAction, record
+from frameworks.models import Priority
 from metrics.quarters import period_label
 from reports.evidence.build import build_evidence
 from reports.evidence.items import Part
@@ -77,7 +78,7 @@ def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
                 )
             )
         ReportFinding.objects.bulk_create(findings)
-        audit(actor=actor, action="report.created", obj=report, summary=report.title)
+        record(AuditAction.REPORT_CREATED, actor=actor, obj=report, summary=report.title)
     return report
 
 
@@ -132,7 +133,7 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
             ReportEdit.objects.bulk_create(edits)
             locked.version += 1
             locked.save(update_fields=["version", "deep_dive", "executive_summary"])
-            audit(actor=actor, action="report.edited", obj=locked, summary=", ".join(e.field for e in edits)[:500])
+            record(AuditAction.REPORT_EDITED, actor=actor, obj=locked, summary=", ".join(e.field for e in edits)[:500])
     return locked
 
 
@@ -150,7 +151,7 @@ def report_transition(*, actor: Any, report: Report, to: str) -> Report:
             require(actor, Perm.PUBLISH_SNAPSHOT)
             locked.published_at, locked.published_by = timezone.now(), actor
         locked.save()
-        audit(actor=actor, action=f"report.{to}", obj=locked, old={"state": old}, new={"state": to})
+        record(AuditAction(f"report.{to}"), actor=actor, obj=locked, old={"state": old}, new={"state": to})
     return locked
 
 

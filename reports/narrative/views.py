@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from frameworks.access import Perm, has_perm, permission_required
+from accounts.access import Perm, has_perm, permission_required
 from reports.models import Report, ReportEdit, ReportState, Snapshot
 from reports.narrative.editions import edition, render_markdown
 from reports.narrative.services import ReportError, can_read, report_create, report_edit, report_transition

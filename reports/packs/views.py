@@ -10,7 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from frameworks.access import Perm, permission_required
+from accounts.access import Perm, permission_required
+from accounts.audit import AuditAction
 from reports.models import ReportState
 from reports.narrative.services import can_read
 from reports.narrative.views import _report
@@ -23,7 +24,7 @@ def pack_start(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue the PDF of a report's edition; a background worker builds it."""
     from django.db import transaction
 
-    from frameworks.models import audit
+    from accounts.audit import record
     from reports.models import BoardPack
     from reports.tasks import build_pack_task
 
@@ -34,7 +35,7 @@ def pack_start(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("report-detail", pk=pk)
     with transaction.atomic():
         pack = BoardPack.objects.create(report=report, public=public, created_by_id=request.user.pk)
-        audit(actor=request.user, action="pack.requested", obj=pack, summary=str(pack))
+        record(AuditAction.PACK_REQUESTED, actor=request.user, obj=pack, summary=str(pack))
         transaction.on_commit(lambda: build_pack_task.enqueue(pack.pk))
     return redirect("pack-detail", pk=pack.pk)
 

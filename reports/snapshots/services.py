@@ -9,9 +9,10 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Max
 
-from frameworks.access import Perm, require
+from accounts.access import Perm, require
+from accounts.audit import AuditAction, record
 from frameworks.framework_file import framework_export
-from frameworks.models import Framework, audit
+from frameworks.models import Framework
 from metrics.models import CollectionRound, Observation, Return, ReturnState
 from metrics.quarters import Quarter
 from reports.models import Snapshot, SnapshotObservation, SnapshotRevision
@@ -105,9 +106,9 @@ def snapshot_publish(
         snapshot.save(_allow_update=True, update_fields=["observation_count"])
         revisions = _revisions(previous, snapshot) if previous is not None else []
         SnapshotRevision.objects.bulk_create(revisions, batch_size=2000)
-        audit(
+        record(
+            AuditAction.SNAPSHOT_PUBLISHED,
             actor=actor,
-            action="snapshot.published",
             obj=snapshot,
             summary=f"{snapshot}: {count} observations, {len(revisions)} revised since the previous snapshot",
             new={"period": quarter.end_date.isoformat(), "missing_returns": snapshot.missing_returns},

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from frameworks.access import Perm, has_perm, permission_required
+from accounts.access import Perm, has_perm, permission_required
 from metrics.models import CollectionRound
 from metrics.quarters import Quarter, QuarterError
 from reports.dashboards.selectors import current_framework

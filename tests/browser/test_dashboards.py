@@ -8,7 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
-from frameworks.models import Role
+from accounts.models import Role
 
 from ..factories import UserFactory
 from .conftest import log_in

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
+from accounts.models import Agency, Role
 from frameworks.framework_file import framework_load
-from frameworks.models import Agency, Role
 from metrics.models import Observation
 
 from ..factories import UserFactory

@@ -3,8 +3,9 @@ import textwrap
 import pytest
 import yaml
 
+from accounts.models import Agency, AuditEvent
 from frameworks.framework_file import FrameworkFileError, framework_export, framework_load
-from frameworks.models import Agency, Area, AuditEvent, Breakdown, Framework, FrameworkVersion, PeerGroup, Priority
+from frameworks.models import Area, Breakdown, Framework, FrameworkVersion, PeerGroup, Priority
 from metrics.models import Metric, Rebase
 
 from ..conftest import FIXTURES

@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from frameworks.models import Framework, User
+from accounts.models import User
+from frameworks.models import Framework
 from metrics.models import Metric, Observation
 
 from ..conftest import FIXTURES

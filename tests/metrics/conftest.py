@@ -2,8 +2,8 @@ import textwrap
 
 import pytest
 
+from accounts.models import Agency
 from frameworks.framework_file import framework_load
-from frameworks.models import Agency
 
 FRAMEWORK = textwrap.dedent(
     """

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 
-from frameworks.models import Role, User
+from accounts.models import Role, User
 from metrics.models import Unit
 
 from ..factories import AreaFactory, CategoryFactory, MetricFactory, ObservationFactory

@@ -6,7 +6,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from frameworks.models import AuditEvent
+from accounts.models import AuditEvent
 from metrics.imports.commit import import_file
 from metrics.models import ImportBatch, Observation
 

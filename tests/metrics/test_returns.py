@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from frameworks.models import AuditEvent
+from accounts.models import AuditEvent
 from metrics.imports.parse import FileRejected
 from metrics.models import (
     RETURN_TRANSITIONS,

@@ -6,9 +6,9 @@ import textwrap
 import pytest
 from django.urls import reverse
 
+from accounts.models import Agency, Role
+from accounts.tokens import api_token_create, api_token_revoke
 from frameworks.framework_file import framework_load
-from frameworks.models import Agency, Role
-from frameworks.services import api_token_create, api_token_revoke
 from metrics.imports.commit import import_file
 from metrics.quarters import Quarter
 

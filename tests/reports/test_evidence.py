@@ -10,8 +10,9 @@ import io
 import pytest
 from django.urls import reverse
 
+from accounts.models import Agency
 from frameworks.framework_file import framework_load
-from frameworks.models import Agency, Area, Framework, PeerGroupMembership
+from frameworks.models import Area, Framework, PeerGroupMembership
 from metrics.imports.commit import import_file
 from metrics.models import Metric
 from reports.evidence.build import build_evidence, metric_evidence

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from frameworks.models import Agency
+from accounts.models import Agency
 from metrics.imports.commit import import_file
 from metrics.models import Metric
 from reports.models import Report, ReportEdit, ReportFinding, ReportState

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from frameworks.models import Agency, Role
+from accounts.models import Agency, Role
 from metrics.imports.commit import import_file
 from metrics.returns.selectors import return_findings
 from metrics.returns.services import return_approve, return_submit

@@ -36,7 +36,7 @@ EXPECTED = {
         "performance_manager": 200,
         "no_role": 403,
     },
-    "admin:frameworks_auditevent_changelist": {
+    "admin:accounts_auditevent_changelist": {
         "anonymous": "login",
         "analyst": 403,
         "board_member": 403,

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from frameworks.models import Agency
+from accounts.models import Agency
 from metrics.imports.commit import import_file
 from metrics.imports.parse import FileRejected
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from frameworks.access import Perm, permission_required
-from frameworks.models import AuditEvent
+from accounts.access import Perm, permission_required
+from accounts.downloads import csv_bytes, download
+from accounts.models import AuditEvent
 from metrics.models import Return
-from pcc_perf.downloads import csv_bytes, download
 
 from .common import agency_scope, return_for
 

@@ -11,8 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from frameworks.access import Perm, has_perm
-from frameworks.models import AuditEvent
+from accounts.access import Perm, has_perm
+from accounts.audit import AuditAction
+from accounts.downloads import csv_bytes, download, xlsx_bytes
+from accounts.models import AuditEvent
 from metrics.imports.parse import COLUMNS
 from metrics.models import Observation, Return, ReturnState, ReturnValue
 from metrics.quarters import Quarter
@@ -22,7 +24,6 @@ from metrics.returns.forms import initial as grid_initial
 from metrics.returns.selectors import OwedLine
 from metrics.returns.validation import Key
 from metrics.returns.values import return_save_comments, return_save_grid
-from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 
 from .common import framework_or_404, return_for
 
@@ -117,7 +118,9 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if grid is None:
         grid = ReturnGridForm(lines=lines, period=return_obj.round.period, saved=by_key)
     revisions = list(
-        AuditEvent.objects.filter(return_id=return_obj.pk, action="observation.revised").select_related("actor")
+        AuditEvent.objects.filter(return_id=return_obj.pk, action=AuditAction.OBSERVATION_REVISED).select_related(
+            "actor"
+        )
     )
     revised = Observation.objects.select_related("metric", "area", "category").in_bulk(
         [int(e.object_id) for e in revisions]
@@ -185,7 +188,7 @@ def return_template(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 
 
 @require_POST
-def return_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def return_action(request: HttpRequest, pk: int, action: AuditAction) -> HttpResponse:
     if not request.user.is_authenticated:
         raise PermissionDenied
     return_obj = return_for(request, pk)

@@ -11,11 +11,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from frameworks.access import Perm, has_perm, permission_required
+from accounts.access import Perm, has_perm, permission_required
+from accounts.downloads import csv_bytes, download, xlsx_bytes
 from metrics.quarters import Quarter, period_label
 from metrics.returns import selectors, services
 from metrics.returns.forms import RoundOpenForm
-from pcc_perf.downloads import csv_bytes, download, xlsx_bytes
 
 from .common import agency_scope, framework_or_404
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from frameworks.access import Perm
+from accounts.access import Perm
 from metrics.imports.parse import FileRejected
 from metrics.imports.summary import ISSUE_KINDS
 from metrics.models import UploadState

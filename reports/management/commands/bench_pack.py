@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from frameworks.models import Role, User
+from accounts.models import Role, User
 from reports.dashboards.selectors import current_framework
 from reports.models import Report
 from reports.narrative.services import report_create

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.test import Client
 
-from frameworks.models import FrameworkMetric, Role, User
+from accounts.models import Role, User
+from frameworks.models import FrameworkMetric
 from reports.dashboards.selectors import current_framework
 
 

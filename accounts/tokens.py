@@ -9,7 +9,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ApiToken, User, audit
+from .audit import AuditAction, record
+from .models import ApiToken, User
 
 
 def hash_key(key: str) -> str:
@@ -21,7 +22,7 @@ def api_token_create(*, user: User, name: str = "", actor: Any = None) -> tuple[
     key = "pcc_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(user=user, name=name[:100], prefix=key[:8], key_hash=hash_key(key))
-        audit(actor=actor, action="api_token.created", obj=token, summary=f"for {user.username}: {name}")
+        record(AuditAction.API_TOKEN_CREATED, actor=actor, obj=token, summary=f"for {user.username}: {name}")
     return token, key
 
 
@@ -32,7 +33,7 @@ def api_token_revoke(*, token: ApiToken, actor: Any = None) -> None:
             return
         locked.revoked_at = timezone.now()
         locked.save(update_fields=["revoked_at"])
-        audit(actor=actor, action="api_token.revoked", obj=locked, summary=f"for user {locked.user_id}")
+        record(AuditAction.API_TOKEN_REVOKED, actor=actor, obj=locked, summary=f"for user {locked.user_id}")
 
 
 def api_token_user(*, key: str) -> User | None:

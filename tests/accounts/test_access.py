@@ -2,8 +2,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 
-from frameworks.access import ROLE_PERMISSIONS, Perm, has_perm, require
-from frameworks.models import Role
+from accounts.access import ROLE_PERMISSIONS, Perm, has_perm, require
+from accounts.models import Role
 
 from ..factories import AgencyFactory
 
@@ -72,7 +72,7 @@ def test_create_api_token_command_and_admin_revoke(client, users):
     from django.core.management import call_command
     from django.urls import reverse
 
-    from frameworks.models import ApiToken, AuditEvent
+    from accounts.models import ApiToken, AuditEvent
 
     out = io.StringIO()
     call_command("create_api_token", "board", "--name", "Power BI", stdout=out, stderr=io.StringIO())
@@ -82,7 +82,7 @@ def test_create_api_token_command_and_admin_revoke(client, users):
     assert token.key_hash != key
     client.force_login(users["performance_manager"])
     response = client.post(
-        reverse("admin:frameworks_apitoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}
+        reverse("admin:accounts_apitoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}
     )
     assert response.status_code == 302
     token.refresh_from_db()

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from frameworks.models import User
-from frameworks.services import api_token_create
+from accounts.models import User
+from accounts.tokens import api_token_create
 
 
 class Command(BaseCommand):

@@ -1,0 +1,86 @@
+"""The audit trail: every change to data, approval state, framework or report writes one event.
+
+``AuditAction`` names every kind of event. Its values are the action strings stored since the start, so
+old rows, the audit pages and their filters read the same. Add a member here (and a migration for the
+choices) to audit something new; ``record`` is the one way to write an event.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from .models import AuditEvent
+
+
+class AuditAction(models.TextChoices):
+    # Users, API keys and the admin
+    API_TOKEN_CREATED = "api_token.created", "API key created"
+    API_TOKEN_REVOKED = "api_token.revoked", "API key revoked"
+    ADMIN_CREATED = "admin.created", "Created in the admin"
+    ADMIN_CHANGED = "admin.changed", "Changed in the admin"
+    ADMIN_DELETED = "admin.deleted", "Deleted in the admin"
+    # The framework file
+    FRAMEWORK_FILE_CREATED = "framework_file.created", "Created from the framework file"
+    FRAMEWORK_FILE_UPDATED = "framework_file.updated", "Updated from the framework file"
+    FRAMEWORK_FILE_DELETED = "framework_file.deleted", "Deleted by the framework file"
+    FRAMEWORK_VERSION_CREATED = "framework.version_created", "Framework version created"
+    # Collection rounds and returns
+    ROUND_OPENED = "round.opened", "Collection round opened"
+    RETURN_VALUES_SAVED = "return.values_saved", "Return values saved"
+    RETURN_VALUE_CHANGED = "return_value.changed", "Return value changed"
+    RETURN_VALUE_REMOVED = "return_value.removed", "Return value removed"
+    RETURN_VALUE_COMMENTED = "return_value.commented", "Return value commented"
+    UPLOAD_RECEIVED = "upload.received", "Upload received"
+    RETURN_SUBMITTED = "return.submitted", "Return submitted"
+    RETURN_RETURNED = "return.returned", "Return sent back"
+    RETURN_APPROVED = "return.approved", "Return approved"
+    RETURN_REOPENED = "return.reopened", "Return reopened"
+    # Approved data
+    IMPORT_ACCEPTED = "import.accepted", "Import accepted"
+    OBSERVATION_UPDATED = "observation.updated", "Observation updated"
+    OBSERVATION_REVISED = "observation.revised", "Observation revised"
+    # Snapshots, reports and board packs
+    SNAPSHOT_PUBLISHED = "snapshot.published", "Snapshot published"
+    REPORT_CREATED = "report.created", "Report created"
+    REPORT_EDITED = "report.edited", "Report edited"
+    REPORT_DRAFT = "report.draft", "Report back to draft"
+    REPORT_IN_REVIEW = "report.in_review", "Report sent for review"
+    REPORT_PUBLISHED = "report.published", "Report published"
+    PACK_REQUESTED = "pack.requested", "Board pack requested"
+
+
+def record(
+    action: AuditAction,
+    *,
+    actor: Any,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    summary: str = "",
+    old: Any = None,
+    new: Any = None,
+    reason: str = "",
+    return_id: int | None = None,
+    metric_code: str = "",
+) -> AuditEvent:
+    """Write one audit event. ``actor`` is the user who acted (the system actor for commands, or ``None``)."""
+    from .models import AuditEvent
+
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=AuditAction(action),
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary[:500],
+        old=old,
+        new=new,
+        reason=reason,
+        return_id=return_id,
+        metric_code=metric_code,
+    )
