@@ -15,7 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from .models import Agency, Role
+from .models import Agency, Role, User
 
 
 class Perm(enum.StrEnum):
@@ -44,7 +44,39 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
 }
 
 
+SYSTEM_USERNAME = "system"
+
+
+def system_actor() -> User:
+    """The actor for management commands and background work: a real user row, so audit events name it.
+
+    It can never log in (inactive, unusable password) and has the performance manager's permissions.
+    """
+    user, created = User.objects.get_or_create(
+        username=SYSTEM_USERNAME,
+        defaults={"role": Role.PERFORMANCE_MANAGER, "is_active": False, "first_name": "System"},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+def is_system_actor(user: Any) -> bool:
+    """The row ``system_actor()`` made (an inactive user who cannot log in), not someone who took the name."""
+    return (
+        isinstance(user, User)
+        and user.pk is not None
+        and user.username == SYSTEM_USERNAME
+        and not user.is_active
+        and user.role == Role.PERFORMANCE_MANAGER
+        and not user.has_usable_password()
+    )
+
+
 def user_role(user: Any) -> str | None:
+    if is_system_actor(user):
+        return Role.PERFORMANCE_MANAGER
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if user.is_superuser:

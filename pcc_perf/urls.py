@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from reports.api import views as api
 from reports.dashboards import fairness, home
@@ -36,5 +37,10 @@ urlpatterns = [
     path("api/v1/series/", api.series, name="api-series"),
     path("api/v1/disproportionality/", api.disproportionality, name="api-disproportionality"),
     path("", include("metrics.urls")),
+    # Users, agencies, audit events and API keys moved from frameworks to accounts: old admin links still work.
+    re_path(
+        r"^admin/frameworks/(?P<model>user|agency|auditevent|apitoken)/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/accounts/%(model)s/%(rest)s", permanent=True, query_string=True),
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from accounts.access import ROLE_PERMISSIONS, Perm, has_perm, require
 from accounts.models import Role
 
-from ..factories import AgencyFactory
+from ..factories import AgencyFactory, UserFactory
 
 
 @pytest.mark.django_db
@@ -88,3 +88,35 @@ def test_create_api_token_command_and_admin_revoke(client, users):
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert AuditEvent.objects.filter(action="api_token.revoked", actor=users["performance_manager"]).exists()
+
+
+def test_the_system_actor_may_do_everything_but_can_never_log_in(db, client):
+    from accounts.access import system_actor
+
+    system = system_actor()
+    assert system_actor() == system  # one row, made once
+    assert (system.username, system.role, system.is_active, system.has_usable_password()) == (
+        "system",
+        Role.PERFORMANCE_MANAGER,
+        False,
+        False,
+    )
+    assert all(has_perm(system, perm) for perm in Perm)
+    require(system, Perm.PUBLISH_SNAPSHOT)
+    assert not client.login(username="system", password="")
+
+
+def test_a_person_called_system_is_not_the_system_actor(db):
+    from accounts.access import is_system_actor
+
+    person = UserFactory(username="system", role=Role.BOARD_MEMBER)
+    assert not is_system_actor(person)
+    assert not has_perm(person, Perm.PUBLISH_SNAPSHOT)
+    person.is_active = False
+    assert not has_perm(person, Perm.VIEW_REPORTS)
+
+
+def test_old_admin_links_to_moved_models_redirect(client):
+    response = client.get("/admin/frameworks/auditevent/?action=return.approved")
+    assert response.status_code == 301
+    assert response["Location"] == "/admin/accounts/auditevent/?action=return.approved"
