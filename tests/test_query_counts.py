@@ -112,11 +112,11 @@ def _count(call) -> int:
 @pytest.mark.django_db
 def test_selectors_fetch_in_the_same_number_of_queries_for_3_and_12_metrics(django_db_blocker):
     small = build_world(3, round_quarter=1)
-    counts_small = {name: _count(lambda: select(small)) for name, select in SELECTORS.items()}
+    counts_small = {name: _count(lambda select=select: select(small)) for name, select in SELECTORS.items()}
     from frameworks.models import Framework
 
     Framework.objects.filter(pk=small["framework"].pk).update(is_current=False)
     large = build_world(12, round_quarter=2)
-    counts_large = {name: _count(lambda: select(large)) for name, select in SELECTORS.items()}
+    counts_large = {name: _count(lambda select=select: select(large)) for name, select in SELECTORS.items()}
     assert counts_small == counts_large
     assert all(count > 0 for count in counts_small.values())
