@@ -30,7 +30,8 @@ from django.db.transaction import TransactionManagementError
 
 from .audit import AuditAction, record
 
-Transitions = Mapping[str, Collection[str]]
+# Keyed by the status enum (``dict[ReturnState, frozenset[ReturnState]]``); Mapping's key type is invariant.
+Transitions = Mapping[Any, Collection[str]]
 
 
 class IllegalTransition(Exception):

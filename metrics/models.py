@@ -255,13 +255,13 @@ class ReturnState(models.TextChoices):
     RETURNED = "returned", "Returned for correction"
 
 
-# The legal transitions: (from, to) -> the action's name. Services check every change against it.
-RETURN_TRANSITIONS: dict[tuple[str, str], str] = {
-    (ReturnState.DRAFT, ReturnState.SUBMITTED): "submit",
-    (ReturnState.RETURNED, ReturnState.SUBMITTED): "submit",
-    (ReturnState.SUBMITTED, ReturnState.APPROVED): "approve",
-    (ReturnState.SUBMITTED, ReturnState.RETURNED): "send_back",
-    (ReturnState.APPROVED, ReturnState.DRAFT): "reopen",
+# The legal moves from each state (``accounts.workflow.change_state`` checks every change against it).
+RETURN_TRANSITIONS: dict[ReturnState, frozenset[ReturnState]] = {
+    ReturnState.DRAFT: frozenset({ReturnState.SUBMITTED}),
+    # Back to draft when the agency saves corrections; submitted again when they are done.
+    ReturnState.RETURNED: frozenset({ReturnState.SUBMITTED, ReturnState.DRAFT}),
+    ReturnState.SUBMITTED: frozenset({ReturnState.APPROVED, ReturnState.RETURNED}),
+    ReturnState.APPROVED: frozenset({ReturnState.DRAFT}),  # reopened by a performance manager
 }
 # States in which the agency may change values.
 EDITABLE_STATES = {ReturnState.DRAFT, ReturnState.RETURNED}
@@ -371,6 +371,18 @@ class UploadState(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
 
 
+# A small file is created checked (ready) and written at once; a large one is checked and written in the
+# background (checking → ready → writing → committed). Another file written first supersedes a ready one.
+UPLOAD_TRANSITIONS: dict[UploadState, frozenset[UploadState]] = {
+    UploadState.CHECKING: frozenset({UploadState.READY, UploadState.REJECTED}),
+    UploadState.READY: frozenset({UploadState.WRITING, UploadState.COMMITTED, UploadState.SUPERSEDED}),
+    UploadState.WRITING: frozenset({UploadState.COMMITTED, UploadState.REJECTED}),
+    UploadState.REJECTED: frozenset(),
+    UploadState.COMMITTED: frozenset(),
+    UploadState.SUPERSEDED: frozenset(),
+}
+
+
 class ReturnUpload(models.Model):
     """An uploaded file awaiting the analyst's confirmation, with the preview of what it would change."""
 
@@ -390,6 +402,11 @@ class ReturnUpload(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=[s.value for s in UploadState]), name="returnupload_state_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.state})"

@@ -14,8 +14,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import workflow
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
+from accounts.workflow import IllegalTransition, change_state, locked
 from frameworks.models import Framework
 from metrics.imports.checks import Row
 from metrics.imports.commit import ImportPlan, import_commit, plan_diff
@@ -41,14 +43,24 @@ def check_editable(return_obj: Return) -> None:
         raise ReturnError(f"This return is {return_obj.get_state_display().lower()}; it cannot be changed now.")
 
 
+STALE = (
+    "Someone else saved this return while you were editing it. Your entries are kept below: "
+    "check them against the latest figures and save again."
+)
+
+
 def lock_return(return_obj: Return, version: int | None) -> Return:
-    locked = Return.objects.select_for_update().select_related("round", "agency").get(pk=return_obj.pk)
-    if version is not None and locked.version != version:
-        raise Conflict(
-            "Someone else saved this return while you were editing it. Your entries are kept below: "
-            "check them against the latest figures and save again."
-        )
-    return locked
+    """The return, locked until the transaction ends; ``Conflict`` if it moved on from ``version``."""
+    try:
+        return locked(Return.objects.select_related("round", "agency"), return_obj.pk, version=version)
+    except workflow.Conflict:
+        raise Conflict(STALE) from None
+
+
+def check_move(obj: Any, to: str, table: workflow.Transitions) -> None:
+    """Refuse, before any work, a state change the table does not allow (``change_state`` then cannot fail)."""
+    if to not in table.get(obj.state, ()):
+        raise ReturnError(str(IllegalTransition(obj, field="state", from_state=obj.state, to_state=to)))
 
 
 # --- rounds -------------------------------------------------------------------------------------------
@@ -76,25 +88,18 @@ def round_open(*, actor: Any, framework: Framework, period: dt.date, due_date: d
 
 
 # --- transitions --------------------------------------------------------------------------------------------
-def _transition(return_obj: Return, to: str) -> None:
-    if (return_obj.state, to) not in RETURN_TRANSITIONS:
-        raise ReturnError(
-            f"A {return_obj.get_state_display().lower()} return cannot become {ReturnState(to).label.lower()}."
-        )
-
-
 def return_submit(*, actor: Any, return_obj: Return, version: int | None = None) -> Return:
     """Send the return to the commissioner's office. Every owed value must be accounted for (a number,
     [x] or [z]), no rule error may stand, and every warning needs a comment."""
     require(actor, Perm.SUBMIT_RETURN, agency=return_obj.agency_id)
     with transaction.atomic():
-        locked = lock_return(return_obj, version)
-        _transition(locked, ReturnState.SUBMITTED)
+        ret = lock_return(return_obj, version)
+        check_move(ret, ReturnState.SUBMITTED, RETURN_TRANSITIONS)
         framework = current_framework()
-        values = list(locked.values.select_related("metric"))
+        values = list(ret.values.select_related("metric"))
         have = {v.key for v in values}
         if framework is not None:
-            missing = [line for line in owed_lines(framework=framework, agency=locked.agency) if line.key not in have]
+            missing = [line for line in owed_lines(framework=framework, agency=ret.agency) if line.key not in have]
             if missing:
                 names = ", ".join(
                     f"{line.metric.code} {line.area.name}{' ' + line.category.name if line.category else ''}"
@@ -104,7 +109,7 @@ def return_submit(*, actor: Any, return_obj: Return, version: int | None = None)
                 raise ReturnError(
                     f"{len(missing)} owed value(s) are missing: {names}{more}. Give a number, [x] or [z]."
                 )
-        findings = evaluate(values=values, framework=framework, period=locked.round.period)
+        findings = evaluate(values=values, framework=framework, period=ret.round.period)
         errors = blocking(findings)
         if errors:
             raise ReturnError("Fix these before submitting: " + " ".join(f.message for f in errors))
@@ -113,43 +118,18 @@ def return_submit(*, actor: Any, return_obj: Return, version: int | None = None)
         if uncommented:
             raise ReturnError(f"{len(uncommented)} warning(s) need your comment before you submit.")
         now = timezone.now()
-        locked.state = ReturnState.SUBMITTED
-        locked.submitted_at, locked.submitted_by = now, actor
-        locked.first_submitted_at = locked.first_submitted_at or now
-        locked.version += 1
-        locked.save()
-        record(
-            AuditAction.RETURN_SUBMITTED,
+        ret.submitted_at, ret.submitted_by = now, actor
+        ret.first_submitted_at = ret.first_submitted_at or now
+        change_state(
+            ret,
+            to=ReturnState.SUBMITTED,
+            table=RETURN_TRANSITIONS,
             actor=actor,
-            obj=locked,
-            summary=str(locked),
-            new={"state": "submitted"},
-            return_id=locked.pk,
-            old={"state": return_obj.state},
+            action=AuditAction.RETURN_SUBMITTED,
+            fields=["submitted_at", "submitted_by", "first_submitted_at", "updated_at"],
+            return_id=ret.pk,
         )
-    return locked
-
-
-def _move(
-    locked: Return, to: str, *, actor: Any, action: AuditAction, summary: str = "", reason: str | None = None
-) -> None:
-    """Save a legal state change of a locked return and audit it with its old and new state."""
-    old = locked.state
-    locked.state = to
-    if reason is not None:
-        locked.reason = reason
-    locked.version += 1
-    locked.save()
-    record(
-        action,
-        actor=actor,
-        obj=locked,
-        summary=summary or str(locked),
-        old={"state": str(old)},
-        new={"state": str(to)},
-        reason=reason or "",
-        return_id=locked.pk,
-    )
+    return ret
 
 
 def return_send_back(*, actor: Any, return_obj: Return, reason: str) -> Return:
@@ -158,12 +138,21 @@ def return_send_back(*, actor: Any, return_obj: Return, reason: str) -> Return:
     if not reason.strip():
         raise ReturnError("Say what needs correcting.")
     with transaction.atomic():
-        locked = lock_return(return_obj, None)
-        _transition(locked, ReturnState.RETURNED)
-        locked.decided_at, locked.decided_by = timezone.now(), actor
-        _move(locked, ReturnState.RETURNED, actor=actor, action=AuditAction.RETURN_RETURNED, reason=reason.strip())
-        transaction.on_commit(lambda: notifications.return_decided(return_id=locked.pk, kind="returned"))
-    return locked
+        ret = lock_return(return_obj, None)
+        check_move(ret, ReturnState.RETURNED, RETURN_TRANSITIONS)
+        ret.decided_at, ret.decided_by, ret.reason = timezone.now(), actor, reason.strip()
+        change_state(
+            ret,
+            to=ReturnState.RETURNED,
+            table=RETURN_TRANSITIONS,
+            actor=actor,
+            action=AuditAction.RETURN_RETURNED,
+            fields=["decided_at", "decided_by", "reason", "updated_at"],
+            reason=ret.reason,
+            return_id=ret.pk,
+            on_commit=lambda: notifications.return_decided(return_id=ret.pk, kind="returned"),
+        )
+    return ret
 
 
 def return_approve(*, actor: Any, return_obj: Return) -> Return:
@@ -171,17 +160,17 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
     from approved data is a revision; the old value is kept in the audit trail."""
     require(actor, Perm.APPROVE_RETURN)
     with transaction.atomic():
-        locked = lock_return(return_obj, None)
-        _transition(locked, ReturnState.APPROVED)
-        values = list(locked.values.select_related("metric"))
-        summary = ImportSummary(filename=f"return {locked.agency.code} {locked.round.label}")
-        plan = ImportPlan(summary=summary, agency=locked.agency, sha256="", source_return=locked)
+        ret = lock_return(return_obj, None)
+        check_move(ret, ReturnState.APPROVED, RETURN_TRANSITIONS)
+        values = list(ret.values.select_related("metric"))
+        summary = ImportSummary(filename=f"return {ret.agency.code} {ret.round.label}")
+        plan = ImportPlan(summary=summary, agency=ret.agency, sha256="", source_return=ret)
         rows = [
             Row(
                 row=v.source_row or 0,
                 metric=v.metric,
                 area_id=v.area_id,
-                period=locked.round.period,
+                period=ret.round.period,
                 category_id=v.category_id,
                 value=v.value,
                 numerator=v.numerator,
@@ -194,17 +183,19 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
         ]
         plan_diff(plan, rows)
         import_commit(plan=plan, actor=actor)
-        locked.decided_at, locked.decided_by = timezone.now(), actor
-        locked.reason = ""
-        _move(
-            locked,
-            ReturnState.APPROVED,
+        ret.decided_at, ret.decided_by, ret.reason = timezone.now(), actor, ""
+        change_state(
+            ret,
+            to=ReturnState.APPROVED,
+            table=RETURN_TRANSITIONS,
             actor=actor,
             action=AuditAction.RETURN_APPROVED,
-            summary=f"{locked}: {summary.created} new, {summary.updated} revised, {summary.unchanged} unchanged",
+            fields=["decided_at", "decided_by", "reason", "updated_at"],
+            summary=f"{ret}: {summary.created} new, {summary.updated} revised, {summary.unchanged} unchanged",
+            return_id=ret.pk,
+            on_commit=lambda: notifications.return_decided(return_id=ret.pk, kind="approved"),
         )
-        transaction.on_commit(lambda: notifications.return_decided(return_id=locked.pk, kind="approved"))
-    return locked
+    return ret
 
 
 def return_reopen(*, actor: Any, return_obj: Return, reason: str) -> Return:
@@ -214,7 +205,17 @@ def return_reopen(*, actor: Any, return_obj: Return, reason: str) -> Return:
     if not reason.strip():
         raise ReturnError("Give the reason for reopening an approved return.")
     with transaction.atomic():
-        locked = lock_return(return_obj, None)
-        _transition(locked, ReturnState.DRAFT)
-        _move(locked, ReturnState.DRAFT, actor=actor, action=AuditAction.RETURN_REOPENED, reason=reason.strip())
-    return locked
+        ret = lock_return(return_obj, None)
+        check_move(ret, ReturnState.DRAFT, RETURN_TRANSITIONS)
+        ret.reason = reason.strip()
+        change_state(
+            ret,
+            to=ReturnState.DRAFT,
+            table=RETURN_TRANSITIONS,
+            actor=actor,
+            action=AuditAction.RETURN_REOPENED,
+            fields=["reason", "updated_at"],
+            reason=ret.reason,
+            return_id=ret.pk,
+        )
+    return ret

@@ -3,7 +3,7 @@
 from django.tasks import task
 
 from accounts.models import User
-from metrics.models import ReturnUpload, UploadState
+from metrics.models import ReturnUpload
 
 
 @task()
@@ -17,16 +17,13 @@ def check_upload_task(upload_id: int) -> str:
 @task()
 def commit_upload_task(upload_id: int, actor_id: int) -> str:
     from .services import ReturnError
-    from .uploads import upload_write
+    from .uploads import upload_fail, upload_write
 
     upload = ReturnUpload.objects.select_related("return_obj").get(pk=upload_id)
     actor = User.objects.get(pk=actor_id)
     try:
         upload_write(actor=actor, upload=upload)
     except ReturnError as exc:
-        ReturnUpload.objects.filter(pk=upload_id).update(
-            state=UploadState.REJECTED,
-            summary={**upload.summary, "errors": [{"row": None, "column": "", "kind": "file", "message": str(exc)}]},
-        )
+        upload_fail(actor=actor, upload_id=upload_id, message=str(exc))
         return "rejected"
     return "committed"

@@ -9,15 +9,16 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
-from accounts.access import Perm, require
+from accounts.access import Perm, require, system_actor
 from accounts.audit import AuditAction, record
 from accounts.models import Agency
+from accounts.workflow import change_state, locked
 from metrics.imports.parse import FileRejected, parse_file, sniff_upload
 from metrics.imports.summary import ImportSummary, Issue
-from metrics.models import Return, ReturnUpload, UploadState
+from metrics.models import UPLOAD_TRANSITIONS, Return, ReturnUpload, UploadState
 from metrics.quarters import Quarter
 
-from .services import ReturnError, check_editable, lock_return
+from .services import STALE, Conflict, ReturnError, check_editable, lock_return
 from .values import ValuesCheck, check_return_rows, write_values
 
 
@@ -51,7 +52,7 @@ def upload_create(*, actor: Any, return_obj: Return, filename: str, content: byt
         rows_total=lines,
     )
     if not large:
-        _check_into(upload)
+        upload.state = _check_into(upload)
         if upload.state == UploadState.REJECTED:
             raise UploadRejected(upload.summary)
     with transaction.atomic():
@@ -65,22 +66,33 @@ def upload_create(*, actor: Any, return_obj: Return, filename: str, content: byt
 
 
 def upload_check(*, upload: ReturnUpload) -> ReturnUpload:
-    """Check a stored upload (the background task) and save its preview."""
-    _check_into(upload, save_progress=True)
-    upload.save(update_fields=["summary", "state", "rows_total", "rows_done"])
-    return upload
+    """Check a stored upload (the background task) and save its preview: checking → ready or rejected."""
+    state = _check_into(upload, save_progress=True)
+    with transaction.atomic():
+        current = locked(ReturnUpload, upload.pk)
+        current.summary, current.rows_total, current.rows_done = upload.summary, upload.rows_total, upload.rows_done
+        change_state(
+            current,
+            to=state,
+            table=UPLOAD_TRANSITIONS,
+            actor=system_actor(),
+            action=AuditAction.UPLOAD_CHECKED,
+            fields=["summary", "rows_total", "rows_done"],
+            return_id=current.return_obj_id,
+        )
+    return current
 
 
-def _check_into(upload: ReturnUpload, *, save_progress: bool = False) -> None:
-    """Check ``upload`` against its return and put the preview on it. Writes nothing but progress."""
+def _check_into(upload: ReturnUpload, *, save_progress: bool = False) -> UploadState:
+    """Check ``upload`` against its return and put the preview on it; the state it should move to.
+    Writes nothing but progress."""
     return_obj = Return.objects.select_related("round", "agency").get(pk=upload.return_obj_id)
     content = bytes(upload.content)
     try:
         positions, raw_rows = parse_file(content=content, filename=upload.filename)
     except FileRejected as exc:
-        upload.summary = {"errors": [{"row": None, "column": "", "kind": "file", "message": str(exc)}], "warnings": []}
-        upload.state = UploadState.REJECTED
-        return
+        upload.summary = {"errors": [_file_error(str(exc))], "warnings": []}
+        return UploadState.REJECTED
     progress = None
     if save_progress and upload.pk:
         ReturnUpload.objects.filter(pk=upload.pk).update(rows_total=len(raw_rows), rows_done=0)
@@ -105,49 +117,115 @@ def _check_into(upload: ReturnUpload, *, save_progress: bool = False) -> None:
             for f in check.findings
         ],
     }
-    upload.state = UploadState.REJECTED if s.errors else UploadState.READY
+    return UploadState.REJECTED if s.errors else UploadState.READY
+
+
+def _file_error(message: str) -> dict[str, Any]:
+    return {"row": None, "column": "", "kind": "file", "message": message}
+
+
+def _check_confirmable(upload: ReturnUpload, *, writing: bool = False) -> None:
+    """A clear answer to a second confirmation (a double click, a second tab) instead of doing it twice."""
+    if upload.state == UploadState.READY or (writing and upload.state == UploadState.WRITING):
+        return
+    if upload.state == UploadState.WRITING:
+        raise ReturnError(f"{upload.filename} is already being written to the return.")
+    if upload.state == UploadState.COMMITTED:
+        raise ReturnError(f"{upload.filename} has already been written to the return.")
+    raise ReturnError("Only a checked file without errors can be confirmed.")
 
 
 def upload_confirm(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
-    """Write a checked upload into its return, in one transaction (in the background for a large file)."""
-    return_obj = upload.return_obj
-    require(actor, Perm.SUBMIT_RETURN, agency=return_obj.agency_id)
-    if upload.state != UploadState.READY:
-        raise ReturnError("Only a checked file without errors can be confirmed.")
-    if upload.rows_total > settings.PCC_PERF_BACKGROUND_ROWS:
-        ReturnUpload.objects.filter(pk=upload.pk, state=UploadState.READY).update(
-            state=UploadState.WRITING, rows_done=0
-        )
-        from .tasks import commit_upload_task
+    """Write a checked upload into its return, in one transaction (in the background for a large file:
+    ready → writing, and the task queued once the change is committed)."""
+    require(actor, Perm.SUBMIT_RETURN, agency=upload.return_obj.agency_id)
+    if upload.rows_total <= settings.PCC_PERF_BACKGROUND_ROWS:
+        return upload_write(actor=actor, upload=upload)
+    from .tasks import commit_upload_task
 
+    with transaction.atomic():
+        current = locked(ReturnUpload, upload.pk)
+        _check_confirmable(current)
+        current.rows_done = 0
         actor_id = actor.pk
-        transaction.on_commit(lambda: commit_upload_task.enqueue(upload.pk, actor_id))
-        upload.state = UploadState.WRITING
-        return upload
-    return upload_write(actor=actor, upload=upload)
+        change_state(
+            current,
+            to=UploadState.WRITING,
+            table=UPLOAD_TRANSITIONS,
+            actor=actor,
+            action=AuditAction.UPLOAD_CONFIRMED,
+            fields=["rows_done"],
+            return_id=current.return_obj_id,
+            on_commit=lambda: commit_upload_task.enqueue(current.pk, actor_id),
+        )
+    return current
 
 
 def upload_write(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
+    """Write the upload's rows into its return (ready or writing → committed); other ready files of the
+    return are superseded. With any problem nothing is written."""
+    require(actor, Perm.SUBMIT_RETURN, agency=upload.return_obj.agency_id)
     with transaction.atomic():
-        locked = lock_return(upload.return_obj, upload.return_version)
-        check_editable(locked)
-        positions, raw_rows = parse_file(content=bytes(upload.content), filename=upload.filename)
+        ret = lock_return(upload.return_obj, None)  # the return first, then the upload: one lock order
+        current = locked(ReturnUpload, upload.pk)
+        _check_confirmable(current, writing=True)
+        if ret.version != current.return_version:
+            raise Conflict(STALE)
+        check_editable(ret)
+        positions, raw_rows = parse_file(content=bytes(current.content), filename=current.filename)
         check = check_return_rows(
-            return_obj=locked, positions=positions, raw_rows=raw_rows, filename=upload.filename, findings=False
+            return_obj=ret, positions=positions, raw_rows=raw_rows, filename=current.filename, findings=False
         )
         if check.summary.errors:
             raise ReturnError("The file no longer passes its checks; upload it again.")
-        write_values(locked, check, actor, upload.filename)
-        upload.state = UploadState.COMMITTED
-        upload.rows_done = upload.rows_total
-        upload.save(update_fields=["state", "rows_done"])
-        locked.uploads.filter(state=UploadState.READY).exclude(pk=upload.pk).update(state=UploadState.SUPERSEDED)
-    return upload
+        write_values(ret, check, actor, current.filename)
+        current.rows_done = current.rows_total
+        change_state(
+            current,
+            to=UploadState.COMMITTED,
+            table=UPLOAD_TRANSITIONS,
+            actor=actor,
+            action=AuditAction.UPLOAD_WRITTEN,
+            fields=["rows_done"],
+            summary=f"{current.filename}: {check.summary.created} added, {check.summary.updated} changed",
+            return_id=ret.pk,
+        )
+        for other in ret.uploads.select_for_update().filter(state=UploadState.READY).exclude(pk=current.pk):
+            change_state(
+                other,
+                to=UploadState.SUPERSEDED,
+                table=UPLOAD_TRANSITIONS,
+                actor=actor,
+                action=AuditAction.UPLOAD_SUPERSEDED,
+                summary=f"{other.filename}: {current.filename} was written first",
+                return_id=ret.pk,
+            )
+    return current
 
 
-def return_import_draft(*, return_obj: Return, content: bytes, filename: str) -> ValuesCheck:
-    """``import_return --draft``: an administrator's command puts a file into an agency's return as
-    draft values, through the same checks as a web upload; with any error nothing is written."""
+def upload_fail(*, actor: Any, upload_id: int, message: str) -> ReturnUpload:
+    """A background write that could not be done: writing → rejected, with the reason on its page."""
+    with transaction.atomic():
+        current = locked(ReturnUpload, upload_id)
+        current.summary = {**current.summary, "errors": [_file_error(message)]}
+        change_state(
+            current,
+            to=UploadState.REJECTED,
+            table=UPLOAD_TRANSITIONS,
+            actor=actor,
+            action=AuditAction.UPLOAD_REJECTED,
+            fields=["summary"],
+            reason=message,
+            return_id=current.return_obj_id,
+        )
+    return current
+
+
+def return_import_draft(*, actor: Any, return_obj: Return, content: bytes, filename: str) -> ValuesCheck:
+    """``import_return --draft``: an administrator's command (``actor``: the system actor) puts a file into
+    an agency's return as draft values, through the same checks as a web upload; with any error nothing is
+    written."""
+    require(actor, Perm.SUBMIT_RETURN, agency=return_obj.agency_id)
     summary = ImportSummary(filename=filename)
     try:
         positions, raw_rows = parse_file(content=content, filename=filename)
@@ -155,12 +233,12 @@ def return_import_draft(*, return_obj: Return, content: bytes, filename: str) ->
         summary.errors.append(Issue(None, "", "file", str(exc)))
         return ValuesCheck(summary=summary)
     with transaction.atomic():
-        locked = lock_return(return_obj, None)
-        check_editable(locked)
-        check = check_return_rows(return_obj=locked, positions=positions, raw_rows=raw_rows, filename=filename)
+        ret = lock_return(return_obj, None)
+        check_editable(ret)
+        check = check_return_rows(return_obj=ret, positions=positions, raw_rows=raw_rows, filename=filename)
         if check.summary.errors:
             return check
-        write_values(locked, check, None, filename)
+        write_values(ret, check, actor, filename)
         check.summary.written = True
     return check
 

@@ -12,11 +12,12 @@ from django.utils import timezone
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
 from accounts.models import AuditEvent
+from accounts.workflow import change_state
 from frameworks.models import Area, BreakdownCategory
 from metrics.imports.checks import Row, check_rows, same_number
 from metrics.imports.parse import COLUMNS
 from metrics.imports.summary import ImportSummary, Issue
-from metrics.models import Metric, Return, ReturnState, ReturnValue
+from metrics.models import RETURN_TRANSITIONS, Metric, Return, ReturnState, ReturnValue
 from metrics.quarters import period_label
 
 from .selectors import current_framework
@@ -170,17 +171,22 @@ def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str
         batch_size=1000,
     )
     AuditEvent.objects.bulk_create(events, batch_size=2000)
-    if return_obj.state == ReturnState.RETURNED:
-        return_obj.state = ReturnState.DRAFT
+    summary = f"{source}: {len(check.created)} added, {len(check.updated)} changed"
+    if return_obj.state == ReturnState.RETURNED:  # corrections under way: a draft again
+        change_state(
+            return_obj,
+            to=ReturnState.DRAFT,
+            table=RETURN_TRANSITIONS,
+            actor=actor,
+            action=AuditAction.RETURN_VALUES_SAVED,
+            fields=["updated_at"],
+            summary=summary,
+            return_id=return_obj.pk,
+        )
+        return
     return_obj.version += 1
-    return_obj.save(update_fields=["state", "version", "updated_at"])
-    record(
-        AuditAction.RETURN_VALUES_SAVED,
-        actor=actor,
-        obj=return_obj,
-        summary=f"{source}: {len(check.created)} added, {len(check.updated)} changed",
-        return_id=return_obj.pk,
-    )
+    return_obj.save(update_fields=["version", "updated_at"])
+    record(AuditAction.RETURN_VALUES_SAVED, actor=actor, obj=return_obj, summary=summary, return_id=return_obj.pk)
 
 
 GRID_COLUMNS = COLUMNS

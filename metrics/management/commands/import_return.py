@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from accounts.access import system_actor
 from accounts.models import Agency
 from metrics.imports.commit import import_file
 from metrics.imports.parse import FileRejected
@@ -37,7 +38,9 @@ class Command(BaseCommand):
         if options["draft"]:
             self._draft(agency, content, path.name, dry_run=options["dry_run"])
             return
-        summary = import_file(content=content, filename=path.name, agency=agency, dry_run=options["dry_run"])
+        summary = import_file(
+            content=content, filename=path.name, agency=agency, actor=system_actor(), dry_run=options["dry_run"]
+        )
         self.stdout.write(summary.as_text())
         if not summary.accepted:
             sys.exit(1)
@@ -59,7 +62,9 @@ class Command(BaseCommand):
             check.summary.dry_run = True
         else:
             try:
-                check = return_import_draft(return_obj=return_obj, content=content, filename=filename)
+                check = return_import_draft(
+                    actor=system_actor(), return_obj=return_obj, content=content, filename=filename
+                )
             except ReturnError as exc:
                 self.stdout.write(f"Rejected: {exc}. Nothing was written.")
                 sys.exit(1)
