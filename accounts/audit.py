@@ -55,6 +55,9 @@ class AuditAction(models.TextChoices):
     REPORT_IN_REVIEW = "report.in_review", "Report sent for review"
     REPORT_PUBLISHED = "report.published", "Report published"
     PACK_REQUESTED = "pack.requested", "Board pack requested"
+    PACK_STARTED = "pack.started", "Board pack build started"
+    PACK_BUILT = "pack.built", "Board pack built"
+    PACK_FAILED = "pack.failed", "Board pack build failed"
 
 
 def record(

@@ -152,10 +152,11 @@ class ReportState(models.TextChoices):
     PUBLISHED = "published", "Published"
 
 
-REPORT_TRANSITIONS: dict[tuple[str, str], str] = {
-    (ReportState.DRAFT, ReportState.IN_REVIEW): "send for review",
-    (ReportState.IN_REVIEW, ReportState.DRAFT): "back to draft",
-    (ReportState.IN_REVIEW, ReportState.PUBLISHED): "publish",
+# Legal moves of a report's state: draft ⇄ in review → published (then locked for good).
+REPORT_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReportState.DRAFT: frozenset({ReportState.IN_REVIEW}),
+    ReportState.IN_REVIEW: frozenset({ReportState.DRAFT, ReportState.PUBLISHED}),
+    ReportState.PUBLISHED: frozenset(),
 }
 
 
@@ -185,6 +186,7 @@ class Report(models.Model):
             models.CheckConstraint(
                 condition=~Q(state="published") | Q(published_at__isnull=False), name="report_published_has_time"
             ),
+            models.CheckConstraint(condition=Q(state__in=ReportState.values), name="report_state_valid"),
         ]
 
     def __str__(self) -> str:
@@ -250,6 +252,16 @@ class PackState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# Legal moves of a pack's state: queued → building → ready, or failed on the way; a failed pack may be
+# queued again.
+PACK_TRANSITIONS: dict[str, frozenset[str]] = {
+    PackState.QUEUED: frozenset({PackState.BUILDING, PackState.FAILED}),
+    PackState.BUILDING: frozenset({PackState.READY, PackState.FAILED}),
+    PackState.READY: frozenset(),
+    PackState.FAILED: frozenset({PackState.QUEUED}),
+}
+
+
 class BoardPack(models.Model):
     """A built PDF of a report's edition, with its checksum and the snapshot it came from."""
 
@@ -270,7 +282,10 @@ class BoardPack(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="pack_progress_max")]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="pack_progress_max"),
+            models.CheckConstraint(condition=Q(state__in=PackState.values), name="pack_state_valid"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.report} ({'public' if self.public else 'board'}, {self.state})"

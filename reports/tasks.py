@@ -1,21 +1,16 @@
 """Background work: building board packs (django.tasks; the database worker runs it)."""
 
 from django.tasks import task
-from django.utils import timezone
-
-from reports.models import BoardPack, PackState
 
 
 @task()
 def build_pack_task(pack_id: int) -> str:
     from reports.packs.build import build_pack
+    from reports.packs.services import pack_failed
 
-    pack = BoardPack.objects.select_related("report__snapshot").get(pk=pack_id)
     try:
-        build_pack(pack=pack)
+        build_pack(pack_id=pack_id)
     except Exception as exc:  # the page must say it failed, not spin for ever
-        BoardPack.objects.filter(pk=pack_id).update(
-            state=PackState.FAILED, message=str(exc)[:300], finished_at=timezone.now()
-        )
+        pack_failed(pack_id=pack_id, error=str(exc) or exc.__class__.__name__)
         raise
     return "ready"

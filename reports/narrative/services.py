@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.access import Perm, has_perm, require
 from accounts.audit import AuditAction, record
+from accounts.workflow import IllegalTransition, change_state, locked
 from frameworks.models import Priority
 from metrics.quarters import period_label
 from reports.evidence.build import build_evidence
@@ -137,22 +138,32 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
     return locked
 
 
-def report_transition(*, actor: Any, report: Report, to: str) -> Report:
+REPORT_ACTIONS = {
+    ReportState.DRAFT: AuditAction.REPORT_DRAFT,
+    ReportState.IN_REVIEW: AuditAction.REPORT_IN_REVIEW,
+    ReportState.PUBLISHED: AuditAction.REPORT_PUBLISHED,
+}
+
+
+def report_transition(*, actor: Any, report: Report, to: str, version: int | None = None) -> Report:
+    """Send a report for review, back to draft, or publish it (which locks it for good)."""
     require(actor, Perm.EDIT_REPORT)
+    target = ReportState(to)
+    if target == ReportState.PUBLISHED:
+        require(actor, Perm.PUBLISH_SNAPSHOT)
     with transaction.atomic():
-        locked = Report.objects.select_for_update().get(pk=report.pk)
-        if (locked.state, to) not in REPORT_TRANSITIONS:
-            raise ReportError(
-                f"A {locked.get_state_display().lower()} report cannot be {ReportState(to).label.lower()}."
+        row = locked(Report, report.pk, version=version)
+        fields: list[str] = []
+        if target == ReportState.PUBLISHED:
+            row.published_at, row.published_by = timezone.now(), actor
+            fields = ["published_at", "published_by"]
+        try:
+            change_state(
+                row, to=target, table=REPORT_TRANSITIONS, actor=actor, action=REPORT_ACTIONS[target], fields=fields
             )
-        old = locked.state
-        locked.state = to
-        if to == ReportState.PUBLISHED:
-            require(actor, Perm.PUBLISH_SNAPSHOT)
-            locked.published_at, locked.published_by = timezone.now(), actor
-        locked.save()
-        record(AuditAction(f"report.{to}"), actor=actor, obj=locked, old={"state": old}, new={"state": to})
-    return locked
+        except IllegalTransition:
+            raise ReportError(f"A {row.get_state_display().lower()} report cannot be {target.label.lower()}.") from None
+    return row
 
 
 def can_read(user: Any, report: Report) -> bool:

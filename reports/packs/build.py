@@ -13,8 +13,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from metrics.quarters import period_label
-from reports.models import Report
+from reports.models import BoardPack, Report
 from reports.narrative.editions import edition, render_markdown
+from reports.packs.services import pack_built, pack_progress, pack_started
 from reports.packs.svg import chromium_path, render_svgs
 
 
@@ -84,27 +85,12 @@ def build_pack_pdf(*, report: Report, public: bool = False, use_browser: bool = 
     return document.write_pdf(pdf_identifier=hashlib.sha256(html.encode()).hexdigest()[:32].encode())
 
 
-def build_pack(*, pack: Any) -> Any:
+def build_pack(*, pack_id: int) -> BoardPack:
     """Build a queued pack, recording progress on it, and store the PDF with its checksum."""
-    from django.utils import timezone
-
-    from reports.models import BoardPack, PackState
+    pack = pack_started(pack_id=pack_id)
 
     def progress(percent: int, message: str) -> None:
-        BoardPack.objects.filter(pk=pack.pk).update(state=PackState.BUILDING, progress=percent, message=message)
+        pack_progress(pack_id=pack_id, percent=percent, message=message)
 
-    progress(5, "Collecting the snapshot's figures")
     pdf = build_pack_pdf(report=pack.report, public=pack.public, progress=progress)
-    rendered = chromium_path() is not None
-    BoardPack.objects.filter(pk=pack.pk).update(
-        state=PackState.READY,
-        progress=100,
-        message="Ready" if rendered else "Ready (charts shown as tables: no browser was available)",
-        pdf=pdf,
-        sha256=hashlib.sha256(pdf).hexdigest(),
-        size=len(pdf),
-        charts_rendered=rendered,
-        finished_at=timezone.now(),
-    )
-    pack.refresh_from_db()
-    return pack
+    return pack_built(pack_id=pack_id, pdf=pdf, charts_rendered=chromium_path() is not None)

@@ -11,10 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, permission_required
-from accounts.audit import AuditAction
 from reports.models import ReportState
 from reports.narrative.services import can_read
 from reports.narrative.views import _report
+from reports.packs.services import PackError, pack_request
 
 
 # --- board packs ------------------------------------------------------------------------------------------
@@ -22,21 +22,14 @@ from reports.narrative.views import _report
 @permission_required(Perm.EDIT_REPORT)
 def pack_start(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue the PDF of a report's edition; a background worker builds it."""
-    from django.db import transaction
-
-    from accounts.audit import record
-    from reports.models import BoardPack
-    from reports.tasks import build_pack_task
-
     report = _report(request, pk)
-    public = request.POST.get("edition") == "public"
-    if public and report.state != ReportState.PUBLISHED:
-        messages.error(request, "The public edition is for published reports only.")
+    try:
+        pack, new = pack_request(actor=request.user, report=report, public=request.POST.get("edition") == "public")
+    except PackError as exc:
+        messages.error(request, str(exc))
         return redirect("report-detail", pk=pk)
-    with transaction.atomic():
-        pack = BoardPack.objects.create(report=report, public=public, created_by_id=request.user.pk)
-        record(AuditAction.PACK_REQUESTED, actor=request.user, obj=pack, summary=str(pack))
-        transaction.on_commit(lambda: build_pack_task.enqueue(pack.pk))
+    if not new:
+        messages.info(request, "This pack is already being built: its progress is below.")
     return redirect("pack-detail", pk=pack.pk)
 
 

@@ -58,15 +58,11 @@ def readiness(*, period: dt.date) -> Readiness:
     return Readiness(period, returns)
 
 
-def snapshot_publish(
-    *, actor: Any, framework: Framework, period: dt.date, reason: str = "", from_command_line: bool = False
-) -> Snapshot:
+def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reason: str = "") -> Snapshot:
     """Freeze the quarter: every approved observation up to its end, the framework file (definitions,
     structure, SPC settings) and what was revised since the previous snapshot. A reason is required when
-    any return of the quarter is not approved. ``from_command_line``: an administrator's command, which
-    runs with the server's own rights (``actor`` may then be None)."""
-    if not from_command_line:
-        require(actor, Perm.PUBLISH_SNAPSHOT)
+    any return of the quarter is not approved. Commands act as ``accounts.access.system_actor()``."""
+    require(actor, Perm.PUBLISH_SNAPSHOT)
     quarter = Quarter.from_end_date(period)
     state = readiness(period=quarter.end_date)
     if not CollectionRound.objects.filter(period=quarter.end_date).exists() and not reason.strip():

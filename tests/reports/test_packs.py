@@ -1,5 +1,6 @@
 """PDF board packs: content, contents page numbers, vector charts, marking on every page, fallback."""
 
+import os
 import subprocess
 
 import pytest
@@ -47,7 +48,10 @@ def test_pack_without_a_browser_uses_tables(published, tmp_path, monkeypatch):  
     report = publish_report(published)
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     monkeypatch.setattr("reports.packs.svg.shutil.which", lambda name: None)
-    monkeypatch.setattr("reports.packs.svg.os.path.exists", lambda path: False)
+    real_exists = os.path.exists
+    monkeypatch.setattr(
+        "reports.packs.svg.os.path.exists", lambda path: path != "/usr/bin/chromium" and real_exists(path)
+    )
     pdf = build_pack_pdf(report=report, public=False)
     _, pages = pdf_pages(pdf, tmp_path)
     text = "\n".join(pages)
@@ -112,3 +116,51 @@ def test_pack_views_for_every_role(published, client, role, django_capture_on_co
     public = client.get(reverse("public-pack", args=[report.pk]))
     assert public.status_code == 200
     assert public.content[:5] == b"%PDF-"
+
+
+def test_a_double_submit_queues_one_build(published, client, django_capture_on_commit_callbacks):  # noqa: F811
+    """Two clicks on "Build" while the first pack is queued: one pack, one task, one audit event."""
+    from django.urls import reverse
+
+    from accounts.models import AuditEvent
+    from reports.models import BoardPack
+
+    report = publish_report(published)
+    client.force_login(published["manager"])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = client.post(reverse("pack-start", args=[report.pk]), {"edition": "board"})
+        second = client.post(reverse("pack-start", args=[report.pk]), {"edition": "board"})
+    pack = BoardPack.objects.get()
+    assert first.url == second.url == reverse("pack-detail", args=[pack.pk])
+    assert len(callbacks) == 1
+    assert AuditEvent.objects.filter(action="pack.requested").count() == 1
+
+
+def test_a_pack_moves_through_its_states_with_audit(published, monkeypatch):  # noqa: F811
+    from accounts.access import system_actor
+    from accounts.models import AuditEvent
+    from accounts.workflow import IllegalTransition
+    from reports.models import PackState
+    from reports.packs.services import pack_failed, pack_request
+    from reports.tasks import build_pack_task
+
+    monkeypatch.setattr("reports.packs.build.chromium_path", lambda: None)
+    report = publish_report(published)
+    pack, new = pack_request(actor=published["manager"], report=report, public=False)
+    assert new and pack.state == PackState.QUEUED
+    build_pack_task.call(pack.pk)
+    pack.refresh_from_db()
+    assert pack.state == PackState.READY and pack.progress == 100
+    actions = list(
+        AuditEvent.objects.filter(object_type="reports.boardpack", object_id=str(pack.pk))
+        .order_by("pk")
+        .values_list("action", "actor")
+    )
+    system = system_actor().pk
+    assert actions == [
+        ("pack.requested", published["manager"].pk),
+        ("pack.started", system),
+        ("pack.built", system),
+    ]
+    with pytest.raises(IllegalTransition):
+        pack_failed(pack_id=pack.pk, error="too late")  # a ready pack stays ready

@@ -159,3 +159,22 @@ def test_unknown_snapshot_in_the_api(setup, client):
     response = client.get(reverse("api-series"), {"metric": "OFF01", "area": "staffordshire", "snapshot": "99"})
     assert response.status_code == 404
     assert Role.BOARD_MEMBER
+
+
+def test_the_command_publishes_as_the_system_actor_and_writes_its_audit(db):
+    """No flag skips the permission check: the command acts as the system user, who is audited."""
+    import io
+
+    from django.core.management import call_command
+
+    from accounts.access import system_actor
+    from accounts.models import AuditEvent
+    from frameworks.framework_file import framework_load
+    from tests.metrics.returns_setup import FRAMEWORK
+
+    framework_load(text=FRAMEWORK)
+    out = io.StringIO()
+    call_command("publish_snapshot", "--quarter", "2024-06-30", "--reason", "Back data", stdout=out)
+    event = AuditEvent.objects.get(action="snapshot.published")
+    assert event.actor == system_actor()
+    assert out.getvalue().strip().splitlines()[-1] == event.object_id

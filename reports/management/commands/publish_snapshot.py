@@ -1,5 +1,6 @@
 from typing import Any
 
+from accounts.access import system_actor
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from metrics.quarters import Quarter, QuarterError
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{r.agency.name}: {r.get_state_display()}")
         try:
             snapshot = snapshot_publish(
-                actor=None, framework=framework, period=period, reason=options["reason"], from_command_line=True
+                actor=system_actor(), framework=framework, period=period, reason=options["reason"]
             )
         except SnapshotError as exc:
             raise CommandError(str(exc)) from None
