@@ -1,8 +1,8 @@
 from typing import Any
 
-from accounts.access import system_actor
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.access import system_actor
 from metrics.quarters import Quarter, QuarterError
 from reports.dashboards.selectors import current_framework
 from reports.snapshots.services import SnapshotError, readiness, snapshot_publish
