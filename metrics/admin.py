@@ -23,6 +23,22 @@ class ObservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Observations change only through imports and returns, so every change is audited."""
 
     list_display = ("metric", "area", "period", "category", "value", "missing", "status", "source", "source_row")
+    # The figure fields come from StoredFigure, which would put them first; the page keeps its order.
+    fields = (
+        "metric",
+        "area",
+        "period",
+        "category",
+        "unit",
+        "value",
+        "numerator",
+        "denominator",
+        "missing",
+        "status",
+        "note",
+        "source",
+        "source_row",
+    )
     list_filter = ("metric", "status")
     list_select_related = ("metric", "area", "category", "source")
     search_fields = ("metric__code", "area__code")

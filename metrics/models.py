@@ -147,11 +147,65 @@ class Missing(models.TextChoices):
     NOT_APPLICABLE = "z", "[z] not applicable"
 
 
-class Observation(models.Model):
+class StoredFigure(models.Model):
+    """The stored figure fields shared by observations, return values and snapshot observations.
+
+    ``unit`` copies the metric's unit so the database can check the figure (percentages in range, no
+    negatives except scores); ``missing`` is a GSS symbol when the figure is accounted for but has no
+    value. A concrete model adds ``figure_constraints(prefix)`` to its ``Meta.constraints``.
+    """
+
+    unit = models.CharField(max_length=20, choices=Unit.choices)
+    value = models.FloatField(null=True, blank=True)
+    numerator = models.FloatField(null=True, blank=True)
+    denominator = models.FloatField(null=True, blank=True)
+    missing = models.CharField(max_length=1, choices=Missing.choices, blank=True, default=Missing.NONE)
+    status = models.CharField(max_length=12, choices=ObservationStatus.choices, default=ObservationStatus.PROVISIONAL)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def figure_constraints(prefix: str) -> list[models.BaseConstraint]:
+    """The database's checks on a stored figure, named ``{prefix}_<rule>`` (unique per table).
+
+    The same rules as the import core's checks (``metrics.imports.checks``), so a figure that passed them
+    is never refused here, and one that did not cannot be stored by any other road.
+    """
+    return [
+        models.CheckConstraint(
+            condition=Q(denominator__isnull=True) | Q(denominator__gt=0), name=f"{prefix}_denominator_positive"
+        ),
+        models.CheckConstraint(
+            condition=Q(numerator__isnull=True) | Q(numerator__gte=0), name=f"{prefix}_numerator_not_negative"
+        ),
+        models.CheckConstraint(
+            condition=Q(value__isnull=True) | Q(value__gte=0) | Q(unit__in=list(SIGNED_UNITS)),
+            name=f"{prefix}_value_not_negative",
+        ),
+        models.CheckConstraint(
+            condition=~Q(unit=Unit.PERCENTAGE) | Q(value__isnull=True) | Q(value__gte=0, value__lte=100),
+            name=f"{prefix}_percentage_in_range",
+        ),
+        models.CheckConstraint(
+            condition=~Q(unit__in=list(UNIT_SCALE))
+            | Q(numerator__isnull=True)
+            | Q(denominator__isnull=True)
+            | Q(numerator__lte=F("denominator")),
+            name=f"{prefix}_numerator_within_denominator",
+        ),
+        models.CheckConstraint(
+            condition=(Q(missing="") & Q(value__isnull=False)) | (Q(missing__in=["x", "z"]) & Q(value__isnull=True)),
+            name=f"{prefix}_value_or_missing",
+        ),
+    ]
+
+
+class Observation(StoredFigure):
     """One approved value for (metric, area, quarter, breakdown category).
 
-    ``category`` empty is the total. ``unit`` copies the metric's unit so the database can check
-    percentages; it is kept in step by the services that change a metric's unit.
+    ``category`` empty is the total. ``unit`` is kept in step by the services that change a metric's unit.
     """
 
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="observations")
@@ -160,13 +214,6 @@ class Observation(models.Model):
     category = models.ForeignKey(
         BreakdownCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="observations"
     )
-    unit = models.CharField(max_length=20, choices=Unit.choices)
-    value = models.FloatField(null=True, blank=True)
-    numerator = models.FloatField(null=True, blank=True)
-    denominator = models.FloatField(null=True, blank=True)
-    missing = models.CharField(max_length=1, choices=Missing.choices, blank=True, default=Missing.NONE)
-    status = models.CharField(max_length=12, choices=ObservationStatus.choices, default=ObservationStatus.PROVISIONAL)
-    note = models.TextField(blank=True)
     source = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="observations"
     )
@@ -190,32 +237,7 @@ class Observation(models.Model):
                 condition=Q(category__isnull=False),
                 name="observation_category_unique",
             ),
-            models.CheckConstraint(
-                condition=Q(denominator__isnull=True) | Q(denominator__gt=0), name="observation_denominator_positive"
-            ),
-            models.CheckConstraint(
-                condition=Q(numerator__isnull=True) | Q(numerator__gte=0), name="observation_numerator_not_negative"
-            ),
-            models.CheckConstraint(
-                condition=Q(value__isnull=True) | Q(value__gte=0) | Q(unit__in=list(SIGNED_UNITS)),
-                name="observation_value_not_negative",
-            ),
-            models.CheckConstraint(
-                condition=~Q(unit=Unit.PERCENTAGE) | Q(value__isnull=True) | Q(value__gte=0, value__lte=100),
-                name="observation_percentage_in_range",
-            ),
-            models.CheckConstraint(
-                condition=~Q(unit__in=list(UNIT_SCALE))
-                | Q(numerator__isnull=True)
-                | Q(denominator__isnull=True)
-                | Q(numerator__lte=F("denominator")),
-                name="observation_numerator_within_denominator",
-            ),
-            models.CheckConstraint(
-                condition=(Q(missing="") & Q(value__isnull=False))
-                | (Q(missing__in=["x", "z"]) & Q(value__isnull=True)),
-                name="observation_value_or_missing",
-            ),
+            *figure_constraints("observation"),
         ]
 
     def __str__(self) -> str:
@@ -305,20 +327,13 @@ class Return(models.Model):
         return self.state in EDITABLE_STATES
 
 
-class ReturnValue(models.Model):
+class ReturnValue(StoredFigure):
     """A value in a return, before approval: what the agency entered or uploaded, with its comment."""
 
     return_obj = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="values")
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
     category = models.ForeignKey(BreakdownCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    unit = models.CharField(max_length=20, choices=Unit.choices)
-    value = models.FloatField(null=True, blank=True)
-    numerator = models.FloatField(null=True, blank=True)
-    denominator = models.FloatField(null=True, blank=True)
-    missing = models.CharField(max_length=1, choices=Missing.choices, blank=True, default=Missing.NONE)
-    status = models.CharField(max_length=12, choices=ObservationStatus.choices, default=ObservationStatus.PROVISIONAL)
-    note = models.TextField(blank=True)
     comment = models.TextField(blank=True, help_text="The analyst's explanation of a warning, shown to the approver.")
     source = models.CharField(max_length=300, blank=True, help_text="Web form, or the uploaded file's name.")
     source_row = models.PositiveIntegerField(null=True, blank=True)
@@ -340,18 +355,7 @@ class ReturnValue(models.Model):
                 condition=Q(category__isnull=False),
                 name="return_value_category_unique",
             ),
-            models.CheckConstraint(
-                condition=Q(denominator__isnull=True) | Q(denominator__gt=0), name="return_value_denominator_positive"
-            ),
-            models.CheckConstraint(
-                condition=~Q(unit=Unit.PERCENTAGE) | Q(value__isnull=True) | Q(value__gte=0, value__lte=100),
-                name="return_value_percentage_in_range",
-            ),
-            models.CheckConstraint(
-                condition=(Q(missing="") & Q(value__isnull=False))
-                | (Q(missing__in=["x", "z"]) & Q(value__isnull=True)),
-                name="return_value_value_or_missing",
-            ),
+            *figure_constraints("return_value"),
         ]
 
     def __str__(self) -> str:

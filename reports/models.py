@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from frameworks.models import Area, BreakdownCategory, Framework
-from metrics.models import Metric, Missing, ObservationStatus, Unit
+from metrics.models import Metric, StoredFigure, figure_constraints
 from metrics.quarters import period_label
 
 
@@ -58,21 +58,15 @@ class Snapshot(models.Model):
         return period_label(self.period)
 
 
-class SnapshotObservation(models.Model):
-    """An approved observation as it was when the snapshot was published (same fields as Observation)."""
+class SnapshotObservation(StoredFigure):
+    """An approved observation as it was when the snapshot was published (same figure fields and checks as
+    Observation)."""
 
     snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="observations")
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
     period = models.DateField()
     category = models.ForeignKey(BreakdownCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    unit = models.CharField(max_length=20, choices=Unit.choices)
-    value = models.FloatField(null=True, blank=True)
-    numerator = models.FloatField(null=True, blank=True)
-    denominator = models.FloatField(null=True, blank=True)
-    missing = models.CharField(max_length=1, choices=Missing.choices, blank=True, default=Missing.NONE)
-    status = models.CharField(max_length=12, choices=ObservationStatus.choices)
-    note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["snapshot", "metric", "area", "period"]
@@ -88,6 +82,7 @@ class SnapshotObservation(models.Model):
                 condition=Q(category__isnull=False),
                 name="snapobs_category_unique",
             ),
+            *figure_constraints("snapobs"),
         ]
 
     def __str__(self) -> str:
