@@ -9,7 +9,6 @@ from .models import (
     Breakdown,
     BreakdownCategory,
     Framework,
-    FrameworkMetric,
     FrameworkVersion,
     PeerGroup,
     PeerGroupMembership,
@@ -51,16 +50,13 @@ class PriorityInline(admin.TabularInline):
     extra = 0
 
 
-class PlacementInline(admin.TabularInline):
-    model = FrameworkMetric
-    extra = 0
-
-
 @admin.register(Framework)
 class FrameworkAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Priorities inline; ``metrics.admin`` adds each metric's place (metrics point at frameworks, not back)."""
+
     list_display = ("code", "name", "version", "home_area", "is_current")
     readonly_fields = ("version",)
-    inlines = [PriorityInline, PlacementInline]
+    inlines = [PriorityInline]
 
 
 @admin.register(FrameworkVersion)

@@ -1,4 +1,8 @@
-"""Frameworks, priorities, areas, peer groups and breakdowns (users, agencies and the audit trail: accounts)."""
+"""Frameworks, priorities, areas, peer groups and breakdowns.
+
+Users, agencies and the audit trail live in accounts; metrics, their place in a framework and validation rules
+in metrics (which points here, never the other way).
+"""
 
 from __future__ import annotations
 
@@ -138,67 +142,3 @@ class Priority(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class FrameworkMetric(models.Model):
-    """A metric's place in a framework: under which priority and in what order."""
-
-    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="placements")
-    priority = models.ForeignKey(Priority, on_delete=models.CASCADE, related_name="placements")
-    metric = models.ForeignKey("metrics.Metric", on_delete=models.PROTECT, related_name="placements")
-    order = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["priority__order", "order"]
-        constraints = [models.UniqueConstraint(fields=["framework", "metric"], name="framework_metric_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.metric_id} in {self.priority_id}"
-
-
-class RuleKind(models.TextChoices):
-    BREAKDOWN_SUM = "breakdown_sum", "Categories add up to the total"
-    AT_MOST = "at_most", "At most another metric"
-    RANGE = "range", "Within a range"
-
-
-class Importance(models.TextChoices):
-    ERROR = "error", "Error (blocks submission)"
-    WARNING = "warning", "Warning (needs a comment)"
-
-
-class ValidationRule(models.Model):
-    """A check on a return's values, declared in the framework file and evaluated by one engine."""
-
-    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="rules")
-    code = models.SlugField(max_length=64)
-    kind = models.CharField(max_length=20, choices=RuleKind.choices)
-    metric = models.ForeignKey("metrics.Metric", on_delete=models.CASCADE, related_name="rules")
-    other_metric = models.ForeignKey(
-        "metrics.Metric", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    breakdown = models.ForeignKey(Breakdown, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    minimum = models.FloatField(null=True, blank=True)
-    maximum = models.FloatField(null=True, blank=True)
-    tolerance = models.FloatField(default=0)
-    importance = models.CharField(max_length=10, choices=Importance.choices, default=Importance.ERROR)
-    message = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["framework", "code"]
-        constraints = [
-            models.UniqueConstraint(fields=["framework", "code"], name="validation_rule_unique"),
-            models.CheckConstraint(
-                condition=~Q(kind=RuleKind.AT_MOST) | Q(other_metric__isnull=False), name="rule_at_most_has_other"
-            ),
-            models.CheckConstraint(
-                condition=~Q(kind=RuleKind.BREAKDOWN_SUM) | Q(breakdown__isnull=False), name="rule_sum_has_breakdown"
-            ),
-            models.CheckConstraint(
-                condition=~Q(kind=RuleKind.RANGE) | Q(minimum__isnull=False) | Q(maximum__isnull=False),
-                name="rule_range_has_bound",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.code} ({self.kind})"

@@ -1,8 +1,24 @@
 from django.contrib import admin
 
 from accounts.admin import ReadOnlyAdminMixin, RoleAdminMixin
+from frameworks.admin import FrameworkAdmin
+from frameworks.models import Framework
 
-from .models import ImportBatch, Metric, Observation, Rebase
+from .models import FrameworkMetric, ImportBatch, Metric, Observation, Rebase
+
+
+class PlacementInline(admin.TabularInline):
+    model = FrameworkMetric
+    extra = 0
+
+
+# A framework's page lists its metrics' places too; the model lives here, so the inline is added here.
+admin.site.unregister(Framework)
+
+
+@admin.register(Framework)
+class FrameworkWithPlacementsAdmin(FrameworkAdmin):
+    inlines = [*FrameworkAdmin.inlines, PlacementInline]
 
 
 class RebaseInline(admin.TabularInline):

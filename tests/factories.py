@@ -6,8 +6,8 @@ import factory
 from factory.django import DjangoModelFactory
 
 from accounts.models import Agency, Role, User
-from frameworks.models import Area, AreaType, Breakdown, BreakdownCategory, Framework, FrameworkMetric, Priority
-from metrics.models import Direction, Metric, Observation, ObservationStatus, SourceType, Unit
+from frameworks.models import Area, AreaType, Breakdown, BreakdownCategory, Framework, Priority
+from metrics.models import Direction, FrameworkMetric, Metric, Observation, ObservationStatus, SourceType, Unit
 
 
 class AgencyFactory(DjangoModelFactory):

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Agency, Role
-from frameworks.framework_file import framework_load
+from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from metrics.quarters import Quarter
 from metrics.returns.selectors import history_for, owed_lines, tracker

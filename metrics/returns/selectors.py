@@ -13,15 +13,12 @@ from django.utils import timezone
 
 from accounts.access import Perm, has_perm
 from accounts.models import Agency
-from frameworks.models import Area, BreakdownCategory, Framework, FrameworkMetric
-from metrics.models import Metric, Observation, Return, ReturnState, ReturnValue
+from frameworks.models import Area, BreakdownCategory, Framework
+from frameworks.selectors import current_framework
+from metrics.models import FrameworkMetric, Metric, Observation, Return, ReturnState, ReturnValue
 from metrics.quarters import Quarter
 
 from .validation import Finding, Key, evaluate
-
-
-def current_framework() -> Framework | None:
-    return Framework.objects.select_related("home_area").filter(is_current=True).order_by("-updated_at", "code").first()
 
 
 # --- what is owed -------------------------------------------------------------------------------------

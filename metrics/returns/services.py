@@ -19,6 +19,7 @@ from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
 from accounts.workflow import IllegalTransition, change_state, locked
 from frameworks.models import Framework
+from frameworks.selectors import current_framework
 from metrics.imports.checks import Row
 from metrics.imports.commit import ImportPlan, import_commit, plan_diff
 from metrics.imports.summary import ImportSummary
@@ -26,7 +27,7 @@ from metrics.models import RETURN_TRANSITIONS, CollectionRound, Return, ReturnSt
 from metrics.quarters import Quarter
 
 from . import notifications
-from .selectors import current_framework, owed_lines, owing_agencies
+from .selectors import owed_lines, owing_agencies
 from .validation import blocking, evaluate, needing_comment
 
 

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-from frameworks.models import Framework, Importance, RuleKind, ValidationRule
+from frameworks.models import Framework
 from metrics.figures import metric_spc
-from metrics.models import Metric, Observation
+from metrics.models import Importance, Metric, Observation, RuleKind, ValidationRule
 from metrics.quarters import Quarter, period_label
 
 Key = tuple[int, int, int | None]  # (metric id, area id, category id)

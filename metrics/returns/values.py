@@ -14,13 +14,13 @@ from accounts.audit import AuditAction, record
 from accounts.models import AuditEvent
 from accounts.workflow import change_state
 from frameworks.models import Area, BreakdownCategory
+from frameworks.selectors import current_framework
 from metrics.imports.checks import Row, check_rows, same_number
 from metrics.imports.parse import COLUMNS
 from metrics.imports.summary import ImportSummary, Issue
 from metrics.models import RETURN_TRANSITIONS, Metric, Return, ReturnState, ReturnValue
 from metrics.quarters import period_label
 
-from .selectors import current_framework
 from .services import check_editable, lock_return
 from .validation import Finding, Key, evaluate
 

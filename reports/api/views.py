@@ -10,8 +10,9 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.access import Perm
-from frameworks.models import Breakdown, BreakdownCategory, FrameworkMetric
-from metrics.models import Metric
+from frameworks.models import Breakdown, BreakdownCategory
+from frameworks.selectors import current_framework
+from metrics.models import FrameworkMetric, Metric
 from metrics.quarters import period_label
 from reports.api.base import (
     ApiError,
@@ -24,7 +25,6 @@ from reports.api.base import (
     num,
     snapshot_json,
 )
-from reports.dashboards.selectors import current_framework
 from reports.evidence.build import breakdown_cells, build_evidence
 from reports.evidence.items import Part, fairness_at
 from reports.evidence.sources import FigureSource

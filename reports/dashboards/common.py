@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.downloads import csv_bytes, download, xlsx_bytes
 from frameworks.models import Area, Framework
+from frameworks.selectors import current_framework
 from metrics.stats.suppression import SYMBOLS
-from reports.dashboards.selectors import current_framework
 from reports.evidence.sources import ObsRow
 from reports.models import Snapshot
 

@@ -4,7 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from accounts.access import Perm, permission_required
-from reports.dashboards.selectors import current_framework, priorities_evidence
+from frameworks.selectors import current_framework
+from reports.dashboards.selectors import priorities_evidence
 
 
 @permission_required(Perm.VIEW_APPROVED_DATA)

@@ -12,15 +12,6 @@ from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import LIVE, FigureSource
 
 
-def current_framework() -> Framework | None:
-    return (
-        Framework.objects.select_related("home_area", "peer_group")
-        .filter(is_current=True)
-        .order_by("-updated_at", "code")
-        .first()
-    )
-
-
 # --- dashboards ---------------------------------------------------------------------------------------
 @dataclass
 class Overview:

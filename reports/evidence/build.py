@@ -32,12 +32,11 @@ from frameworks.models import (
     Breakdown,
     BreakdownCategory,
     Framework,
-    FrameworkMetric,
     PeerGroupMembership,
     Priority,
 )
 from metrics.figures import metric_spc, observation_values
-from metrics.models import Metric
+from metrics.models import FrameworkMetric, Metric
 from metrics.stats.compare import (
     change_on_previous_quarter,
     change_on_same_quarter_last_year,

@@ -11,8 +11,8 @@ from django.db.models import Max
 
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
-from frameworks.framework_file import framework_export
 from frameworks.models import Framework
+from metrics.catalogue.export import framework_export
 from metrics.models import CollectionRound, Observation, Return, ReturnState
 from metrics.quarters import Quarter
 from reports.models import Snapshot, SnapshotObservation, SnapshotRevision

@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
+from frameworks.selectors import current_framework
 from metrics.models import CollectionRound
 from metrics.quarters import Quarter, QuarterError
-from reports.dashboards.selectors import current_framework
 from reports.models import Snapshot
 from reports.snapshots.services import SnapshotError, readiness, snapshot_publish
 

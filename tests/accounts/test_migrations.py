@@ -1,4 +1,5 @@
-"""Moving users, agencies, audit events and API tokens to accounts changes Django's state, not the tables."""
+"""Moving models between apps changes Django's state, not the tables: users, agencies, audit events and API
+tokens to accounts; a metric's place in a framework and validation rules to metrics."""
 
 import importlib
 
@@ -13,6 +14,8 @@ STATE_ONLY = [
     ("metrics", "0005_accounts_move"),
     ("reports", "0005_accounts_move"),
     ("frameworks", "0005_move_to_accounts"),
+    ("frameworks", "0006_move_to_metrics"),
+    ("metrics", "0007_catalogue_move"),
 ]
 
 

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Agency, Role
-from frameworks.framework_file import framework_load
 from frameworks.models import Framework
+from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from reports.models import BoardPack, PackState
 from reports.narrative.services import report_create, report_edit, report_transition

@@ -4,8 +4,8 @@ read the board edition and, without logging in, the public edition."""
 import pytest
 
 from accounts.models import Agency, Role
-from frameworks.framework_file import framework_load
 from frameworks.models import Framework
+from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from reports.snapshots.services import snapshot_publish
 

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from accounts.models import Agency, Role
-from frameworks.framework_file import framework_load
+from metrics.catalogue.load import framework_load
 from metrics.models import Observation
 
 from ..factories import UserFactory

@@ -3,7 +3,7 @@ import textwrap
 import pytest
 
 from accounts.models import Agency
-from frameworks.framework_file import framework_load
+from metrics.catalogue.load import framework_load
 
 FRAMEWORK = textwrap.dedent(
     """

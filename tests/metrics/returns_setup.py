@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from accounts.models import Agency, Role
-from frameworks.framework_file import framework_load
+from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from metrics.returns.services import round_open
 from metrics.returns.uploads import upload_create

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import Agency, Role
 from accounts.tokens import api_token_create, api_token_revoke
-from frameworks.framework_file import framework_load
+from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from metrics.quarters import Quarter
 

@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Agency
-from frameworks.framework_file import framework_load
 from frameworks.models import Area, Framework, PeerGroupMembership
+from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from metrics.models import Metric
 from reports.evidence.build import build_evidence, metric_evidence

@@ -169,7 +169,7 @@ def test_the_command_publishes_as_the_system_actor_and_writes_its_audit(db):
 
     from accounts.access import system_actor
     from accounts.models import AuditEvent
-    from frameworks.framework_file import framework_load
+    from metrics.catalogue.load import framework_load
     from tests.metrics.returns_setup import FRAMEWORK
 
     framework_load(text=FRAMEWORK)

@@ -18,8 +18,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from accounts.models import Agency, Role, User
-from frameworks.framework_file import framework_load
 from frameworks.models import Framework
+from metrics.catalogue.load import framework_load
 from metrics.models import CollectionRound, ImportBatch, Observation, Return, ReturnValue
 from metrics.returns.services import return_approve, round_open
 from metrics.returns.uploads import upload_create, upload_write

@@ -8,8 +8,9 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
 from frameworks.models import Framework
+from frameworks.selectors import current_framework
 from metrics.models import Return, ReturnUpload
-from metrics.returns.selectors import current_framework, require_return_access
+from metrics.returns.selectors import require_return_access
 
 
 def framework_or_404() -> Framework:

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.models import Role, User
-from reports.dashboards.selectors import current_framework
+from frameworks.selectors import current_framework
 from reports.models import Report
 from reports.narrative.services import report_create
 from reports.packs.build import build_pack_html, build_pack_pdf

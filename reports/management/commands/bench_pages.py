@@ -11,8 +11,8 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import Role, User
-from frameworks.models import FrameworkMetric
-from reports.dashboards.selectors import current_framework
+from frameworks.selectors import current_framework
+from metrics.models import FrameworkMetric
 
 
 class Command(BaseCommand):

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from accounts.models import Agency
-from frameworks.framework_file import framework_load
 from frameworks.models import Area, BreakdownCategory, Framework
+from metrics.catalogue.load import framework_load
 from metrics.models import Metric, Observation, ObservationStatus, Unit
 from metrics.quarters import Quarter
 

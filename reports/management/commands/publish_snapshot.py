@@ -3,8 +3,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.access import system_actor
+from frameworks.selectors import current_framework
 from metrics.quarters import Quarter, QuarterError
-from reports.dashboards.selectors import current_framework
 from reports.snapshots.services import SnapshotError, readiness, snapshot_publish
 
 

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from frameworks.framework_file import framework_export
 from frameworks.models import Framework
+from metrics.catalogue.export import framework_export
 
 
 class Command(BaseCommand):

@@ -4,8 +4,10 @@ import pytest
 import yaml
 
 from accounts.models import Agency, AuditEvent
-from frameworks.framework_file import FrameworkFileError, framework_export, framework_load
 from frameworks.models import Area, Breakdown, Framework, FrameworkVersion, PeerGroup, Priority
+from metrics.catalogue.export import framework_export
+from metrics.catalogue.load import framework_load
+from metrics.catalogue.schema import FrameworkFileError
 from metrics.models import Metric, Rebase
 
 from ..conftest import FIXTURES

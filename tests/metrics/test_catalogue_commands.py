@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 
 from frameworks.models import Framework
 
-from .test_framework_file import SMALL
+from .test_catalogue import SMALL
 
 
 @pytest.mark.django_db

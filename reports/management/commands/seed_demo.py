@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Agency, Role, User
-from frameworks.framework_file import FrameworkFileError, framework_load
+from metrics.catalogue.load import framework_load
+from metrics.catalogue.schema import FrameworkFileError
 from metrics.imports.commit import import_file
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures"

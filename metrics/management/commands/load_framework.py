@@ -3,7 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from frameworks.framework_file import FrameworkFileError, framework_load
+from metrics.catalogue.load import framework_load
+from metrics.catalogue.schema import FrameworkFileError
 
 
 class Command(BaseCommand):
