@@ -1,6 +1,6 @@
 # A metric's place in a framework and the validation rules moved to the metrics app (metrics point at
 # frameworks, never back). Their tables keep their names (frameworks_*), so this migration changes only Django's
-# state: nothing is copied or rebuilt. metrics.0007_catalogue_move takes them into metrics' state.
+# state: nothing is copied or rebuilt. metrics.0008_catalogue_move takes them into metrics' state.
 
 from django.db import migrations
 

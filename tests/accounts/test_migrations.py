@@ -15,7 +15,7 @@ STATE_ONLY = [
     ("reports", "0005_accounts_move"),
     ("frameworks", "0005_move_to_accounts"),
     ("frameworks", "0006_move_to_metrics"),
-    ("metrics", "0007_catalogue_move"),
+    ("metrics", "0008_catalogue_move"),
 ]
 
 

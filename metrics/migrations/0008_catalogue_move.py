@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('frameworks', '0006_move_to_metrics'),
-        ('metrics', '0006_upload_states'),
+        ('metrics', '0007_figure_constraints'),
     ]
 
     operations = [

@@ -24,7 +24,7 @@ def relabel_back(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0007_catalogue_move'),
+        ('metrics', '0008_catalogue_move'),
         ('accounts', '0002_content_types'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
