@@ -74,6 +74,26 @@ class Breakdown(models.Model):
     reference = models.ForeignKey(
         "BreakdownCategory", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    not_recorded = models.ForeignKey(
+        "BreakdownCategory",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text='The category meaning "not stated / unknown".',
+    )
+    min_recorded = models.FloatField(
+        default=0.8,
+        help_text="The share of records with a recorded category below which disproportionality ratios are withheld.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_recorded__gte=0) & models.Q(min_recorded__lte=1),
+                name="breakdown_min_recorded_share",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -70,6 +70,17 @@ class Metric(models.Model):
     spc_screen_outliers = models.BooleanField(default=True)
     spc_run_length = models.PositiveSmallIntegerField(default=7)
     spc_trend_length = models.PositiveSmallIntegerField(default=7)
+    decimals = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Display precision; empty: the unit's default."
+    )
+    comparable = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Peer ranks allowed; empty: yes for percentages, rates, days and ratios, no for counts.",
+    )
+    source = models.JSONField(
+        default=dict, blank=True, help_text="Publisher, title, url, period, released, next_release."
+    )
     public = models.BooleanField(
         default=False, help_text="Show in public reports even though it is management information."
     )

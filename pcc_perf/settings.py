@@ -179,6 +179,9 @@ LOGGING = {
 # Counts from 1 to this number are suppressed in public outputs; disproportionality ratios need a count above it.
 PCC_PERF_SUPPRESSION_THRESHOLD = int(os.environ.get("PCC_PERF_SUPPRESSION_THRESHOLD", "4"))
 PCC_PERF_PROTECTIVE_MARKING = os.environ.get("PCC_PERF_PROTECTIVE_MARKING", "OFFICIAL")
+# A figure older than the quarter read by more than this many quarters is shown as "latest available",
+# greyed, never ranked and left out of the improvement/concern counts.
+PCC_PERF_STALE_QUARTERS = int(os.environ.get("PCC_PERF_STALE_QUARTERS", "4"))
 # A value that changes by more than this % on the previous quarter is a warning that needs a comment.
 PCC_PERF_CHANGE_WARNING_PERCENT = float(os.environ.get("PCC_PERF_CHANGE_WARNING_PERCENT", "25"))
 # Uploads larger than this are refused.

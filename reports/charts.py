@@ -13,6 +13,7 @@ import plotly.io as pio
 
 from metrics.quarters import period_label
 from metrics.stats.disproportionality import GroupRate
+from metrics.stats.presentation import format_value, log_ticks, quarter_tick_labels
 from metrics.stats.spc import SpcResult
 
 # NHS "Making Data Count" colours.
@@ -50,33 +51,44 @@ def xmr_figure(
     observations: Sequence[Any],
     spc: SpcResult,
     annotations: Sequence[tuple[dt.date, str]] = (),
+    window: int | None = None,
+    decimals: int | None = None,
 ) -> go.Figure:
-    """The XmR chart: points coloured by special cause, mean and limits per segment, rebases marked."""
+    """The XmR chart: points coloured by special cause, mean and limits per segment, rebases marked; a
+    missing quarter breaks the line; the axis reads in financial-year quarters. ``window``: the last N
+    quarters are shown (the limits still come from the whole series; the rest is a zoom out away)."""
     fig = go.Figure()
     points = spc.points
     values = {o.period: o for o in observations}
-    x = [p.period for p in points]
+    # A missing quarter is a hole in the line (None), never a segment drawn across it.
+    gaps = set(spc.missing_quarters)
+    ordered = sorted([(p.period, p) for p in points] + [(g, None) for g in gaps], key=lambda item: item[0])
+    x = [when for when, _ in ordered]
+    y = [p.value if p is not None else None for _, p in ordered]
     fig.add_trace(
         go.Scatter(
             x=x,
-            y=[p.value for p in points],
+            y=y,
+            connectgaps=False,
             mode="lines+markers",
             name="Value",
             line={"color": "#505a5f", "width": 1.5},
             marker={
-                "color": [COLOURS[p.special_cause] for p in points],
+                "color": [COLOURS[p.special_cause] if p is not None else COLOURS[None] for _, p in ordered],
                 "size": 8,
                 "line": {"color": "#ffffff", "width": 1},
             },
             customdata=[
                 [
-                    period_label(p.period),
-                    values[p.period].status if p.period in values else "",
-                    _cause_text(p.special_cause, p.rules),
+                    period_label(when),
+                    values[when].status if when in values else "",
+                    _cause_text(p.special_cause, p.rules) if p is not None else "missing",
                 ]
-                for p in points
+                for when, p in ordered
             ],
-            hovertemplate="%{customdata[0]}: %{y:,.4~g}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+            hovertemplate="%{customdata[0]}: %{y:,."
+            + str(decimals if decimals is not None else 2)
+            + "f}<br>%{customdata[1]}<br>%{customdata[2]}<extra></extra>",
         )
     )
     for index, seg in enumerate(spc.segments):
@@ -124,8 +136,21 @@ def xmr_figure(
     for when, text in annotations:
         fig.add_vline(x=when, line={"color": "#505a5f", "width": 1, "dash": "dot"})
         fig.add_annotation(x=when, y=0.02, yref="paper", text=text, showarrow=False, xanchor="left", font={"size": 10})
-    fig.update_xaxes(tickformat="%b %Y")
+    _quarter_axis(fig, x, window=window)
     return _layout(fig, title=title, y_title=unit_label)
+
+
+def _quarter_axis(fig: go.Figure, periods: Sequence[dt.date], *, window: int | None) -> None:
+    """Ticks labelled "2023/24 Q4" at no more than ten quarters; a window of the last N quarters."""
+    if not periods:
+        return
+    shown = list(periods[-window:]) if window else list(periods)
+    step = max(1, -(-len(shown) // 10))
+    ticks = shown[::-1][::step][::-1]
+    fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=quarter_tick_labels(ticks), tickangle=0)
+    if window and len(periods) > window:
+        pad = dt.timedelta(days=45)
+        fig.update_xaxes(range=[shown[0] - pad, shown[-1] + pad])
 
 
 def _cause_text(cause: str | None, rules: Sequence[str]) -> str:
@@ -141,9 +166,17 @@ def _cause_text(cause: str | None, rules: Sequence[str]) -> str:
 
 
 def peer_figure(
-    *, title: str, unit_label: str, values: Sequence[tuple[str, float]], home: str, national: float | None
+    *,
+    title: str,
+    unit_label: str,
+    values: Sequence[tuple[str, float]],
+    home: str,
+    national: float | None,
+    unit: str = "count",
+    decimals: int | None = None,
 ) -> go.Figure:
-    """Peers' values (home area highlighted) with the national figure as a line."""
+    """Peers' values (home area highlighted) with the national figure as a reference line — only when it
+    sits on the peers' scale; otherwise it is named in a note so it cannot squash the bars."""
     ordered = sorted(values, key=lambda item: item[1])
     fig = go.Figure(
         go.Bar(
@@ -151,20 +184,30 @@ def peer_figure(
             y=[name for name, _ in ordered],
             orientation="h",
             marker={"color": [HOME if name == home else OTHER for name, _ in ordered]},
-            hovertemplate="%{y}: %{x:,.4~g}<extra></extra>",
+            hovertemplate="%{y}: %{x:,." + str(decimals if decimals is not None else 2) + "f}<extra></extra>",
             name="Peers",
         )
     )
+    top = max((v for _, v in ordered), default=0.0)
     if national is not None:
-        fig.add_vline(x=national, line={"color": "#d4351c", "width": 2, "dash": "dash"})
-        fig.add_annotation(
-            x=national,
-            y=1.02,
-            yref="paper",
-            text=f"England and Wales {national:,.4g}",
-            showarrow=False,
-            font={"size": 10, "color": "#d4351c"},
-        )
+        label = f"England and Wales {format_value(national, unit, decimals)}"
+        if 0 <= national <= top * 1.5:
+            fig.add_vline(x=national, line={"color": "#d4351c", "width": 2, "dash": "dash"})
+            fig.add_annotation(
+                x=national, y=1.02, yref="paper", text=label, showarrow=False, font={"size": 10, "color": "#d4351c"}
+            )
+        else:  # far off the peers' scale (e.g. a national count): a note, not a line that squashes the bars
+            fig.add_annotation(
+                x=1,
+                xref="paper",
+                y=1.02,
+                yref="paper",
+                xanchor="right",
+                text=f"{label} (off this scale)",
+                showarrow=False,
+                font={"size": 10, "color": "#d4351c"},
+            )
+    fig.update_xaxes(tickformat=",." + str(decimals if decimals is not None else 0) + "f" if unit == "count" else None)
     return _layout(fig, title=title, y_title="", height=max(260, 40 + 28 * len(ordered))).update_xaxes(
         title_text=unit_label
     )
@@ -207,8 +250,14 @@ def disproportionality_figure(
         )
     )
     fig.add_vline(x=1, line={"color": "#0b0c0c", "width": 1})
+    bounds = [b for g in shown for b in (g.ci_lower, g.ci_upper, g.ratio) if b is not None and b > 0] + [1.0]
+    tickvals, ticktext = log_ticks(min(bounds), max(bounds))
     fig.update_xaxes(
-        type="log", title_text=f"Rate ratio against {labels.get(reference, reference)} (log scale; 1 = the same rate)"
+        type="log",
+        tickmode="array",
+        tickvals=tickvals,
+        ticktext=ticktext,
+        title_text=f"Rate ratio against {labels.get(reference, reference)} (log scale; 1 = the same rate)",
     )
     return _layout(fig, title=title, height=max(240, 80 + 40 * len(shown)))
 

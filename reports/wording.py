@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from metrics.models import Metric
 from metrics.quarters import period_label
-from metrics.stats.compare import Change, PeerComparison
+from metrics.stats import presentation
+from metrics.stats.compare import PeerComparison
 from metrics.stats.disproportionality import GroupRate
-from metrics.stats.spc import OUTSIDE_LIMITS, SHIFT, TREND, TWO_OF_THREE, SpcResult
-
-_DECIMALS = {"count": 0, "percentage": 1, "rate_per_1000": 2, "rate_per_100000": 1, "days": 0, "ratio": 2, "score": 1}
-_SUFFIX = {"percentage": "%"}
+from metrics.stats.findings import ordinal
 
 
-def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "[x]"
-    decimals = _DECIMALS.get(unit, 1)
-    return f"{value:,.{decimals}f}{_SUFFIX.get(unit, '')}"
+def format_value(value: float | None, unit: str, decimals: int | None = None) -> str:
+    """A figure at its unit's display precision (or the framework's ``decimals``) — see ``presentation``."""
+    return presentation.format_value(value, unit, decimals)
 
 
 VARIATION_WORDS = {
@@ -44,80 +39,23 @@ VARIATION_SHORT = {
 }
 
 
-def _end_run(spc: SpcResult) -> tuple[int, int]:
-    """(length, side) of the run of points on one side of the mean that the series ends with."""
-    seg = spc.last_segment
-    if seg is None:
-        return 0, 0
-    length, side = 0, 0
-    for point in reversed([p for p in spc.points if p.segment == len(spc.segments) - 1]):
-        s = (point.value > seg.mean) - (point.value < seg.mean)
-        if s == 0 or (side and s != side):
-            break
-        side = s
-        length += 1
-    return length, side
-
-
-def spc_text(metric: Metric, spc: SpcResult, *, area_name: str = "") -> str:
-    """The text alternative of an XmR chart: the latest value, its variation and why."""
-    if not spc.points:
-        return f"No figures for {metric.name}{' in ' + area_name if area_name else ''}."
-    last = spc.points[-1]
-    seg = spc.last_segment
-    assert seg is not None
-    value = format_value(last.value, metric.unit)
-    parts = [f"The latest value, {value} in {period_label(last.period)}, "]
-    variation = spc.variation
-    if variation == "common_cause":
-        parts.append("is within normal variation")
-    else:
-        reasons = {
-            OUTSIDE_LIMITS: "is outside the process limits",
-            TREND: f"is part of a trend of {metric.spc_trend_length} or more quarters",
-            TWO_OF_THREE: "is one of two of three quarters close to a process limit",
-            SHIFT: f"is part of a run of {metric.spc_run_length} or more quarters on one side of the mean",
-        }
-        parts.append(" and ".join(reasons[r] for r in last.rules) or "shows special cause variation")
-        label = last.special_cause
-        if label in ("improvement", "concern"):
-            parts.append(f", which is {'an improvement' if label == 'improvement' else 'a concern'}")
-    run, side = _end_run(spc)
-    if run >= 3 and variation == "common_cause":
-        parts.append(f"; the last {run} quarters were {'above' if side > 0 else 'below'} the mean")
-    text = "".join(parts) + "."
-    if seg.upper_limit is not None and seg.lower_limit is not None:
-        text += (
-            f" The mean is {format_value(seg.mean, metric.unit)} and normal variation runs from "
-            f"{format_value(seg.lower_limit, metric.unit)} to {format_value(seg.upper_limit, metric.unit)}"
-            f"{' (trial limits: fewer than 13 quarters)' if seg.trial_limits else ''}."
-        )
-    if len(spc.segments) > 1:
-        text += f" Limits were recalculated from {period_label(seg.start)}: {seg.reason or 'rebased'}."
-    return text
-
-
-def change_text(change: Change | None, unit: str, what: str) -> str:
-    if change is None:
-        return f"no figure for {what}"
-    direction = "up" if change.absolute > 0 else "down" if change.absolute < 0 else "no change"
-    pct = f" ({change.percent:+.1f}%)" if change.percent is not None and change.absolute else ""
-    if direction == "no change":
-        return f"no change on {what}"
-    return f"{direction} {format_value(abs(change.absolute), unit)}{pct} on {what}"
-
-
-def peer_text(comparison: PeerComparison | None, unit: str, area_name: str) -> str:
+def peer_text(comparison: PeerComparison | None, unit: str, area_name: str, *, decimals: int | None = None) -> str:
+    """Where the area stands among its peers, on comparable figures only, and which peers and quarter."""
     if comparison is None:
         return "No peer comparison: the area has no peer group, or its peers have no figures."
-    rank = f"ranks {comparison.rank} of {comparison.of} (1 is best)" if comparison.rank else "has no figure"
-    national = (
-        f"; England and Wales {format_value(comparison.national, unit)}" if comparison.national is not None else ""
-    )
+
+    def fmt(value: float | None) -> str:
+        return format_value(value, unit, decimals)
+
+    if comparison.rank is not None and comparison.comparable:
+        place = f"{'the' if comparison.rank == 1 else 'the ' + ordinal(comparison.rank)} {comparison.ranked_from}"
+        rank = f"is {place} of {comparison.of} in its peer group"
+    else:
+        rank = f"is not ranked among its {comparison.of} peers (counts depend on an area's size; compare rates)"
+    national = f"; England and Wales {fmt(comparison.national)}" if comparison.national is not None else ""
     return (
-        f"In {period_label(comparison.period)} {area_name} {rank} among its peers; the peer average is "
-        f"{format_value(comparison.peer_mean, unit)} (range {format_value(comparison.peer_min, unit)} to "
-        f"{format_value(comparison.peer_max, unit)}){national}."
+        f"In {period_label(comparison.period)} {area_name} {rank}; the peer average is "
+        f"{fmt(comparison.peer_mean)} (range {fmt(comparison.peer_min)} to {fmt(comparison.peer_max)}){national}."
     )
 
 

@@ -127,6 +127,7 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
                 "missing": obs.missing or None,
                 "special_cause": point.special_cause if point else None,
                 "rules": list(point.rules) if point else [],
+                "after_gap": bool(point.after_gap) if point else False,
             }
         )
     spc: dict[str, Any] | None = None
@@ -154,7 +155,7 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
             ],
         }
     comparison = None
-    if data.comparison is not None:
+    if data.comparison is not None and data.comparison.comparable:
         c = data.comparison
         comparison = {
             "period": c.period.isoformat(),
@@ -178,6 +179,9 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
         "spc": spc,
         "comparison": comparison,
         "snapshot": snapshot_json(snapshot),
+        "latest_period": data.vintage.isoformat() if data.vintage else None,
+        "stale": data.stale,
+        "suggested_rebases": [{"period": r.period.isoformat(), "reason": r.reason} for r in data.suggested_rebases],
     }
 
 
@@ -195,8 +199,10 @@ def disproportionality(request: HttpRequest, user: Any) -> dict[str, Any]:
         raise ApiError(400, f"metric '{metric.code}' is not broken down by '{code}'")
     if breakdown.reference is None:
         raise ApiError(400, f"breakdown '{code}' has no reference category")
-    cells = breakdown_cells(metric=metric, area=area, period=period, breakdown=breakdown, source=FigureSource(snapshot))
-    fair = fairness_at(metric=metric, area=area, breakdown=breakdown, period=period, cells=cells)
+    cells, total = breakdown_cells(
+        metric=metric, area=area, period=period, breakdown=breakdown, source=FigureSource(snapshot)
+    )
+    fair = fairness_at(metric=metric, area=area, breakdown=breakdown, period=period, cells=cells, total=total)
     groups, ref_rate = fair.groups, fair.reference_rate
     return {
         "metric": metric.code,
@@ -218,7 +224,11 @@ def disproportionality(request: HttpRequest, user: Any) -> dict[str, Any]:
                 "ci_upper": g.ci_upper,
                 "significant": g.significant,
                 "note": g.note,
+                "small_numbers": g.small_numbers,
             }
             for g in groups
         ],
+        "recorded_share": fair.recorded_share,
+        "min_recorded": fair.min_recorded,
+        "withheld": fair.withheld,
     }

@@ -48,6 +48,7 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
                     "reference_rate": fair.reference_rate,
                     "reference_counts": fair.reference_counts,
                     "sentences": fair.sentences,
+                    "fair": fair,
                 }
             )
             labels = fair.labels
@@ -66,6 +67,9 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
                         g.ci_upper,
                         g.significant,
                         g.note,
+                        g.small_numbers,
+                        None if fair.recorded_share is None else round(fair.recorded_share * 100, 1),
+                        fair.withheld or "",
                     ]
                 )
     header = [
@@ -81,6 +85,9 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
         "95% upper",
         "significant",
         "note",
+        "small numbers",
+        "recorded share %",
+        "ratios withheld because",
     ]
     exported = export(
         request,

@@ -28,10 +28,10 @@ class Overview:
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = {"improvement": 0, "concern": 0, "neutral": 0, "common_cause": 0, "no_data": 0}
+        """Tiles by verdict; a stale figure counts as out of date, never as an improvement or a concern."""
+        counts = {"improvement": 0, "concern": 0, "neutral": 0, "common_cause": 0, "stale": 0, "no_data": 0}
         for tile in self.tiles:
-            v = tile.variation
-            counts["no_data" if v is None else v.removeprefix("special_cause_")] += 1
+            counts["no_data" if tile.verdict == "none" else tile.verdict] += 1
         return counts
 
 

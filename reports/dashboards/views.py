@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from accounts.access import Perm, permission_required
+from accounts.access import Perm, has_perm, permission_required
 from metrics.models import Metric
 from metrics.quarters import period_label
 from reports import charts, wording
@@ -27,38 +27,11 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
     priority = request.GET.get("priority") or None
     data = overview(framework=framework, area=area, period=period, priority=priority, source=FigureSource(snapshot))
-    rows = []
-    for prio, tiles in data.priorities:
-        for tile in tiles:
-            latest = tile.latest
-            comparison = tile.comparison
-            rows.append(
-                [
-                    prio.name,
-                    tile.metric.code,
-                    tile.metric.name,
-                    tile.area.name,
-                    period_label(latest.period) if latest else "",
-                    latest.value if latest and latest.value is not None else "",
-                    symbol_of(latest),
-                    tile.metric.get_unit_display(),
-                    tile.change_previous.absolute if tile.change_previous else "",
-                    round(tile.change_previous.percent, 1)
-                    if tile.change_previous and tile.change_previous.percent is not None
-                    else "",
-                    tile.change_year.absolute if tile.change_year else "",
-                    round(tile.change_year.percent, 1)
-                    if tile.change_year and tile.change_year.percent is not None
-                    else "",
-                    wording.VARIATION_SHORT[tile.variation],
-                    comparison.rank if comparison and comparison.rank else "",
-                    comparison.of if comparison else "",
-                ]
-            )
+    rows = [[prio.name, *_tile_row(tile)] for prio, tiles in data.priorities for tile in tiles]
     header = [
         "priority", "metric", "name", "area", "quarter", "value", "symbol", "unit", "change on previous quarter",
         "change on previous quarter %", "change on same quarter last year", "change on same quarter last year %",
-        "variation", "rank among peers", "peers",
+        "variation", "rank among peers", "peers", "value (full precision)", "changes in", "out of date",
     ]  # fmt: skip
     about = [
         ["Framework", f"{framework.name} (version {framework.version})"],
@@ -86,24 +59,59 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _tile_row(tile: MetricEvidence) -> list[Any]:
+    """A tile as an export row: figures at the metric's precision (a full-precision value beside them);
+    changes in percentage points for percentages (no % of a percentage), else with the relative change."""
+    latest, comparison = tile.latest, tile.comparison
+    percentage = tile.metric.unit == "percentage"
+
+    def relative(change: Any) -> Any:
+        return round(change.percent, 1) if change and change.percent is not None and not percentage else ""
+
+    return [
+        tile.metric.code,
+        tile.metric.name,
+        tile.area.name,
+        period_label(latest.period) if latest else "",
+        tile.rounded(latest.value) if latest else "",
+        symbol_of(latest),
+        tile.metric.get_unit_display(),
+        tile.rounded(tile.change_previous.absolute) if tile.change_previous else "",
+        relative(tile.change_previous),
+        tile.rounded(tile.change_year.absolute) if tile.change_year else "",
+        relative(tile.change_year),
+        "Out of date (not judged)" if tile.stale else wording.VARIATION_SHORT[tile.variation],
+        comparison.rank if comparison and comparison.rank else "",
+        comparison.of if comparison else "",
+        latest.value if latest else "",
+        "percentage points" if percentage else tile.metric.get_unit_display(),
+        "yes" if tile.stale else "",
+    ]
+
+
 # --- priority and metric pages ---------------------------------------------------------------------------
-def _figure_context(evidence: MetricEvidence) -> dict[str, Any]:
+DEFAULT_WINDOW = 20  # quarters shown on a chart by default (five years); the limits use the whole series
+
+
+def _figure_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WINDOW) -> dict[str, Any]:
     """A metric's XmR chart, finding and table, as the metric and priority pages show them."""
     return {
         "metric": evidence.metric,
         "area": evidence.area,
         "evidence": evidence,
+        "finding": evidence.finding,
         "latest": evidence.latest,
         "spc": evidence.spc,
-        "xmr_json": charts.figure_json(evidence.xmr_figure()),
-        "xmr_text": evidence.finding,
+        "xmr_json": charts.figure_json(evidence.xmr_figure(window=window)),
+        "xmr_text": evidence.chart_text,
+        "windowed": window is not None and len(evidence.series) > window,
         "table": evidence.rows(),
         "annotations": evidence.annotations,
     }
 
 
-def _metric_context(evidence: MetricEvidence) -> dict[str, Any]:
-    context = _figure_context(evidence)
+def _metric_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WINDOW) -> dict[str, Any]:
+    context = _figure_context(evidence, window=window)
     context["area"] = evidence.requested_area
     peer_fig = evidence.peer_figure()
     context["peer_json"] = charts.figure_json(peer_fig) if peer_fig is not None else None
@@ -140,7 +148,10 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     evidence = metric_evidence(
         framework=framework, metric=metric, area=area, period=period, source=FigureSource(snapshot)
     )
-    context = _metric_context(evidence)
+    show_all = request.GET.get("window") == "all"
+    context = _metric_context(evidence, window=None if show_all else DEFAULT_WINDOW)
+    context["show_all"] = show_all
+    context["can_rebase"] = has_perm(request.user, Perm.MANAGE_FRAMEWORK) and snapshot is None
     context["snapshot"] = snapshot
     context["snapshot_caption"] = evidence.source.caption
     header = [
@@ -155,20 +166,22 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
         "mean",
         "lower limit",
         "upper limit",
+        "value (full precision)",
     ]
     rows = [
         [
             r.obs.period.isoformat(),
             r.label,
-            r.obs.value if r.obs.value is not None else "",
+            evidence.rounded(r.obs.value) if r.obs.value is not None else "",
             r.obs.symbol,
             r.obs.numerator if r.obs.numerator is not None else "",
             r.obs.denominator if r.obs.denominator is not None else "",
             r.obs.status,
             r.cause,
-            r.mean if r.mean is not None else "",
-            r.lower if r.lower is not None else "",
-            r.upper if r.upper is not None else "",
+            evidence.rounded(r.mean) if r.mean is not None else "",
+            evidence.rounded(r.lower) if r.lower is not None else "",
+            evidence.rounded(r.upper) if r.upper is not None else "",
+            r.obs.value if r.obs.value is not None else "",
         ]
         for r in context["table"]
     ]

@@ -42,6 +42,7 @@ from metrics.stats.compare import (
     change_on_same_quarter_last_year,
     peer_comparison,
 )
+from metrics.stats.rebase import suggest_rebases
 from reports.evidence.items import BreakdownEvidence, MetricEvidence, Part, PeerBar, fairness_at
 from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows
 from reports.models import Annotation
@@ -97,6 +98,9 @@ def build_evidence(
     for obs in _obs_rows(rows.order_by("period")):
         series[(obs.metric_id, obs.area_id)].append(obs)
 
+    as_at = period or (
+        source.snapshot.period if source.snapshot is not None else source.rows.aggregate(last=Max("period"))["last"]
+    )
     out: list[MetricEvidence] = []
     for metric, priority in items:
         own = series.get((metric.pk, area.pk), [])
@@ -115,6 +119,15 @@ def build_evidence(
             series=observations,
             spc=spc,
             source=source,
+            as_at=as_at,
+        )
+        settings_ = source.spc_settings_for(metric)
+        evidence.suggested_rebases = suggest_rebases(
+            spc,
+            run_length=settings_["run_length"] if settings_ else metric.spc_run_length,
+            trend_length=settings_["trend_length"] if settings_ else metric.spc_trend_length,
+            direction=metric.direction,
+            screen_outliers=settings_["screen_outliers"] if settings_ else metric.spc_screen_outliers,
         )
         latest = evidence.latest
         if latest is not None:
@@ -219,6 +232,7 @@ def _add_peers(
                 direction=item.metric.direction,
                 period=when,
                 national=item.national_value,
+                comparable=item.comparable and not item.stale,
             )
 
 
@@ -293,19 +307,18 @@ def _add_breakdowns(
                         breakdown=breakdown,
                         period=when,
                         cells=[(c, cells.get((metric_id, when, c.pk))) for c in cats],
+                        total=next((o for o in item.series if o.period == when), None),
                     )
                 )
 
 
 def breakdown_cells(
     *, metric: Metric, area: Area, period: dt.date, breakdown: Breakdown, source: FigureSource = LIVE
-) -> list[tuple[BreakdownCategory, ObsRow | None]]:
-    """A breakdown's categories with the area's figures at ``period`` (the API's disproportionality)."""
-    found = {
-        o.category_id: o
-        for o in _obs_rows(source.rows.filter(metric=metric, area=area, period=period, category__isnull=False))
-    }
-    return [(c, found.get(c.pk)) for c in breakdown.categories.all()]
+) -> tuple[list[tuple[BreakdownCategory, ObsRow | None]], ObsRow | None]:
+    """A breakdown's categories with the area's figures at ``period``, and the total row (the API's
+    disproportionality)."""
+    found = {o.category_id: o for o in _obs_rows(source.rows.filter(metric=metric, area=area, period=period))}
+    return [(c, found.get(c.pk)) for c in breakdown.categories.all()], found.get(None)
 
 
 def fairness_metrics(*, framework: Framework) -> list[FrameworkMetric]:

@@ -18,11 +18,12 @@ from frameworks.models import (
 )
 from metrics.models import Metric
 from metrics.quarters import period_label
-from metrics.stats.compare import (
-    Change,
-    PeerComparison,
-)
-from metrics.stats.disproportionality import GroupRate, relative_rates
+from metrics.stats.compare import Change, PeerComparison, default_comparable
+from metrics.stats.currency import Staleness, staleness
+from metrics.stats.disproportionality import GroupRate, recorded_share, relative_rates, withheld_reason, withhold
+from metrics.stats.findings import latest_signal, plain_finding
+from metrics.stats.presentation import display_decimals, format_change, format_value
+from metrics.stats.rebase import SuggestedRebase
 from metrics.stats.spc import SpcResult
 from metrics.stats.suppression import missing_symbol, status_symbol
 from reports import charts, wording
@@ -90,6 +91,16 @@ class FairnessEvidence:
     period: dt.date
     cells: list[tuple[BreakdownCategory, ObsRow | None]]
     groups: list[GroupRate]
+    recorded_share: float | None = None  # share of records with the characteristic recorded (0-1)
+    min_recorded: float | None = None
+    withheld: str | None = None  # why every ratio is withheld, or None
+
+    @property
+    def recorded_text(self) -> str:
+        """ "ethnicity recorded for 92% of records", or "" when the breakdown declares no not-recorded category."""
+        if self.recorded_share is None:
+            return ""
+        return f"{self.breakdown.name.split(' (')[0].lower()} recorded for {self.recorded_share * 100:.0f}% of records"
 
     @property
     def labels(self) -> dict[str, str]:
@@ -108,6 +119,8 @@ class FairnessEvidence:
 
     @property
     def sentences(self) -> list[str]:
+        if self.withheld:
+            return [f"Ratios between groups are withheld: {self.withheld}."]
         return wording.disproportionality_sentences(self.groups, reference_name=self.reference.name, labels=self.labels)
 
     @property
@@ -130,20 +143,46 @@ def fairness_at(
     breakdown: Breakdown,
     period: dt.date,
     cells: list[tuple[BreakdownCategory, ObsRow | None]],
+    total: ObsRow | None = None,
 ) -> FairnessEvidence:
-    """Disproportionality of one breakdown at one quarter from its cells (every caller goes through here)."""
+    """Disproportionality of one breakdown at one quarter from its cells and the total row (every caller goes
+    through here). Ratios are withheld when the characteristic is recorded for too few records; small counts
+    keep their ratio with a flag (public outputs suppress them)."""
     assert breakdown.reference is not None
     table = pd.DataFrame(
         [
             {"category": c.code, "numerator": o.numerator if o else None, "denominator": o.denominator if o else None}
             for c, o in cells
+            if c.pk != breakdown.not_recorded_id
         ],
         columns=["category", "numerator", "denominator"],
     )
     groups = relative_rates(
-        table, reference=breakdown.reference.code, min_count=settings.PCC_PERF_SUPPRESSION_THRESHOLD + 1
+        table, reference=breakdown.reference.code, min_count=1, small_count=settings.PCC_PERF_SUPPRESSION_THRESHOLD
     )
-    return FairnessEvidence(metric, area, breakdown, breakdown.reference, period, cells, groups)
+    not_recorded = next((c.code for c, _ in cells if c.pk == breakdown.not_recorded_id), None)
+    share = recorded_share(
+        {c.code: o.numerator if o else None for c, o in cells},
+        total.numerator if total is not None else None,
+        not_recorded,
+    )
+    reason = withheld_reason(
+        share,
+        breakdown.min_recorded,
+        characteristic=breakdown.name.split(" (")[0].lower(),
+    )
+    return FairnessEvidence(
+        metric,
+        area,
+        breakdown,
+        breakdown.reference,
+        period,
+        cells,
+        withhold(groups, reason),
+        recorded_share=share,
+        min_recorded=breakdown.min_recorded,
+        withheld=reason,
+    )
 
 
 @dataclass
@@ -166,6 +205,8 @@ class MetricEvidence:
     breakdowns: list[BreakdownEvidence] = field(default_factory=list)
     fairness: list[FairnessEvidence] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
+    as_at: dt.date | None = None  # the quarter the measure is read at (the one asked, or the data's latest)
+    suggested_rebases: list[SuggestedRebase] = field(default_factory=list)
 
     # --- the figures
     @property
@@ -186,8 +227,57 @@ class MetricEvidence:
     def has_figures(self) -> bool:
         return self.latest is not None
 
+    @property
+    def decimals(self) -> int:
+        """Display precision: the framework's ``decimals``, else the unit's default."""
+        return display_decimals(self.metric.unit, self.metric.decimals)
+
     def format(self, value: float | None) -> str:
-        return wording.format_value(value, self.metric.unit)
+        return format_value(value, self.metric.unit, self.metric.decimals)
+
+    def rounded(self, value: float | None) -> float | None:
+        """A value at the metric's display precision (for exports beside the full-precision column)."""
+        return None if value is None else round(value, self.decimals)
+
+    @property
+    def comparable(self) -> bool:
+        """Peer ranks allowed: the framework's ``comparable``, else by unit (never for raw counts)."""
+        return self.metric.comparable if self.metric.comparable is not None else default_comparable(self.metric.unit)
+
+    def change_text(self, change: Change | None, what: str) -> str:
+        """ "up 2.3 percentage points on a year before" / "down 1,234 (−5.2%) on the previous quarter"."""
+        if change is None:
+            return f"no figure for {what}"
+        return format_change(change, self.metric.unit, self.metric.decimals, what=what)
+
+    @property
+    def change_previous_text(self) -> str:
+        return self.change_text(self.change_previous, "the previous quarter")
+
+    @property
+    def change_year_text(self) -> str:
+        return self.change_text(self.change_year, "a year before")
+
+    # --- currency
+    @property
+    def staleness(self) -> Staleness | None:
+        if self.as_at is None or self.latest is None:
+            return None
+        return staleness(self.latest.period, self.as_at, settings.PCC_PERF_STALE_QUARTERS)
+
+    @property
+    def stale(self) -> bool:
+        """Older than the quarter read by more than the setting allows: shown greyed, never judged or ranked."""
+        state = self.staleness
+        return state is not None and state.stale
+
+    @property
+    def stale_text(self) -> str:
+        return f"latest available: {self.quarter_label}" if self.stale else ""
+
+    @property
+    def missing_quarters(self) -> list[dt.date]:
+        return list(self.spc.missing_quarters)
 
     @property
     def latest_text(self) -> str:
@@ -205,6 +295,11 @@ class MetricEvidence:
         return "none" if v is None else v.removeprefix("special_cause_")
 
     @property
+    def verdict(self) -> str:
+        """What the summary counts: the variation's key, ``stale`` for an old figure, ``none`` without figures."""
+        return "stale" if self.stale else self.variation_key
+
+    @property
     def variation_short(self) -> str:
         return wording.VARIATION_SHORT[self.variation]
 
@@ -219,14 +314,54 @@ class MetricEvidence:
 
     @property
     def finding(self) -> str:
-        """The plain-English finding, which is also the XmR chart's text alternative."""
+        """The plain-English finding: the variation and what it means for this measure, the change on a year
+        before, the peer position; a stale figure is named as such and not judged."""
         if not self.has_figures:
             return f"No figures for {self.metric.name} in {self.requested_area.name}."
-        return wording.spc_text(self.metric, self.spc, area_name=self.area.name)
+        where = f" ({self.area.name})" if self.national_fallback else ""
+        text = plain_finding(
+            name=f"{self.metric.name}{where}",
+            unit=self.metric.unit,
+            variation=self.variation,
+            signal=latest_signal(self.spc),
+            year_change=self.change_year,
+            peer=self.comparison,
+            staleness=self.staleness,
+            withheld=next((f.withheld for f in self.fairness if f.withheld), None),
+            decimals=self.metric.decimals,
+        )
+        if self.missing_quarters and not self.stale:
+            count = len(self.missing_quarters)
+            text += f" {count} quarter{'s are' if count > 1 else ' is'} missing from the series."
+        return text
+
+    @property
+    def chart_text(self) -> str:
+        """The XmR chart's text alternative: what the chart shows (the finding is printed beside it)."""
+        if not self.spc.points:
+            return f"No chart: no figures for {self.metric.name} in {self.requested_area.name}."
+        first, last = self.spc.points[0].period, self.spc.points[-1].period
+        seg = self.spc.last_segment
+        assert seg is not None
+        parts = [
+            f"Chart of {self.metric.name}, {self.area.name}, by quarter from {period_label(first)} to "
+            f"{period_label(last)}; latest {self.latest_text} in {self.quarter_label}."
+        ]
+        if seg.lower_limit is not None and seg.upper_limit is not None:
+            trial = " (trial limits: fewer than 13 quarters)" if seg.trial_limits else ""
+            parts.append(
+                f"Average {self.format(seg.mean)}; usual range {self.format(seg.lower_limit)} to "
+                f"{self.format(seg.upper_limit)} from {period_label(seg.start)}{trial}."
+            )
+        if len(self.spc.segments) > 1:
+            parts.append(f"Limits recalculated from {period_label(seg.start)}: {seg.reason or 'rebased'}.")
+        if self.missing_quarters:
+            parts.append("Missing: " + ", ".join(period_label(p) for p in self.missing_quarters) + ".")
+        return " ".join(parts)
 
     @property
     def peer_text(self) -> str:
-        return wording.peer_text(self.comparison, self.metric.unit, self.area.name)
+        return wording.peer_text(self.comparison, self.metric.unit, self.area.name, decimals=self.metric.decimals)
 
     @property
     def unit_label(self) -> str:
@@ -255,13 +390,16 @@ class MetricEvidence:
         return out
 
     # --- charts
-    def xmr_figure(self) -> Any:
+    def xmr_figure(self, *, window: int | None = None) -> Any:
+        """The XmR chart; ``window``: show the last N quarters (limits still from the whole series)."""
         return charts.xmr_figure(
             title=self.title,
             unit_label=self.unit_label,
             observations=self.series,
             spc=self.spc,
             annotations=[(n.period, n.label) for n in self.annotations],
+            window=window,
+            decimals=self.decimals,
         )
 
     def peer_figure(self) -> Any | None:
@@ -274,6 +412,8 @@ class MetricEvidence:
             values=[(b.area.name, b.value) for b in self.peers],
             home=self.area.name,
             national=self.national_value,
+            unit=self.metric.unit,
+            decimals=self.metric.decimals,
         )
 
     def breakdown_figure(self, item: BreakdownEvidence) -> Any:

@@ -53,7 +53,7 @@ class SectionView:
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (metric, quarter, note)
 
 
-def edition(*, report: Report, public: bool, parts: Part = Part.ANNOTATIONS | Part.BREAKDOWNS) -> list[SectionView]:
+def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[SectionView]:
     """What a report shows, from the evidence of its snapshot. The public edition leaves out management
     information (unless a metric is marked public) and suppresses counts from 1 to the threshold, with rates
     built on them."""

@@ -57,7 +57,7 @@ def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
         area=framework.home_area,
         period=snapshot.period,
         source=FigureSource(snapshot),
-        parts=Part.NONE,
+        parts=Part.ALL,
     )
     with transaction.atomic():
         if Report.objects.filter(snapshot=snapshot).exists():

@@ -32,18 +32,6 @@ def quarter(day: Any) -> str:
 
 
 @register.filter
-def change(value: Any, unit: str) -> str:
-    from reports.wording import format_value
-
-    if value is None:
-        return "no figure"
-    if not value.absolute:
-        return "no change"
-    pct = f" ({value.percent:+.1f}%)" if value.percent is not None else ""
-    return f"{'up' if value.absolute > 0 else 'down'} {format_value(abs(value.absolute), unit)}{pct}"
-
-
-@register.filter
 def get(mapping: Any, key: Any) -> Any:
     return mapping.get(key) if mapping is not None else None
 

@@ -104,7 +104,10 @@ def test_reference_values_through_the_api(board_client):
         "missing": None,
         "special_cause": None,
         "rules": [],
+        "after_gap": False,
     }
+    assert data["latest_period"] == "2024-03-31" and data["stale"] is False
+    assert data["suggested_rebases"] == []  # the NHS reference series is a stable process
 
 
 def test_reference_with_outlier_screening_off(board_client):
@@ -165,7 +168,10 @@ def test_disproportionality(board_client):
     assert asian["significant"] is True
     assert groups["mixed"]["ratio"] is None  # zero count
     assert groups["mixed"]["ci_lower"] is None
-    assert groups["black"]["ratio"] is None  # 2 is below the small-number threshold
+    # 2 is a small number: logged-in users still get the ratio, flagged (public outputs suppress it)
+    assert groups["black"]["ratio"] is not None and groups["black"]["small_numbers"] is True
+    assert groups["asian"]["small_numbers"] is False
+    assert data["recorded_share"] is None and data["withheld"] is None  # no not-recorded category declared
     assert groups["other"]["ratio"] == pytest.approx((7 / 9000) / (25 / 1004000))
 
 
@@ -289,8 +295,8 @@ def test_bad_revoked_and_inactive_keys(client, users, api_data):
     ("name", "params", "queries"),
     [
         ("api-metrics", {}, 6),
-        ("api-series", {"metric": "REF", "area": "derbyshire"}, 10),
-        ("api-series", {"metric": "RATE", "area": "staffordshire", "breakdown": "ethnicity", "category": "black"}, 12),
+        ("api-series", {"metric": "REF", "area": "derbyshire"}, 11),
+        ("api-series", {"metric": "RATE", "area": "staffordshire", "breakdown": "ethnicity", "category": "black"}, 13),
         (
             "api-disproportionality",
             {"metric": "RATE", "area": "staffordshire", "period": "2024-12-31", "breakdown": "ethnicity"},
@@ -304,7 +310,7 @@ def test_query_counts_are_pinned(board_client, django_assert_max_num_queries, na
 
 
 def test_series_query_count_does_not_grow_with_the_series(board_client, django_assert_num_queries):
-    with django_assert_num_queries(10) as captured:
+    with django_assert_num_queries(11) as captured:
         get(board_client, "api-series", metric="REF", area="derbyshire")
     import_rows([f"REF,derbyshire,{START.shift(20 + i).label},,,{i}" for i in range(30)])
     with django_assert_num_queries(len(captured)):

@@ -9,10 +9,10 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from frameworks.models import AreaType, Breakdown, BreakdownCategory, PeerGroup, PeerGroupMembership
-from metrics.models import Direction, Rebase, Unit
+from metrics.models import Direction, Metric, Rebase, Unit
 from metrics.quarters import Quarter
 from metrics.stats.spc import xmr
-from reports import charts, wording
+from reports import charts
 from reports.dashboards.selectors import overview
 
 from ..factories import (
@@ -75,8 +75,11 @@ def test_overview_page_query_count_is_pinned(client, users, django_assert_max_nu
 @pytest.mark.django_db
 def test_tiles_changes_ranks_and_summary(client, users):
     framework, area, _metrics = build(3)
+    Metric.objects.filter(code="M001").update(comparable=True)  # a count the framework marks comparable
     data = overview(framework=framework, area=area)
     tile = data.priorities[1][1][0]  # M001: 100, 101, … rising by 1 a quarter; lower is better
+    unmarked = data.priorities[0][1][0]  # M000: a count the framework does not mark comparable
+    assert unmarked.comparison is not None and unmarked.comparison.rank is None
     assert tile.latest.value == 107
     assert tile.change_previous.absolute == 1
     assert tile.change_year.absolute == 4
@@ -86,7 +89,7 @@ def test_tiles_changes_ranks_and_summary(client, users):
     assert data.summary["concern"] >= 1
     client.force_login(users["board_member"])
     html = client.get(reverse("dashboard")).content.decode()
-    assert "up 1 (+0.9%) on the previous quarter" in html
+    assert "Up 1 (+0.9%) on the previous quarter" in html
     assert "Rank 2 of 2 peers" in html
     assert 'class="tile v-concern"' in html
 
@@ -135,8 +138,8 @@ def test_metric_page_has_charts_text_and_table(client, users):
     response = client.get(reverse("dashboard-metric", args=["M001"]))
     html = response.content.decode()
     assert 'id="xmr-data" type="application/json"' in html
-    assert "The latest value, 107 in 2022/23 Q4" in html
-    assert "Limits were recalculated from 2022/23 Q1: New counting rules." in html
+    assert "Metric 1 is within its usual range. It is up 4 (+3.9%) on a year before." in html
+    assert "Limits recalculated from 2022/23 Q1: New counting rules." in html
     assert "Peers" in html
     assert 'id="data-table"' in html
     nonce_policy = response["Content-Security-Policy"]
@@ -200,36 +203,6 @@ def test_roles(client, users, role, name, args):
         assert response.url.startswith(reverse("login"))
     else:
         assert response.status_code == expected
-
-
-def test_text_alternative_describes_a_run_as_improvement():
-    import pandas as pd
-
-    metric = MetricFactory.build(
-        code="X",
-        name="Crime",
-        unit=Unit.COUNT,
-        direction=Direction.LOWER_IS_BETTER,
-        spc_run_length=7,
-        spc_trend_length=7,
-    )
-    periods = [START.shift(i).end_date for i in range(17)]
-    values = [1234 + (i % 3) * 10 for i in range(10)] + [1100 + (i % 2) * 5 for i in range(7)]
-    spc = xmr(pd.Series(values, index=periods), direction="lower_is_better")
-    text = wording.spc_text(metric, spc)
-    assert text.startswith("The latest value, 1,100 in 2025/26 Q1, is outside the process limits and ")
-    assert "is part of a run of 7 or more quarters on one side of the mean, which is an improvement." in text
-
-
-def test_common_cause_text_mentions_a_run_in_progress():
-    import pandas as pd
-
-    metric = MetricFactory.build(code="X", name="Crime", unit=Unit.COUNT, direction=Direction.LOWER_IS_BETTER)
-    values = [10, 12, 11, 13, 12, 9, 9.5, 9.2]
-    spc = xmr(pd.Series(values, index=[START.shift(i).end_date for i in range(8)]), direction="lower_is_better")
-    text = wording.spc_text(metric, spc)
-    assert "is within normal variation; the last 3 quarters were below the mean." in text
-    assert "(trial limits: fewer than 13 quarters)" in text
 
 
 def test_xmr_chart_draws_segments_limits_and_rebases():

@@ -37,7 +37,7 @@ def test_creating_a_report_generates_findings_and_proposes_a_deep_dive(published
     assert report.state == ReportState.DRAFT
     assert report.deep_dive.code == "offending"
     finding = ReportFinding.objects.get(metric__code="OFF01")
-    assert finding.text.startswith("The latest value, 20,800 in 2024/25 Q1")
+    assert finding.text.startswith("Police recorded crime is within its usual range.")
     with pytest.raises(ReportError, match="already has a report"):
         report_create(actor=published["manager"], snapshot=published["snapshot"])
     assert next_deep_dive(framework_priorities=list(published["framework"].priorities.all())).code == "offending"
@@ -61,7 +61,7 @@ def test_edits_are_versioned_and_conflicts_refused(published):
     assert ReportEdit.objects.filter(report=report).count() == 3
     finding.refresh_from_db()
     assert finding.edited
-    assert finding.generated.startswith("The latest value")
+    assert finding.generated.startswith("Police recorded crime")
     with pytest.raises(ReportError, match="Someone else saved"):
         report_edit(actor=published["manager"], report=report, version=0, changes={"summary": "x"})
     with pytest.raises(Exception, match="permission"):
