@@ -27,6 +27,7 @@ class AuditAction(models.TextChoices):
     FRAMEWORK_FILE_UPDATED = "framework_file.updated", "Updated from the framework file"
     FRAMEWORK_FILE_DELETED = "framework_file.deleted", "Deleted by the framework file"
     FRAMEWORK_VERSION_CREATED = "framework.version_created", "Framework version created"
+    REBASE_RECORDED = "rebase.recorded", "Rebase recorded"
     # Collection rounds and returns
     ROUND_OPENED = "round.opened", "Collection round opened"
     RETURN_VALUES_SAVED = "return.values_saved", "Return values saved"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("dashboard/", dashboards.overview_page, name="dashboard"),
     path("dashboard/priority/<slug:code>/", dashboards.priority_page, name="dashboard-priority"),
     path("dashboard/metric/<str:code>/", dashboards.metric_page, name="dashboard-metric"),
+    path("dashboard/metric/<str:code>/rebase/", dashboards.metric_rebase, name="metric-rebase"),
     path("dashboard/fairness/", fairness.fairness_page, name="dashboard-fairness"),
     path("snapshots/", snapshot_views.snapshot_list, name="snapshots"),
     path("snapshots/publish/", snapshot_views.snapshot_create, name="snapshot-create"),

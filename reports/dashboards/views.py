@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
 from metrics.models import Metric
-from metrics.quarters import period_label
+from metrics.quarters import Quarter, QuarterError, period_label
+from metrics.rebases import RebaseError, rebase_record
 from reports import charts, wording
 from reports.dashboards.common import area_asked, export, framework_or_404, snapshot_asked, symbol_of
 from reports.dashboards.selectors import overview, quarter_choice, selectable_areas
@@ -260,3 +264,22 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
             "snapshot_caption": FigureSource(snapshot).caption,
         },
     )
+
+
+@require_POST
+@permission_required(Perm.MANAGE_FRAMEWORK)
+def metric_rebase(request: HttpRequest, code: str) -> HttpResponse:
+    """The performance manager records a rebase the metric page suggested (with its reason)."""
+    framework = framework_or_404()
+    metric = get_object_or_404(Metric, code=code)
+    back = f"{reverse('dashboard-metric', args=[metric.code])}?area={request.POST.get('area', '')}"
+    try:
+        period = Quarter.parse(request.POST.get("period", "")).end_date
+        rebase_record(
+            actor=request.user, framework=framework, metric=metric, period=period, reason=request.POST.get("reason", "")
+        )
+    except (QuarterError, RebaseError) as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(request, f"Rebased from {period_label(period)}: the limits are recalculated from there.")
+    return redirect(back)
