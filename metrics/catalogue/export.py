@@ -52,10 +52,16 @@ def framework_export(*, code: str) -> str:
         groups.append(group)
     doc["peer_groups"] = groups
     breakdowns = []
-    for b in Breakdown.objects.prefetch_related("categories").select_related("reference").order_by("code"):
+    for b in (
+        Breakdown.objects.prefetch_related("categories").select_related("reference", "not_recorded").order_by("code")
+    ):
         entry = {"code": b.code, "name": b.name}
         if b.reference:
             entry["reference"] = b.reference.code
+        if b.not_recorded:
+            entry["not_recorded"] = b.not_recorded.code
+        if b.min_recorded != 0.8:
+            entry["min_recorded"] = b.min_recorded
         entry["categories"] = [
             cat.code if cat.name == default_name(cat.code) else {"code": cat.code, "name": cat.name}
             for cat in b.categories.all()
@@ -84,6 +90,9 @@ def framework_export(*, code: str) -> str:
             "description": metric.description,
             "caveats": metric.caveats,
             **({"public": True} if metric.public else {}),
+            **({"decimals": metric.decimals} if metric.decimals is not None else {}),
+            **({"comparable": metric.comparable} if metric.comparable is not None else {}),
+            **({"source": dict(metric.source)} if metric.source else {}),
             "spc": {
                 "screen_outliers": metric.spc_screen_outliers,
                 "run_length": metric.spc_run_length,

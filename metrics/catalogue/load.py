@@ -184,7 +184,12 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
             )
 
     for bd, categories in spec.breakdowns:
-        breakdown = loader.upsert(Breakdown, {"code": bd["code"]}, {"name": bd["name"]}, f"breakdown {bd['code']}")
+        breakdown = loader.upsert(
+            Breakdown,
+            {"code": bd["code"]},
+            {"name": bd["name"], "min_recorded": bd["min_recorded"]},
+            f"breakdown {bd['code']}",
+        )
         cats = {}
         for order, (code, name) in enumerate(categories):
             cats[code] = loader.upsert(
@@ -194,20 +199,22 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                 f"category {bd['code']}:{code}",
             )
         loader.delete(breakdown.categories.exclude(code__in=list(cats)), f"category of {bd['code']}")
-        reference_id = cats[bd["reference"]].pk if bd["reference"] else None
-        if breakdown.reference_id != reference_id:
-            old_reference = breakdown.reference_id
-            breakdown.reference_id = reference_id
-            breakdown.save(update_fields=["reference"])
+        for key in ("reference", "not_recorded"):  # categories the breakdown names, set once they exist
+            wanted_id = cats[bd[key]].pk if bd[key] else None
+            old_id = getattr(breakdown, f"{key}_id")
+            if old_id == wanted_id:
+                continue
+            setattr(breakdown, f"{key}_id", wanted_id)
+            breakdown.save(update_fields=[key])
             if f"created breakdown {bd['code']}" not in loader.changes:
                 loader.updated += 1
-                loader.changes.append(f"updated reference of breakdown {bd['code']}")
+                loader.changes.append(f"updated {key.replace('_', ' ')} of breakdown {bd['code']}")
                 record(
                     AuditAction.FRAMEWORK_FILE_UPDATED,
                     actor=actor,
                     obj=breakdown,
-                    old={"reference": old_reference},
-                    new={"reference": reference_id},
+                    old={key: old_id},
+                    new={key: wanted_id},
                 )
 
     agency_ids = dict(Agency.objects.values_list("code", "id"))
@@ -248,6 +255,9 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                     "spc_run_length": m.run_length,
                     "spc_trend_length": m.trend_length,
                     "public": m.public,
+                    "decimals": m.decimals,
+                    "comparable": m.comparable,
+                    "source": m.source,
                 },
                 f"metric {m.code}",
             )
@@ -291,26 +301,31 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
     loader.delete(framework.priorities.exclude(code__in=wanted_priorities), "priority")
 
     if loader.created or loader.updated or loader.deleted or not framework.versions.exists():
-        content = framework_export(code=framework.code)
-        last = framework.versions.first()
-        if last is None or last.content != content:
-            number = (last.version + 1) if last else 1
-            FrameworkVersion.objects.create(
-                framework=framework,
-                version=number,
-                content=content,
-                created_by=actor if getattr(actor, "pk", None) else None,
-            )
-            Framework.objects.filter(pk=framework.pk).update(version=number)
-            framework.version = number
-            record(
-                AuditAction.FRAMEWORK_VERSION_CREATED,
-                actor=actor,
-                obj=framework,
-                summary=f"version {number}",
-                new={"version": number},
-            )
+        framework_version_save(framework=framework, actor=actor)
     return LoadResult(framework, loader.created, loader.updated, loader.unchanged, loader.deleted, loader.changes)
+
+
+def framework_version_save(*, framework: Framework, actor: Any) -> int | None:
+    """Keep the framework file as it now stands as a new version (when it changed): every change to the
+    framework — a loaded file, a rebase recorded on the metric page — is written back to it."""
+    content = framework_export(code=framework.code)
+    last = framework.versions.first()
+    if last is not None and last.content == content:
+        return None
+    number = (last.version + 1) if last else 1
+    FrameworkVersion.objects.create(
+        framework=framework, version=number, content=content, created_by=actor if getattr(actor, "pk", None) else None
+    )
+    Framework.objects.filter(pk=framework.pk).update(version=number)
+    framework.version = number
+    record(
+        AuditAction.FRAMEWORK_VERSION_CREATED,
+        actor=actor,
+        obj=framework,
+        summary=f"version {number}",
+        new={"version": number},
+    )
+    return number
 
 
 def _sync_m2m(loader: _Loader, actor: Any, metric: Metric, name: str, wanted: set[int]) -> None:

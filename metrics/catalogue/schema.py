@@ -48,6 +48,9 @@ class MetricSpec:
     trend_length: int
     rebases: list[tuple[dt.date, str]]
     public: bool = False
+    decimals: int | None = None
+    comparable: bool | None = None
+    source: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,7 +76,7 @@ class FrameworkSpec:
     agencies: list[dict[str, str]] = field(default_factory=list)
     areas: list[dict[str, str]] = field(default_factory=list)
     peer_groups: list[tuple[dict[str, str], list[MembershipSpec]]] = field(default_factory=list)
-    breakdowns: list[tuple[dict[str, str], list[tuple[str, str]]]] = field(default_factory=list)
+    breakdowns: list[tuple[dict[str, Any], list[tuple[str, str]]]] = field(default_factory=list)
     priorities: list[PrioritySpec] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
 
@@ -164,7 +167,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
 
     for i, item in enumerate(c.sequence(top.get("breakdowns"), "breakdowns")):
         path = f"breakdowns[{i}]"
-        m = c.mapping(item, path, {"code", "name", "categories"}, {"reference"})
+        m = c.mapping(item, path, {"code", "name", "categories"}, {"reference", "not_recorded", "min_recorded"})
         if m is None:
             continue
         categories: list[tuple[str, str]] = []
@@ -181,15 +184,25 @@ def parse_framework_text(text: str) -> FrameworkSpec:
         if not categories:
             c.error(f"{path}.categories", "must list at least one category")
         c.unique([(f"{path}.categories[{j}]", code) for j, (code, _) in enumerate(categories)], "category")
-        reference = c.code(m["reference"], f"{path}.reference") if m.get("reference") is not None else ""
-        if reference and reference not in {code for code, _ in categories}:
-            c.error(f"{path}.reference", f"'{reference}' is not one of its categories")
+        named = {}
+        for key in ("reference", "not_recorded"):
+            named[key] = c.code(m[key], f"{path}.{key}") if m.get(key) is not None else ""
+            if named[key] and named[key] not in {code for code, _ in categories}:
+                c.error(f"{path}.{key}", f"'{named[key]}' is not one of its categories")
+        if named["reference"] and named["reference"] == named["not_recorded"]:
+            c.error(f"{path}.not_recorded", "cannot be the reference category")
+        min_recorded = c.number(m.get("min_recorded"), f"{path}.min_recorded") if "min_recorded" in m else 0.8
+        if min_recorded is None or not 0 <= min_recorded <= 1:
+            c.error(f"{path}.min_recorded", "must be a share from 0 to 1 (0.8 is 80%)")
+            min_recorded = 0.8
         spec.breakdowns.append(
             (
                 {
                     "code": c.code(m.get("code"), f"{path}.code"),
                     "name": c.text(m.get("name"), f"{path}.name"),
-                    "reference": reference,
+                    "reference": named["reference"],
+                    "not_recorded": named["not_recorded"],
+                    "min_recorded": min_recorded,
                 },
                 categories,
             )
@@ -197,7 +210,10 @@ def parse_framework_text(text: str) -> FrameworkSpec:
     c.unique([(f"breakdowns[{i}].code", b[0]["code"]) for i, b in enumerate(spec.breakdowns)], "breakdown")
 
     metric_keys = {"code", "name", "agency", "unit", "direction", "source_type"}
-    metric_optional = {"basis", "breakdowns", "areas", "description", "caveats", "spc", "public"}
+    metric_optional = {
+        "basis", "breakdowns", "areas", "description", "caveats", "spc", "public", "decimals", "comparable", "source",
+    }  # fmt: skip
+    source_keys = {"publisher", "title", "url", "period", "released", "next_release"}
     all_metric_codes: list[tuple[str, str]] = []
     priorities = c.sequence(top.get("priorities"), "priorities")
     if not priorities and "priorities" in top:
@@ -263,6 +279,23 @@ def parse_framework_text(text: str) -> FrameworkSpec:
                 trend_length=c.integer(spc.get("trend_length"), f"{mpath}.spc.trend_length", 7, 2, 50),
                 rebases=sorted(rebases),
                 public=c.boolean(metric_map.get("public"), f"{mpath}.public", False),
+                decimals=(
+                    c.integer(metric_map["decimals"], f"{mpath}.decimals", 0, 0, 6)
+                    if metric_map.get("decimals") is not None
+                    else None
+                ),
+                comparable=(
+                    c.boolean(metric_map["comparable"], f"{mpath}.comparable", False)
+                    if metric_map.get("comparable") is not None
+                    else None
+                ),
+                source={
+                    key: c.text(value, f"{mpath}.source.{key}", required=False, max_length=1000)
+                    for key, value in (
+                        c.mapping(metric_map.get("source") or {}, f"{mpath}.source", set(), source_keys) or {}
+                    ).items()
+                    if value is not None
+                },
             )
             metrics.append(spec_metric)
             all_metric_codes.append((f"{mpath}.code", spec_metric.code))

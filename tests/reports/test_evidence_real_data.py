@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Agency
-from frameworks.framework_file import framework_load
 from frameworks.models import Area, Breakdown, BreakdownCategory, Framework
+from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from metrics.models import Metric
 from reports.dashboards.selectors import overview
