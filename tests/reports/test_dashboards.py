@@ -286,3 +286,23 @@ def test_annotations_appear_on_the_charts(client, users):
     assert "Data issue: Force system outage" in html
     priority_html = client.get(reverse("dashboard-priority", args=["p1"])).content.decode()
     assert "Data issue: Force system outage" in priority_html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [("anonymous", 302), ("analyst", 403), ("board_member", 403), ("no_role", 403), ("performance_manager", 302)],
+)
+def test_only_the_performance_manager_records_a_rebase(client, users, role, expected):
+    build(1)
+    if role != "anonymous":
+        client.force_login(users[role])
+    response = client.post(
+        reverse("metric-rebase", args=["M000"]), {"period": START.shift(4).end_date.isoformat(), "reason": "Recount"}
+    )
+    assert response.status_code == expected
+    assert Rebase.objects.filter(metric__code="M000").exists() is (role == "performance_manager")
+    if role == "anonymous":
+        assert "/accounts/login/" in response.url
+    refused = client.get(reverse("metric-rebase", args=["M000"]))
+    assert refused.status_code in (302, 403, 405)

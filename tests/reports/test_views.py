@@ -46,7 +46,13 @@ EXPECTED = {
 }
 POST_ONLY = {"logout"}
 API = {"api-metrics", "api-series", "api-disproportionality"}  # role rules in test_api.py
-DASHBOARDS = {"dashboard", "dashboard-priority", "dashboard-metric", "dashboard-fairness"}  # test_dashboards.py
+DASHBOARDS = {
+    "dashboard",
+    "dashboard-priority",
+    "dashboard-metric",
+    "dashboard-fairness",
+    "metric-rebase",
+}  # test_dashboards.py
 SNAPSHOTS = {"snapshots", "snapshot-create", "snapshot-detail"}  # test_snapshots.py
 REPORTS = {"reports", "report-new", "report-detail", "report-edit", "report-action", "public-reports", "public-report"}
 PACKS = {"pack-start", "pack-detail", "pack-progress", "pack-download", "public-pack"}  # test_packs.py
