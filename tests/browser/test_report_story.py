@@ -42,7 +42,7 @@ def test_report_story(new_page):
         "The new charging unit started in April.\n\n<script>alert(1)</script>"
     )
     finding = manager.get_by_label("Finding: Police recorded crime")
-    assert finding.input_value().startswith("The latest value, 20,800 in 2024/25 Q1")
+    assert finding.input_value().startswith("Police recorded crime is within its usual range.")
     finding.fill("Recorded crime fell to 20,800, within normal variation.")
     manager.get_by_role("button", name="Save").click()
     assert manager.get_by_text("Saved.").is_visible()
