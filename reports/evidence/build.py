@@ -37,6 +37,7 @@ from frameworks.models import (
 )
 from metrics.figures import metric_spc, observation_values
 from metrics.models import FrameworkMetric, Metric
+from metrics.quarters import Quarter
 from metrics.stats.compare import (
     change_on_previous_quarter,
     change_on_same_quarter_last_year,
@@ -278,9 +279,10 @@ def _add_breakdowns(
         fair_periods = dict(
             counted.values("metric_id").annotate(last=Max("period")).order_by().values_list("metric_id", "last")
         )
-    periods = {e.latest.period for m, e in by_metric.items() if m in breakdowns and e.latest} | set(
-        fair_periods.values()
-    )
+    trend = {m: _quarters_to(when, TREND_QUARTERS) for m, when in fair_periods.items()}
+    periods = {e.latest.period for m, e in by_metric.items() if m in breakdowns and e.latest} | {
+        q for quarters in trend.values() for q in quarters
+    }
     cells: dict[tuple[int, dt.date, int], ObsRow] = {}
     if periods:
         rows = source.rows.filter(metric_id__in=list(breakdowns), area=area, category__isnull=False, period__in=periods)
@@ -298,18 +300,32 @@ def _add_breakdowns(
                         breakdown, latest.period, [(c, cells.get((metric_id, latest.period, c.pk))) for c in cats]
                     )
                 )
-            when = fair_periods.get(metric_id)
-            if breakdown.reference_id is not None and when is not None:
-                item.fairness.append(
-                    fairness_at(
-                        metric=item.metric,
-                        area=area,
-                        breakdown=breakdown,
-                        period=when,
-                        cells=[(c, cells.get((metric_id, when, c.pk))) for c in cats],
-                        total=next((o for o in item.series if o.period == when), None),
-                    )
+            if breakdown.reference_id is None or metric_id not in fair_periods:
+                continue
+            totals = {o.period: o for o in item.series}
+            by_quarter = [
+                fairness_at(
+                    metric=item.metric,
+                    area=area,
+                    breakdown=breakdown,
+                    period=when,
+                    cells=[(c, cells.get((metric_id, when, c.pk))) for c in cats],
+                    total=totals.get(when),
                 )
+                for when in trend[metric_id]
+            ]
+            latest_fair = by_quarter[-1]
+            latest_fair.trend = [f for f in by_quarter if any(o is not None for _, o in f.cells)]
+            item.fairness.append(latest_fair)
+
+
+TREND_QUARTERS = 8  # quarters of disproportionality and recorded share shown as a trend
+
+
+def _quarters_to(end: dt.date, count: int) -> list[dt.date]:
+    """The ``count`` quarter end dates up to and including ``end``, oldest first."""
+    last = Quarter.from_end_date(end)
+    return [last.shift(-back).end_date for back in range(count - 1, -1, -1)]
 
 
 def breakdown_cells(

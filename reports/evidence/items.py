@@ -94,6 +94,26 @@ class FairnessEvidence:
     recorded_share: float | None = None  # share of records with the characteristic recorded (0-1)
     min_recorded: float | None = None
     withheld: str | None = None  # why every ratio is withheld, or None
+    trend: list[FairnessEvidence] = field(default_factory=list)  # the last 8 quarters with counts, oldest first
+
+    @property
+    def trend_groups(self) -> list[str]:
+        return [c.code for c, _ in self.cells if c.pk not in (self.reference.pk, self.breakdown.not_recorded_id)]
+
+    def trend_rows(self) -> list[tuple[str, float | None, str | None, list[float | None]]]:
+        """Per quarter: its label, the recorded share, why ratios are withheld (or None), each group's ratio."""
+        out = []
+        for item in self.trend:
+            ratios = {g.category: g.ratio for g in item.groups}
+            out.append(
+                (
+                    period_label(item.period),
+                    item.recorded_share,
+                    item.withheld,
+                    [ratios.get(code) for code in self.trend_groups],
+                )
+            )
+        return out
 
     @property
     def recorded_text(self) -> str:

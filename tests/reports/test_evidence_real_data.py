@@ -78,9 +78,18 @@ def test_a_recording_collapse_withholds_ratios(world, client):
     black = next(g for g in fair.groups if g.category == "black")
     assert black.ratio == pytest.approx((25 / 13780) / (652 / 1035933))
     assert round(black.ratio, 1) == 2.9
+    # The trend shows the collapse: eight quarters of recorded share beside the ratios.
+    (collapsed_fair,) = collapsed.fairness
+    trend = collapsed_fair.trend_rows()
+    assert [label for label, *_ in trend] == [
+        "2022/23 Q1", "2022/23 Q2", "2022/23 Q3", "2022/23 Q4", "2023/24 Q1", "2023/24 Q2", "2023/24 Q3", "2023/24 Q4",
+    ]  # fmt: skip
+    assert trend[0][1] == pytest.approx(796 / 866) and trend[0][2] is None
+    assert trend[-1][2] == "ethnicity recorded for 3% of records; 80% needed"
     client.force_login(UserFactory(username="board", role="board_member"))
     page = client.get(reverse("dashboard-fairness"), {"quarter": "2024-03-31"}).content.decode()
     assert "Ratios withheld:" in page and "ethnicity recorded for 3% of records; 80% needed" in page
+    assert "The last 8 quarters" in page and '<td class="num">92%</td>' in page
     api = client.get(
         reverse("api-disproportionality"),
         {"metric": "FAIR01", "area": "staffordshire", "period": "2024-03-31", "breakdown": "ethnicity"},
