@@ -4,7 +4,7 @@ from accounts.admin import ReadOnlyAdminMixin, RoleAdminMixin
 from frameworks.admin import FrameworkAdmin
 from frameworks.models import Framework
 
-from .models import FrameworkMetric, ImportBatch, Metric, Observation, Rebase
+from .models import FIGURE_FIELDS, FrameworkMetric, ImportBatch, Metric, Observation, Rebase
 
 
 class PlacementInline(admin.TabularInline):
@@ -40,21 +40,7 @@ class ObservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ("metric", "area", "period", "category", "value", "missing", "status", "source", "source_row")
     # The figure fields come from StoredFigure, which would put them first; the page keeps its order.
-    fields = (
-        "metric",
-        "area",
-        "period",
-        "category",
-        "unit",
-        "value",
-        "numerator",
-        "denominator",
-        "missing",
-        "status",
-        "note",
-        "source",
-        "source_row",
-    )
+    fields = ("metric", "area", "period", "category", *FIGURE_FIELDS, "source", "source_row")
     list_filter = ("metric", "status")
     list_select_related = ("metric", "area", "category", "source")
     search_fields = ("metric__code", "area__code")

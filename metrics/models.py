@@ -243,6 +243,12 @@ class StoredFigure(models.Model):
         abstract = True
 
 
+# What a person gives for a figure, and with the unit copied from the metric, the stored figure: the fields
+# copied, listed and bulk-updated wherever figures move between tables (in ``StoredFigure``'s order).
+FIGURE_VALUE_FIELDS = ("value", "numerator", "denominator", "missing", "status", "note")
+FIGURE_FIELDS = ("unit", *FIGURE_VALUE_FIELDS)
+
+
 def figure_constraints(prefix: str) -> list[models.BaseConstraint]:
     """The database's checks on a stored figure, named ``{prefix}_<rule>`` (unique per table).
 

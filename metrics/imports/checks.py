@@ -235,3 +235,23 @@ def same_number(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+
+
+def numbers_of(figure: Any) -> dict[str, Any]:
+    """A figure's numbers and missing symbol (a row, an observation or a return value), as audited."""
+    return {
+        "value": figure.value,
+        "numerator": figure.numerator,
+        "denominator": figure.denominator,
+        "missing": figure.missing,
+    }
+
+
+def same_numbers(a: Any, b: Any) -> bool:
+    """Whether two figures (rows, observations or return values) have the same numbers and missing symbol."""
+    return (
+        same_number(a.value, b.value)
+        and same_number(a.numerator, b.numerator)
+        and same_number(a.denominator, b.denominator)
+        and a.missing == b.missing
+    )

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction
 from accounts.models import Agency, AuditEvent
-from metrics.models import ImportBatch, Observation, ObservationStatus
+from metrics.models import FIGURE_FIELDS, ImportBatch, Observation, ObservationStatus
 
-from .checks import Row, check_rows, same_number
+from .checks import Row, check_rows, same_numbers
 from .parse import FileRejected, parse_file
 from .summary import ImportSummary, Issue
 
@@ -64,12 +64,7 @@ def plan_diff(plan: ImportPlan, rows: list[Row]) -> None:
             plan.to_create.append(row)
             continue
         stored_status = ObservationStatus.FINAL if obs.status == ObservationStatus.REVISED else obs.status
-        same_figures = (
-            same_number(obs.value, row.value)
-            and same_number(obs.numerator, row.numerator)
-            and same_number(obs.denominator, row.denominator)
-            and obs.missing == row.missing
-        )
+        same_figures = same_numbers(obs, row)
         if same_figures and stored_status == row.status and obs.note == row.note:
             summary.unchanged += 1
         else:
@@ -124,12 +119,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
         now = timezone.now()
         for row, obs in plan.to_update:
             old = _figures(obs)
-            figures_changed = not (
-                same_number(obs.value, row.value)
-                and same_number(obs.numerator, row.numerator)
-                and same_number(obs.denominator, row.denominator)
-                and obs.missing == row.missing
-            )
+            figures_changed = not same_numbers(obs, row)
             obs.value, obs.numerator, obs.denominator = row.value, row.numerator, row.denominator
             obs.missing, obs.note, obs.unit = row.missing, row.note, row.metric.unit
             # Any change to an approved figure is a revision ([r]); the old figure is in the audit trail.
@@ -153,18 +143,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
             )
         Observation.objects.bulk_update(
             changed,
-            [
-                "value",
-                "numerator",
-                "denominator",
-                "missing",
-                "note",
-                "unit",
-                "status",
-                "source",
-                "source_row",
-                "updated_at",
-            ],
+            [*FIGURE_FIELDS, "source", "source_row", "updated_at"],
             batch_size=1000,
         )
         events.append(

@@ -64,6 +64,11 @@ def check_move(obj: Any, to: str, table: workflow.Transitions) -> None:
         raise ReturnError(str(IllegalTransition(obj, field="state", from_state=obj.state, to_state=to)))
 
 
+def move_return(ret: Return, to: ReturnState, action: AuditAction, *, actor: Any, **change: Any) -> Return:
+    """``change_state`` on a return: its transition table, the audit event filed under the return."""
+    return change_state(ret, to=to, table=RETURN_TRANSITIONS, actor=actor, action=action, return_id=ret.pk, **change)
+
+
 # --- rounds -------------------------------------------------------------------------------------------
 def round_open(*, actor: Any, framework: Framework, period: dt.date, due_date: dt.date) -> CollectionRound:
     """Open the collection round for a quarter: a draft return for each agency that owes data."""
@@ -121,14 +126,12 @@ def return_submit(*, actor: Any, return_obj: Return, version: int | None = None)
         now = timezone.now()
         ret.submitted_at, ret.submitted_by = now, actor
         ret.first_submitted_at = ret.first_submitted_at or now
-        change_state(
+        move_return(
             ret,
-            to=ReturnState.SUBMITTED,
-            table=RETURN_TRANSITIONS,
+            ReturnState.SUBMITTED,
+            AuditAction.RETURN_SUBMITTED,
             actor=actor,
-            action=AuditAction.RETURN_SUBMITTED,
             fields=["submitted_at", "submitted_by", "first_submitted_at", "updated_at"],
-            return_id=ret.pk,
         )
     return ret
 
@@ -142,15 +145,13 @@ def return_send_back(*, actor: Any, return_obj: Return, reason: str) -> Return:
         ret = lock_return(return_obj, None)
         check_move(ret, ReturnState.RETURNED, RETURN_TRANSITIONS)
         ret.decided_at, ret.decided_by, ret.reason = timezone.now(), actor, reason.strip()
-        change_state(
+        move_return(
             ret,
-            to=ReturnState.RETURNED,
-            table=RETURN_TRANSITIONS,
+            ReturnState.RETURNED,
+            AuditAction.RETURN_RETURNED,
             actor=actor,
-            action=AuditAction.RETURN_RETURNED,
             fields=["decided_at", "decided_by", "reason", "updated_at"],
             reason=ret.reason,
-            return_id=ret.pk,
             on_commit=lambda: notifications.return_decided(return_id=ret.pk, kind="returned"),
         )
     return ret
@@ -185,15 +186,13 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
         plan_diff(plan, rows)
         import_commit(plan=plan, actor=actor)
         ret.decided_at, ret.decided_by, ret.reason = timezone.now(), actor, ""
-        change_state(
+        move_return(
             ret,
-            to=ReturnState.APPROVED,
-            table=RETURN_TRANSITIONS,
+            ReturnState.APPROVED,
+            AuditAction.RETURN_APPROVED,
             actor=actor,
-            action=AuditAction.RETURN_APPROVED,
             fields=["decided_at", "decided_by", "reason", "updated_at"],
             summary=f"{ret}: {summary.created} new, {summary.updated} revised, {summary.unchanged} unchanged",
-            return_id=ret.pk,
             on_commit=lambda: notifications.return_decided(return_id=ret.pk, kind="approved"),
         )
     return ret
@@ -209,14 +208,12 @@ def return_reopen(*, actor: Any, return_obj: Return, reason: str) -> Return:
         ret = lock_return(return_obj, None)
         check_move(ret, ReturnState.DRAFT, RETURN_TRANSITIONS)
         ret.reason = reason.strip()
-        change_state(
+        move_return(
             ret,
-            to=ReturnState.DRAFT,
-            table=RETURN_TRANSITIONS,
+            ReturnState.DRAFT,
+            AuditAction.RETURN_REOPENED,
             actor=actor,
-            action=AuditAction.RETURN_REOPENED,
             fields=["reason", "updated_at"],
             reason=ret.reason,
-            return_id=ret.pk,
         )
     return ret

@@ -15,10 +15,10 @@ from accounts.models import AuditEvent
 from accounts.workflow import change_state
 from frameworks.models import Area, BreakdownCategory
 from frameworks.selectors import current_framework
-from metrics.imports.checks import Row, check_rows, same_number
+from metrics.imports.checks import Row, check_rows, numbers_of, same_numbers
 from metrics.imports.parse import COLUMNS
 from metrics.imports.summary import ImportSummary, Issue
-from metrics.models import RETURN_TRANSITIONS, Metric, Return, ReturnState, ReturnValue
+from metrics.models import FIGURE_VALUE_FIELDS, RETURN_TRANSITIONS, Metric, Return, ReturnState, ReturnValue
 from metrics.quarters import period_label
 
 from .services import check_editable, lock_return
@@ -96,14 +96,7 @@ def check_return_rows(
 
 
 def _same_value(current: ReturnValue, row: Row) -> bool:
-    return (
-        same_number(current.value, row.value)
-        and same_number(current.numerator, row.numerator)
-        and same_number(current.denominator, row.denominator)
-        and current.missing == row.missing
-        and current.status == row.status
-        and current.note == row.note
-    )
+    return same_numbers(current, row) and current.status == row.status and current.note == row.note
 
 
 def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str) -> None:
@@ -125,12 +118,7 @@ def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str
     changed = []
     events = []
     for row, current in check.updated:
-        old = {
-            "value": current.value,
-            "numerator": current.numerator,
-            "denominator": current.denominator,
-            "missing": current.missing,
-        }
+        old = numbers_of(current)
         current.value, current.numerator, current.denominator = row.value, row.numerator, row.denominator
         current.missing, current.status, current.note = row.missing, row.status, row.note
         current.source, current.source_row = source[:300], row.row if source != "web form" else None
@@ -144,30 +132,14 @@ def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str
                 object_id=str(current.pk),
                 summary=f"{row.metric.code} area {row.area_id} category {row.category_id}"[:500],
                 old=old,
-                new={
-                    "value": row.value,
-                    "numerator": row.numerator,
-                    "denominator": row.denominator,
-                    "missing": row.missing,
-                },
+                new=numbers_of(row),
                 return_id=return_obj.pk,
                 metric_code=row.metric.code,
             )
         )
     ReturnValue.objects.bulk_update(
         changed,
-        [
-            "value",
-            "numerator",
-            "denominator",
-            "missing",
-            "status",
-            "note",
-            "source",
-            "source_row",
-            "updated_at",
-            "updated_by",
-        ],
+        [*FIGURE_VALUE_FIELDS, "source", "source_row", "updated_at", "updated_by"],
         batch_size=1000,
     )
     AuditEvent.objects.bulk_create(events, batch_size=2000)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from accounts.downloads import csv_bytes, download, xlsx_bytes
@@ -62,3 +63,18 @@ def export(
         preamble = [*about, []]
         return download(csv_bytes(header, rows, preamble=preamble), f"{name}.csv")
     return download(xlsx_bytes([("data", header, rows), ("about", ["Item", "Value"], about)]), f"{name}.xlsx")
+
+
+def export_or_render(
+    request: HttpRequest,
+    name: str,
+    header: list[str],
+    rows: list[list[Any]],
+    about: list[list[Any]],
+    *,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+) -> HttpResponse:
+    """The page's table as CSV/XLSX when ``?format=`` asks for it, else the page (``context`` is only built
+    for the page)."""
+    return export(request, name, header, rows, about) or render(request, template, context())

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from accounts.access import Perm, permission_required
 from metrics.quarters import period_label
 from reports import charts, wording
-from reports.dashboards.common import area_asked, export, framework_or_404, snapshot_asked
+from reports.dashboards.common import area_asked, export_or_render, framework_or_404, snapshot_asked
 from reports.dashboards.selectors import quarter_choice, selectable_areas
 from reports.evidence.build import build_evidence, fairness_metrics
 from reports.evidence.items import Part
@@ -89,19 +88,14 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
         "recorded share %",
         "ratios withheld because",
     ]
-    exported = export(
+    return export_or_render(
         request,
         f"fairness-{area.code}",
         header,
         [[("" if v is None else v) for v in r] for r in rows],
         [["Area", area.name], ["Caveat", wording.DISPROPORTIONALITY_CAVEAT]],
-    )
-    if exported:
-        return exported
-    return render(
-        request,
-        "reports/fairness.html",
-        {
+        template="reports/fairness.html",
+        context=lambda: {
             "framework": framework,
             "area": area,
             "sections": sections,

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -15,7 +15,7 @@ from metrics.models import Metric
 from metrics.quarters import Quarter, QuarterError, period_label
 from metrics.rebases import RebaseError, rebase_record
 from reports import charts, wording
-from reports.dashboards.common import area_asked, export, framework_or_404, snapshot_asked, symbol_of
+from reports.dashboards.common import area_asked, export_or_render, framework_or_404, snapshot_asked, symbol_of
 from reports.dashboards.selectors import overview, quarter_choice, selectable_areas
 from reports.evidence.build import metric_evidence
 from reports.evidence.items import MetricEvidence, Part
@@ -42,13 +42,14 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         ["Area", area.name],
         ["Quarter", period_label(data.period) if data.period else ""],
     ]
-    exported = export(request, f"overview-{area.code}-{data.period or 'none'}", header, rows, about)
-    if exported:
-        return exported
-    return render(
+    return export_or_render(
         request,
-        "reports/overview.html",
-        {
+        f"overview-{area.code}-{data.period or 'none'}",
+        header,
+        rows,
+        about,
+        template="reports/overview.html",
+        context=lambda: {
             "data": data,
             "framework": framework,
             "selected_priority": priority,
@@ -201,13 +202,14 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
         ["Owner", metric.agency.name],
         ["Figures", context["snapshot_caption"] or "Approved data as it stands now."],
     ]
-    exported = export(request, f"{metric.code}-{area.code}", header, rows, about)
-    if exported:
-        return exported
-    return render(
+    return export_or_render(
         request,
-        "reports/metric.html",
-        {
+        f"{metric.code}-{area.code}",
+        header,
+        rows,
+        about,
+        template="reports/metric.html",
+        context=lambda: {
             **context,
             "framework": framework,
             "place": evidence if evidence.priority else None,
@@ -242,19 +244,14 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
         ]
         for s in sections
     ]
-    exported = export(
+    return export_or_render(
         request,
         f"priority-{priority.code}-{area.code}",
         ["metric", "name", "quarter", "value", "finding"],
         rows,
         [["Priority", priority.name], ["Area", area.name]],
-    )
-    if exported:
-        return exported
-    return render(
-        request,
-        "reports/priority.html",
-        {
+        template="reports/priority.html",
+        context=lambda: {
             "framework": framework,
             "priority": priority,
             "area": area,

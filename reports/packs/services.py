@@ -5,10 +5,12 @@ commit."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.access import Perm, require, system_actor
@@ -51,18 +53,41 @@ def _enqueue(pack_id: int) -> None:
     build_pack_task.enqueue(pack_id)
 
 
-def pack_started(*, pack_id: int) -> BoardPack:
+def _pack_change(
+    pack_id: int,
+    *,
+    to: PackState,
+    action: AuditAction,
+    fields: dict[str, Any],
+    packs: QuerySet[BoardPack] | None = None,
+    summary: Callable[[BoardPack], str] | None = None,
+    reason: str = "",
+) -> BoardPack:
+    """The worker's state changes: lock the pack, set ``fields`` on it, move it to ``to`` as the system actor."""
     with transaction.atomic():
-        pack = locked(BoardPack.objects.select_related("report__snapshot"), pack_id)
-        pack.progress, pack.message = 5, "Collecting the snapshot's figures"
+        pack = locked(BoardPack.objects.all() if packs is None else packs, pack_id)
+        for name, value in fields.items():
+            setattr(pack, name, value)
         return change_state(
             pack,
-            to=PackState.BUILDING,
+            to=to,
             table=PACK_TRANSITIONS,
             actor=system_actor(),
-            action=AuditAction.PACK_STARTED,
-            fields=["progress", "message"],
+            action=action,
+            fields=list(fields),
+            summary=summary(pack) if summary is not None else "",
+            reason=reason,
         )
+
+
+def pack_started(*, pack_id: int) -> BoardPack:
+    return _pack_change(
+        pack_id,
+        to=PackState.BUILDING,
+        action=AuditAction.PACK_STARTED,
+        fields={"progress": 5, "message": "Collecting the snapshot's figures"},
+        packs=BoardPack.objects.select_related("report__snapshot"),
+    )
 
 
 def pack_progress(*, pack_id: int, percent: int, message: str) -> None:
@@ -71,33 +96,28 @@ def pack_progress(*, pack_id: int, percent: int, message: str) -> None:
 
 
 def pack_built(*, pack_id: int, pdf: bytes, charts_rendered: bool) -> BoardPack:
-    with transaction.atomic():
-        pack = locked(BoardPack, pack_id)
-        pack.progress = 100
-        pack.message = "Ready" if charts_rendered else "Ready (charts shown as tables: no browser was available)"
-        pack.pdf, pack.sha256, pack.size = pdf, hashlib.sha256(pdf).hexdigest(), len(pdf)
-        pack.charts_rendered, pack.finished_at = charts_rendered, timezone.now()
-        return change_state(
-            pack,
-            to=PackState.READY,
-            table=PACK_TRANSITIONS,
-            actor=system_actor(),
-            action=AuditAction.PACK_BUILT,
-            fields=["progress", "message", "pdf", "sha256", "size", "charts_rendered", "finished_at"],
-            summary=f"{pack}: {len(pdf):,} bytes",
-        )
+    return _pack_change(
+        pack_id,
+        to=PackState.READY,
+        action=AuditAction.PACK_BUILT,
+        fields={
+            "progress": 100,
+            "message": "Ready" if charts_rendered else "Ready (charts shown as tables: no browser was available)",
+            "pdf": pdf,
+            "sha256": hashlib.sha256(pdf).hexdigest(),
+            "size": len(pdf),
+            "charts_rendered": charts_rendered,
+            "finished_at": timezone.now(),
+        },
+        summary=lambda pack: f"{pack}: {len(pdf):,} bytes",
+    )
 
 
 def pack_failed(*, pack_id: int, error: str) -> BoardPack:
-    with transaction.atomic():
-        pack = locked(BoardPack, pack_id)
-        pack.message, pack.finished_at = error[:300], timezone.now()
-        return change_state(
-            pack,
-            to=PackState.FAILED,
-            table=PACK_TRANSITIONS,
-            actor=system_actor(),
-            action=AuditAction.PACK_FAILED,
-            fields=["message", "finished_at"],
-            reason=error[:500],
-        )
+    return _pack_change(
+        pack_id,
+        to=PackState.FAILED,
+        action=AuditAction.PACK_FAILED,
+        fields={"message": error[:300], "finished_at": timezone.now()},
+        reason=error[:500],
+    )

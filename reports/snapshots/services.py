@@ -13,23 +13,11 @@ from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
 from frameworks.models import Framework
 from metrics.catalogue.export import framework_export
-from metrics.models import CollectionRound, Observation, Return, ReturnState
+from metrics.models import FIGURE_FIELDS, CollectionRound, Observation, Return, ReturnState
 from metrics.quarters import Quarter
 from reports.models import Snapshot, SnapshotObservation, SnapshotRevision
 
-COPIED_FIELDS = [
-    "metric_id",
-    "area_id",
-    "period",
-    "category_id",
-    "unit",
-    "value",
-    "numerator",
-    "denominator",
-    "missing",
-    "status",
-    "note",
-]
+COPIED_FIELDS = ["metric_id", "area_id", "period", "category_id", *FIGURE_FIELDS]
 
 
 class SnapshotError(Exception):
