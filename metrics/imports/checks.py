@@ -239,12 +239,7 @@ def same_number(a: float | None, b: float | None) -> bool:
 
 def numbers_of(figure: Any) -> dict[str, Any]:
     """A figure's numbers and missing symbol (a row, an observation or a return value), as audited."""
-    return {
-        "value": figure.value,
-        "numerator": figure.numerator,
-        "denominator": figure.denominator,
-        "missing": figure.missing,
-    }
+    return {name: getattr(figure, name) for name in ("value", "numerator", "denominator", "missing")}
 
 
 def same_numbers(a: Any, b: Any) -> bool:

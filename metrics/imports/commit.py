@@ -10,9 +10,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import AuditAction
+from accounts.audit import AuditAction, event
 from accounts.models import Agency, AuditEvent
-from metrics.models import FIGURE_FIELDS, ImportBatch, Observation, ObservationStatus
+from metrics.models import FIGURE_FIELDS, FIGURE_VALUE_FIELDS, ImportBatch, Observation, ObservationStatus
 
 from .checks import Row, check_rows, same_numbers
 from .parse import FileRejected, parse_file
@@ -76,12 +76,7 @@ def plan_diff(plan: ImportPlan, rows: list[Row]) -> None:
 # --- write -------------------------------------------------------------------------------------------
 def _figures(obs: Observation) -> dict[str, Any]:
     return {
-        "value": obs.value,
-        "numerator": obs.numerator,
-        "denominator": obs.denominator,
-        "missing": obs.missing,
-        "status": obs.status,
-        "note": obs.note,
+        **{name: getattr(obs, name) for name in FIGURE_VALUE_FIELDS},
         "source": obs.source_id,
         "source_row": obs.source_row,
     }
@@ -127,14 +122,11 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
             obs.source, obs.source_row, obs.updated_at = batch, row.row, now
             changed.append(obs)
             events.append(
-                AuditEvent(
+                event(
+                    AuditAction.OBSERVATION_REVISED if figures_changed else AuditAction.OBSERVATION_UPDATED,
                     actor_id=actor_id,
-                    action=AuditAction.OBSERVATION_REVISED if figures_changed else AuditAction.OBSERVATION_UPDATED,
-                    object_type="metrics.observation",
-                    object_id=str(obs.pk),
-                    summary=f"{row.metric.code} area {row.area_id} {row.period} row {row.row} of {summary.filename}"[
-                        :500
-                    ],
+                    obj=obs,
+                    summary=f"{row.metric.code} area {row.area_id} {row.period} row {row.row} of {summary.filename}",
                     old=old,
                     new=_figures(obs),
                     metric_code=row.metric.code,
@@ -147,11 +139,10 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
             batch_size=1000,
         )
         events.append(
-            AuditEvent(
+            event(
+                AuditAction.IMPORT_ACCEPTED,
                 actor_id=actor_id,
-                action=AuditAction.IMPORT_ACCEPTED,
-                object_type="metrics.importbatch",
-                object_id=str(batch.pk),
+                obj=batch,
                 summary=f"{summary.filename}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged",
                 new={"agency": plan.agency.code, "sha256": plan.sha256, "rows": summary.rows_read},
                 return_id=plan.source_return.pk if plan.source_return is not None else None,

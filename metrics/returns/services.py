@@ -9,6 +9,8 @@ write as the import core: a changed value is a revision with the old value kept 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -64,9 +66,54 @@ def check_move(obj: Any, to: str, table: workflow.Transitions) -> None:
         raise ReturnError(str(IllegalTransition(obj, field="state", from_state=obj.state, to_state=to)))
 
 
-def move_return(ret: Return, to: ReturnState, action: AuditAction, *, actor: Any, **change: Any) -> Return:
-    """``change_state`` on a return: its transition table, the audit event filed under the return."""
-    return change_state(ret, to=to, table=RETURN_TRANSITIONS, actor=actor, action=action, return_id=ret.pk, **change)
+# The state each audited change of a return moves it to.
+RETURN_MOVES = {
+    AuditAction.RETURN_SUBMITTED: ReturnState.SUBMITTED,
+    AuditAction.RETURN_RETURNED: ReturnState.RETURNED,
+    AuditAction.RETURN_APPROVED: ReturnState.APPROVED,
+    AuditAction.RETURN_REOPENED: ReturnState.DRAFT,
+    AuditAction.RETURN_VALUES_SAVED: ReturnState.DRAFT,  # a return sent back is a draft again once edited
+}
+
+
+@contextmanager
+def _moving(return_obj: Return, to: ReturnState, version: int | None = None) -> Iterator[Return]:
+    """One transaction with the return locked, the move to ``to`` checked legal before any work is done."""
+    with transaction.atomic():
+        ret = lock_return(return_obj, version)
+        check_move(ret, to, RETURN_TRANSITIONS)
+        yield ret
+
+
+def move_return(ret: Return, action: AuditAction, *, actor: Any, fields: list[str], **change: Any) -> Return:
+    """``change_state`` on a return: the state ``action`` moves it to (``RETURN_MOVES``), its transition table,
+    ``updated_at`` saved with ``fields`` and the audit event filed under the return."""
+    return change_state(
+        ret,
+        to=RETURN_MOVES[action],
+        table=RETURN_TRANSITIONS,
+        actor=actor,
+        action=action,
+        fields=[*fields, "updated_at"],
+        return_id=ret.pk,
+        **change,
+    )
+
+
+def _decide(ret: Return, action: AuditAction, *, actor: Any, reason: str = "", summary: str = "") -> None:
+    """A performance manager's decision on a submitted return (sent back or approved): who decided, when and
+    why, the move, and the e-mail to the agency once committed."""
+    ret.decided_at, ret.decided_by, ret.reason = timezone.now(), actor, reason
+    kind = "approved" if action == AuditAction.RETURN_APPROVED else "returned"
+    move_return(
+        ret,
+        action,
+        actor=actor,
+        fields=["decided_at", "decided_by", "reason"],
+        summary=summary,
+        reason=reason,
+        on_commit=lambda: notifications.return_decided(return_id=ret.pk, kind=kind),
+    )
 
 
 # --- rounds -------------------------------------------------------------------------------------------
@@ -98,9 +145,7 @@ def return_submit(*, actor: Any, return_obj: Return, version: int | None = None)
     """Send the return to the commissioner's office. Every owed value must be accounted for (a number,
     [x] or [z]), no rule error may stand, and every warning needs a comment."""
     require(actor, Perm.SUBMIT_RETURN, agency=return_obj.agency_id)
-    with transaction.atomic():
-        ret = lock_return(return_obj, version)
-        check_move(ret, ReturnState.SUBMITTED, RETURN_TRANSITIONS)
+    with _moving(return_obj, ReturnState.SUBMITTED, version) as ret:
         framework = current_framework()
         values = list(ret.values.select_related("metric"))
         have = {v.key for v in values}
@@ -128,10 +173,9 @@ def return_submit(*, actor: Any, return_obj: Return, version: int | None = None)
         ret.first_submitted_at = ret.first_submitted_at or now
         move_return(
             ret,
-            ReturnState.SUBMITTED,
             AuditAction.RETURN_SUBMITTED,
             actor=actor,
-            fields=["submitted_at", "submitted_by", "first_submitted_at", "updated_at"],
+            fields=["submitted_at", "submitted_by", "first_submitted_at"],
         )
     return ret
 
@@ -141,19 +185,8 @@ def return_send_back(*, actor: Any, return_obj: Return, reason: str) -> Return:
     require(actor, Perm.APPROVE_RETURN)
     if not reason.strip():
         raise ReturnError("Say what needs correcting.")
-    with transaction.atomic():
-        ret = lock_return(return_obj, None)
-        check_move(ret, ReturnState.RETURNED, RETURN_TRANSITIONS)
-        ret.decided_at, ret.decided_by, ret.reason = timezone.now(), actor, reason.strip()
-        move_return(
-            ret,
-            ReturnState.RETURNED,
-            AuditAction.RETURN_RETURNED,
-            actor=actor,
-            fields=["decided_at", "decided_by", "reason", "updated_at"],
-            reason=ret.reason,
-            on_commit=lambda: notifications.return_decided(return_id=ret.pk, kind="returned"),
-        )
+    with _moving(return_obj, ReturnState.RETURNED) as ret:
+        _decide(ret, AuditAction.RETURN_RETURNED, actor=actor, reason=reason.strip())
     return ret
 
 
@@ -161,9 +194,7 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
     """Approve a submitted return: it is locked and its values become approved data. A value that differs
     from approved data is a revision; the old value is kept in the audit trail."""
     require(actor, Perm.APPROVE_RETURN)
-    with transaction.atomic():
-        ret = lock_return(return_obj, None)
-        check_move(ret, ReturnState.APPROVED, RETURN_TRANSITIONS)
+    with _moving(return_obj, ReturnState.APPROVED) as ret:
         values = list(ret.values.select_related("metric"))
         summary = ImportSummary(filename=f"return {ret.agency.code} {ret.round.label}")
         plan = ImportPlan(summary=summary, agency=ret.agency, sha256="", source_return=ret)
@@ -185,15 +216,11 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
         ]
         plan_diff(plan, rows)
         import_commit(plan=plan, actor=actor)
-        ret.decided_at, ret.decided_by, ret.reason = timezone.now(), actor, ""
-        move_return(
+        _decide(
             ret,
-            ReturnState.APPROVED,
             AuditAction.RETURN_APPROVED,
             actor=actor,
-            fields=["decided_at", "decided_by", "reason", "updated_at"],
             summary=f"{ret}: {summary.created} new, {summary.updated} revised, {summary.unchanged} unchanged",
-            on_commit=lambda: notifications.return_decided(return_id=ret.pk, kind="approved"),
         )
     return ret
 
@@ -204,16 +231,7 @@ def return_reopen(*, actor: Any, return_obj: Return, reason: str) -> Return:
     require(actor, Perm.APPROVE_RETURN)
     if not reason.strip():
         raise ReturnError("Give the reason for reopening an approved return.")
-    with transaction.atomic():
-        ret = lock_return(return_obj, None)
-        check_move(ret, ReturnState.DRAFT, RETURN_TRANSITIONS)
+    with _moving(return_obj, ReturnState.DRAFT) as ret:
         ret.reason = reason.strip()
-        move_return(
-            ret,
-            ReturnState.DRAFT,
-            AuditAction.RETURN_REOPENED,
-            actor=actor,
-            fields=["reason", "updated_at"],
-            reason=ret.reason,
-        )
+        move_return(ret, AuditAction.RETURN_REOPENED, actor=actor, fields=["reason"], reason=ret.reason)
     return ret

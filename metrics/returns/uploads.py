@@ -65,20 +65,25 @@ def upload_create(*, actor: Any, return_obj: Return, filename: str, content: byt
     return upload
 
 
+def _move_upload(upload: ReturnUpload, to: UploadState, action: AuditAction, *, actor: Any, **change: Any) -> None:
+    """``change_state`` on an upload: its transition table, the audit event filed under its return."""
+    change_state(
+        upload, to=to, table=UPLOAD_TRANSITIONS, actor=actor, action=action, return_id=upload.return_obj_id, **change
+    )
+
+
 def upload_check(*, upload: ReturnUpload) -> ReturnUpload:
     """Check a stored upload (the background task) and save its preview: checking → ready or rejected."""
     state = _check_into(upload, save_progress=True)
     with transaction.atomic():
         current = locked(ReturnUpload, upload.pk)
         current.summary, current.rows_total, current.rows_done = upload.summary, upload.rows_total, upload.rows_done
-        change_state(
+        _move_upload(
             current,
-            to=state,
-            table=UPLOAD_TRANSITIONS,
+            state,
+            AuditAction.UPLOAD_CHECKED,
             actor=system_actor(),
-            action=AuditAction.UPLOAD_CHECKED,
             fields=["summary", "rows_total", "rows_done"],
-            return_id=current.return_obj_id,
         )
     return current
 
@@ -148,14 +153,12 @@ def upload_confirm(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
         _check_confirmable(current)
         current.rows_done = 0
         actor_id = actor.pk
-        change_state(
+        _move_upload(
             current,
-            to=UploadState.WRITING,
-            table=UPLOAD_TRANSITIONS,
+            UploadState.WRITING,
+            AuditAction.UPLOAD_CONFIRMED,
             actor=actor,
-            action=AuditAction.UPLOAD_CONFIRMED,
             fields=["rows_done"],
-            return_id=current.return_obj_id,
             on_commit=lambda: commit_upload_task.enqueue(current.pk, actor_id),
         )
     return current
@@ -180,25 +183,21 @@ def upload_write(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
             raise ReturnError("The file no longer passes its checks; upload it again.")
         write_values(ret, check, actor, current.filename)
         current.rows_done = current.rows_total
-        change_state(
+        _move_upload(
             current,
-            to=UploadState.COMMITTED,
-            table=UPLOAD_TRANSITIONS,
+            UploadState.COMMITTED,
+            AuditAction.UPLOAD_WRITTEN,
             actor=actor,
-            action=AuditAction.UPLOAD_WRITTEN,
             fields=["rows_done"],
             summary=f"{current.filename}: {check.summary.created} added, {check.summary.updated} changed",
-            return_id=ret.pk,
         )
         for other in ret.uploads.select_for_update().filter(state=UploadState.READY).exclude(pk=current.pk):
-            change_state(
+            _move_upload(
                 other,
-                to=UploadState.SUPERSEDED,
-                table=UPLOAD_TRANSITIONS,
+                UploadState.SUPERSEDED,
+                AuditAction.UPLOAD_SUPERSEDED,
                 actor=actor,
-                action=AuditAction.UPLOAD_SUPERSEDED,
                 summary=f"{other.filename}: {current.filename} was written first",
-                return_id=ret.pk,
             )
     return current
 
@@ -208,15 +207,8 @@ def upload_fail(*, actor: Any, upload_id: int, message: str) -> ReturnUpload:
     with transaction.atomic():
         current = locked(ReturnUpload, upload_id)
         current.summary = {**current.summary, "errors": [_file_error(message)]}
-        change_state(
-            current,
-            to=UploadState.REJECTED,
-            table=UPLOAD_TRANSITIONS,
-            actor=actor,
-            action=AuditAction.UPLOAD_REJECTED,
-            fields=["summary"],
-            reason=message,
-            return_id=current.return_obj_id,
+        _move_upload(
+            current, UploadState.REJECTED, AuditAction.UPLOAD_REJECTED, actor=actor, fields=["summary"], reason=message
         )
     return current
 

@@ -10,18 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.access import Perm, require
-from accounts.audit import AuditAction, record
+from accounts.audit import AuditAction, event, record
 from accounts.models import AuditEvent
-from accounts.workflow import change_state
 from frameworks.models import Area, BreakdownCategory
 from frameworks.selectors import current_framework
 from metrics.imports.checks import Row, check_rows, numbers_of, same_numbers
 from metrics.imports.parse import COLUMNS
 from metrics.imports.summary import ImportSummary, Issue
-from metrics.models import FIGURE_VALUE_FIELDS, RETURN_TRANSITIONS, Metric, Return, ReturnState, ReturnValue
+from metrics.models import FIGURE_VALUE_FIELDS, Metric, Return, ReturnState, ReturnValue
 from metrics.quarters import period_label
 
-from .services import check_editable, lock_return
+from .services import check_editable, lock_return, move_return
 from .validation import Finding, Key, evaluate
 
 
@@ -125,12 +124,11 @@ def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str
         current.updated_at, current.updated_by_id = now, actor_id
         changed.append(current)
         events.append(
-            AuditEvent(
+            event(
+                AuditAction.RETURN_VALUE_CHANGED,
                 actor_id=actor_id,
-                action=AuditAction.RETURN_VALUE_CHANGED,
-                object_type="metrics.returnvalue",
-                object_id=str(current.pk),
-                summary=f"{row.metric.code} area {row.area_id} category {row.category_id}"[:500],
+                obj=current,
+                summary=f"{row.metric.code} area {row.area_id} category {row.category_id}",
                 old=old,
                 new=numbers_of(row),
                 return_id=return_obj.pk,
@@ -145,16 +143,7 @@ def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str
     AuditEvent.objects.bulk_create(events, batch_size=2000)
     summary = f"{source}: {len(check.created)} added, {len(check.updated)} changed"
     if return_obj.state == ReturnState.RETURNED:  # corrections under way: a draft again
-        change_state(
-            return_obj,
-            to=ReturnState.DRAFT,
-            table=RETURN_TRANSITIONS,
-            actor=actor,
-            action=AuditAction.RETURN_VALUES_SAVED,
-            fields=["updated_at"],
-            summary=summary,
-            return_id=return_obj.pk,
-        )
+        move_return(return_obj, AuditAction.RETURN_VALUES_SAVED, actor=actor, fields=[], summary=summary)
         return
     return_obj.version += 1
     return_obj.save(update_fields=["version", "updated_at"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from accounts.downloads import csv_bytes, download, xlsx_bytes
 from frameworks.models import Area, Framework
 from frameworks.selectors import current_framework
 from metrics.stats.suppression import SYMBOLS
+from reports.dashboards.selectors import quarter_choice
 from reports.evidence.sources import ObsRow
 from reports.models import Snapshot
 
@@ -37,6 +39,20 @@ def snapshot_asked(request: HttpRequest) -> Snapshot | None:
     if not text.isdigit():
         raise Http404("Unknown snapshot")
     return get_object_or_404(Snapshot, pk=int(text))
+
+
+def page_asked(request: HttpRequest) -> tuple[Framework, Area, Snapshot | None, dt.date | None]:
+    """The framework, the area, the snapshot and the quarter a page is asked for (``?quarter=``, else the
+    snapshot's quarter, else ``None``: the latest)."""
+    framework = framework_or_404()
+    area = area_asked(request, framework)
+    snapshot = snapshot_asked(request)
+    return (
+        framework,
+        area,
+        snapshot,
+        quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None),
+    )
 
 
 def symbol_of(obs: ObsRow | None) -> str:

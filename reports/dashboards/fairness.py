@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from accounts.access import Perm, permission_required
 from metrics.quarters import period_label
 from reports import charts, wording
-from reports.dashboards.common import area_asked, export_or_render, framework_or_404, snapshot_asked
-from reports.dashboards.selectors import quarter_choice, selectable_areas
+from reports.dashboards.common import export_or_render, page_asked
+from reports.dashboards.selectors import selectable_areas
 from reports.evidence.build import build_evidence, fairness_metrics
 from reports.evidence.items import Part
 from reports.evidence.sources import FigureSource
@@ -19,10 +19,7 @@ from reports.evidence.sources import FigureSource
 # --- fairness ---------------------------------------------------------------------------------------------
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def fairness_page(request: HttpRequest) -> HttpResponse:
-    framework = framework_or_404()
-    area = area_asked(request, framework)
-    snapshot = snapshot_asked(request)
-    period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
+    framework, area, snapshot, period = page_asked(request)
     evidence = build_evidence(
         framework=framework,
         area=area,

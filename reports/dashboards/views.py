@@ -15,7 +15,14 @@ from metrics.models import Metric
 from metrics.quarters import Quarter, QuarterError, period_label
 from metrics.rebases import RebaseError, rebase_record
 from reports import charts, wording
-from reports.dashboards.common import area_asked, export_or_render, framework_or_404, snapshot_asked, symbol_of
+from reports.dashboards.common import (
+    area_asked,
+    export_or_render,
+    framework_or_404,
+    page_asked,
+    snapshot_asked,
+    symbol_of,
+)
 from reports.dashboards.selectors import overview, quarter_choice, selectable_areas
 from reports.evidence.build import metric_evidence
 from reports.evidence.items import MetricEvidence, Part
@@ -25,10 +32,7 @@ from reports.evidence.sources import FigureSource
 # --- overview --------------------------------------------------------------------------------------------
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def overview_page(request: HttpRequest) -> HttpResponse:
-    framework = framework_or_404()
-    area = area_asked(request, framework)
-    snapshot = snapshot_asked(request)
-    period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
+    framework, area, snapshot, period = page_asked(request)
     priority = request.GET.get("priority") or None
     data = overview(framework=framework, area=area, period=period, priority=priority, source=FigureSource(snapshot))
     rows = [[prio.name, *_tile_row(tile)] for prio, tiles in data.priorities for tile in tiles]
@@ -220,11 +224,8 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
 
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def priority_page(request: HttpRequest, code: str) -> HttpResponse:
-    framework = framework_or_404()
+    framework, area, snapshot, period = page_asked(request)
     priority = get_object_or_404(framework.priorities, code=code)
-    area = area_asked(request, framework)
-    snapshot = snapshot_asked(request)
-    period = quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None)
     data = overview(
         framework=framework,
         area=area,

@@ -3,6 +3,7 @@ breakdown on 10 metrics (about 190,000 observations). Values are random (seeded)
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import Any
 
@@ -47,6 +48,13 @@ def framework_text(areas: int, metrics: int, broken_down: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _final(metric: Metric, area: Area, period: dt.date, **figures: Any) -> Observation:
+    """A final benchmark observation of ``metric`` for ``area`` and ``period``."""
+    return Observation(
+        metric=metric, area=area, period=period, unit=metric.unit, status=ObservationStatus.FINAL, **figures
+    )
+
+
 class Command(BaseCommand):
     help = "Create (or replace) a national-scale synthetic dataset for `make bench`."
 
@@ -80,15 +88,13 @@ class Command(BaseCommand):
                             population = 1_000_000.0
                             count = round(value)
                             batch.append(
-                                Observation(
-                                    metric=metric,
-                                    area=area,
-                                    period=period,
-                                    unit=metric.unit,
+                                _final(
+                                    metric,
+                                    area,
+                                    period,
                                     value=count / population * 1000,
                                     numerator=count,
                                     denominator=population,
-                                    status=ObservationStatus.FINAL,
                                 )
                             )
                             for category in categories:
@@ -96,29 +102,18 @@ class Command(BaseCommand):
                                 n = round(count * pop / population * rng.uniform(0.5, 3))
                                 n = min(n, int(pop))
                                 batch.append(
-                                    Observation(
-                                        metric=metric,
-                                        area=area,
-                                        period=period,
+                                    _final(
+                                        metric,
+                                        area,
+                                        period,
                                         category=category,
-                                        unit=metric.unit,
                                         value=n / pop * 1000,
                                         numerator=n,
                                         denominator=pop,
-                                        status=ObservationStatus.FINAL,
                                     )
                                 )
                         else:
-                            batch.append(
-                                Observation(
-                                    metric=metric,
-                                    area=area,
-                                    period=period,
-                                    unit=metric.unit,
-                                    value=round(value),
-                                    status=ObservationStatus.FINAL,
-                                )
-                            )
+                            batch.append(_final(metric, area, period, value=round(value)))
                     if len(batch) > 20_000:
                         Observation.objects.bulk_create(batch, batch_size=5000)
                         batch = []
