@@ -81,6 +81,21 @@ class _Loader:
         )
         return obj
 
+    def upsert_coded(self, model: type[Any], row: dict[str, Any], names: tuple[str, ...], label: str) -> Any:
+        """``upsert`` of a row the file names by its ``code``, with the fields ``names`` taken from the file."""
+        code = row["code"]
+        return self.upsert(model, {"code": code}, {name: row[name] for name in names}, f"{label} {code}")
+
+    def updated_after(self, label: str, change: str, obj: Any, *, audit_created: bool = False, **audit: Any) -> None:
+        """A change made after ``upsert`` (a parent, members, a named category, a related set): one more
+        update, unless ``label`` was created by this load, and audited (a created one only if ``audit_created``)."""
+        if f"created {label}" not in self.changes:
+            self.updated += 1
+            self.changes.append(f"updated {change}")
+        elif not audit_created:
+            return
+        record(AuditAction.FRAMEWORK_FILE_UPDATED, actor=self.actor, obj=obj, **audit)
+
     def delete(self, queryset: Any, label: str) -> None:
         for obj in list(queryset):
             record(AuditAction.FRAMEWORK_FILE_DELETED, actor=self.actor, obj=obj, summary=f"{label} {obj}")
@@ -124,7 +139,7 @@ def framework_load(*, text: str, actor: Any = None) -> LoadResult:
 def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
     loader = _Loader(actor)
     for a in spec.agencies:
-        loader.upsert(Agency, {"code": a["code"]}, {"name": a["name"]}, f"agency {a['code']}")
+        loader.upsert_coded(Agency, a, ("name",), "agency")
     # Areas: create without parents first so a parent may come later in the file.
     areas: dict[str, Area] = {}
     for a in spec.areas:
@@ -143,25 +158,13 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
             old = obj.parent_id
             obj.parent_id = parent_id
             obj.save(update_fields=["parent"])
-            if f"created area {a['code']}" not in loader.changes:
-                loader.updated += 1
-                loader.changes.append(f"updated area {a['code']}")
-                record(
-                    AuditAction.FRAMEWORK_FILE_UPDATED,
-                    actor=actor,
-                    obj=obj,
-                    old={"parent": old},
-                    new={"parent": parent_id},
-                )
+            loader.updated_after(
+                f"area {a['code']}", f"area {a['code']}", obj, old={"parent": old}, new={"parent": parent_id}
+            )
     _check_area_cycles(area_ids)
 
     for group, members in spec.peer_groups:
-        pg = loader.upsert(
-            PeerGroup,
-            {"code": group["code"]},
-            {"name": group["name"], "description": group["description"]},
-            f"peer group {group['code']}",
-        )
+        pg = loader.upsert_coded(PeerGroup, group, ("name", "description"), "peer group")
         wanted = {(area_ids[m.area], m.valid_from, m.valid_to) for m in members}
         current = {(m.area_id, m.valid_from, m.valid_to): m for m in pg.memberships.all()}
         if set(current) != wanted:
@@ -171,25 +174,18 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                 PeerGroupMembership(peer_group=pg, area_id=area, valid_from=start, valid_to=end)
                 for area, start, end in wanted
             )
-            if f"created peer group {pg.code}" not in loader.changes:
-                loader.updated += 1
-                loader.changes.append(f"updated members of peer group {pg.code}")
-            record(
-                AuditAction.FRAMEWORK_FILE_UPDATED,
-                actor=actor,
-                obj=pg,
+            loader.updated_after(
+                f"peer group {pg.code}",
+                f"members of peer group {pg.code}",
+                pg,
+                audit_created=True,
                 summary="members",
                 old=old_members,
                 new=sorted(str(k) for k in wanted),
             )
 
     for bd, categories in spec.breakdowns:
-        breakdown = loader.upsert(
-            Breakdown,
-            {"code": bd["code"]},
-            {"name": bd["name"], "min_recorded": bd["min_recorded"]},
-            f"breakdown {bd['code']}",
-        )
+        breakdown = loader.upsert_coded(Breakdown, bd, ("name", "min_recorded"), "breakdown")
         cats = {}
         for order, (code, name) in enumerate(categories):
             cats[code] = loader.upsert(
@@ -206,16 +202,13 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                 continue
             setattr(breakdown, f"{key}_id", wanted_id)
             breakdown.save(update_fields=[key])
-            if f"created breakdown {bd['code']}" not in loader.changes:
-                loader.updated += 1
-                loader.changes.append(f"updated {key.replace('_', ' ')} of breakdown {bd['code']}")
-                record(
-                    AuditAction.FRAMEWORK_FILE_UPDATED,
-                    actor=actor,
-                    obj=breakdown,
-                    old={key: old_id},
-                    new={key: wanted_id},
-                )
+            loader.updated_after(
+                f"breakdown {bd['code']}",
+                f"{key.replace('_', ' ')} of breakdown {bd['code']}",
+                breakdown,
+                old={key: old_id},
+                new={key: wanted_id},
+            )
 
     agency_ids = dict(Agency.objects.values_list("code", "id"))
     group_ids = dict(PeerGroup.objects.values_list("code", "id"))
@@ -263,8 +256,8 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
             )
             if old_unit is not None and old_unit != m.unit:
                 Observation.objects.filter(metric=metric).update(unit=m.unit)
-            _sync_m2m(loader, actor, metric, "breakdowns", {breakdown_ids[b] for b in m.breakdowns})
-            _sync_m2m(loader, actor, metric, "areas", {area_ids[a] for a in m.areas})
+            _sync_m2m(loader, metric, "breakdowns", {breakdown_ids[b] for b in m.breakdowns})
+            _sync_m2m(loader, metric, "areas", {area_ids[a] for a in m.areas})
             for period, reason in m.rebases:
                 loader.upsert(
                     Rebase, {"metric": metric, "period": period}, {"reason": reason}, f"rebase {m.code} {period}"
@@ -328,23 +321,20 @@ def framework_version_save(*, framework: Framework, actor: Any) -> int | None:
     return number
 
 
-def _sync_m2m(loader: _Loader, actor: Any, metric: Metric, name: str, wanted: set[int]) -> None:
+def _sync_m2m(loader: _Loader, metric: Metric, name: str, wanted: set[int]) -> None:
     related = getattr(metric, name)
     have = set(related.values_list("id", flat=True))
     if wanted == have:
         return
     related.set(wanted)
-    if f"created metric {metric.code}" not in loader.changes:
-        loader.updated += 1
-        loader.changes.append(f"updated {name} of metric {metric.code}")
-        record(
-            AuditAction.FRAMEWORK_FILE_UPDATED,
-            actor=actor,
-            obj=metric,
-            summary=name,
-            old=sorted(have),
-            new=sorted(wanted),
-        )
+    loader.updated_after(
+        f"metric {metric.code}",
+        f"{name} of metric {metric.code}",
+        metric,
+        summary=name,
+        old=sorted(have),
+        new=sorted(wanted),
+    )
 
 
 def _check_area_cycles(area_ids: dict[str, int]) -> None:

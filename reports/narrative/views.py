@@ -47,20 +47,21 @@ def _report(request: HttpRequest, pk: int) -> Report:
     return report
 
 
+def _report_page(request: HttpRequest, report: Report, *, public: bool, **more: Any) -> HttpResponse:
+    """A report's edition: the board's, or the public one (published reports, public metrics only)."""
+    context = {
+        "report": report,
+        "summary": render_markdown(report.executive_summary),
+        "sections": edition(report=report, public=public),
+        "public": public,
+        **more,
+    }
+    return render(request, "reports/report.html", context)
+
+
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _report(request, pk)
-    return render(
-        request,
-        "reports/report.html",
-        {
-            "report": report,
-            "summary": render_markdown(report.executive_summary),
-            "sections": edition(report=report, public=False),
-            "public": False,
-            "editor": has_perm(request.user, Perm.EDIT_REPORT),
-        },
-    )
+    return _report_page(request, _report(request, pk), public=False, editor=has_perm(request.user, Perm.EDIT_REPORT))
 
 
 @permission_required(Perm.EDIT_REPORT)
@@ -121,13 +122,4 @@ def public_report(request: HttpRequest, pk: int) -> HttpResponse:
     report = get_object_or_404(
         Report.objects.select_related("snapshot__framework__home_area", "deep_dive"), pk=pk, state=ReportState.PUBLISHED
     )
-    return render(
-        request,
-        "reports/report.html",
-        {
-            "report": report,
-            "summary": render_markdown(report.executive_summary),
-            "sections": edition(report=report, public=True),
-            "public": True,
-        },
-    )
+    return _report_page(request, report, public=True)
