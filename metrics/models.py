@@ -249,6 +249,17 @@ FIGURE_VALUE_FIELDS = ("value", "numerator", "denominator", "missing", "status",
 FIGURE_FIELDS = ("unit", *FIGURE_VALUE_FIELDS)
 
 
+def figure_key_constraints(prefix: str, *key: str) -> list[models.BaseConstraint]:
+    """One figure per ``key`` for the total (no category) and one per ``key`` and category, named
+    ``{prefix}_total_unique`` and ``{prefix}_category_unique``."""
+    return [
+        models.UniqueConstraint(fields=list(key), condition=Q(category__isnull=True), name=f"{prefix}_total_unique"),
+        models.UniqueConstraint(
+            fields=[*key, "category"], condition=Q(category__isnull=False), name=f"{prefix}_category_unique"
+        ),
+    ]
+
+
 def figure_constraints(prefix: str) -> list[models.BaseConstraint]:
     """The database's checks on a stored figure, named ``{prefix}_<rule>`` (unique per table).
 
@@ -309,16 +320,7 @@ class Observation(StoredFigure):
             models.Index(fields=["area", "period"], name="obs_area_period"),
         ]
         constraints = [
-            models.UniqueConstraint(
-                fields=["metric", "area", "period"],
-                condition=Q(category__isnull=True),
-                name="observation_total_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["metric", "area", "period", "category"],
-                condition=Q(category__isnull=False),
-                name="observation_category_unique",
-            ),
+            *figure_key_constraints("observation", "metric", "area", "period"),
             *figure_constraints("observation"),
         ]
 
@@ -427,16 +429,7 @@ class ReturnValue(StoredFigure):
     class Meta:
         ordering = ["metric__code", "area__code", "category__order"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["return_obj", "metric", "area"],
-                condition=Q(category__isnull=True),
-                name="return_value_total_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["return_obj", "metric", "area", "category"],
-                condition=Q(category__isnull=False),
-                name="return_value_category_unique",
-            ),
+            *figure_key_constraints("return_value", "return_obj", "metric", "area"),
             *figure_constraints("return_value"),
         ]
 

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from frameworks.models import Area, BreakdownCategory, Framework
-from metrics.models import Metric, StoredFigure, figure_constraints
+from metrics.models import Metric, StoredFigure, figure_constraints, figure_key_constraints
 from metrics.quarters import period_label
 
 
@@ -72,16 +72,7 @@ class SnapshotObservation(StoredFigure):
         ordering = ["snapshot", "metric", "area", "period"]
         indexes = [models.Index(fields=["snapshot", "metric", "area", "period"], name="snapobs_lookup")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["snapshot", "metric", "area", "period"],
-                condition=Q(category__isnull=True),
-                name="snapobs_total_unique",
-            ),
-            models.UniqueConstraint(
-                fields=["snapshot", "metric", "area", "period", "category"],
-                condition=Q(category__isnull=False),
-                name="snapobs_category_unique",
-            ),
+            *figure_key_constraints("snapobs", "snapshot", "metric", "area", "period"),
             *figure_constraints("snapobs"),
         ]
 
