@@ -15,7 +15,7 @@ from frameworks.models import Area, Framework
 from frameworks.selectors import current_framework
 from metrics.stats.suppression import SYMBOLS
 from reports.dashboards.selectors import quarter_choice
-from reports.evidence.sources import ObsRow
+from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Snapshot
 
 
@@ -53,6 +53,18 @@ def page_asked(request: HttpRequest) -> tuple[Framework, Area, Snapshot | None, 
         snapshot,
         quarter_choice(request.GET.get("quarter")) or (snapshot.period if snapshot else None),
     )
+
+
+def page_context(framework: Framework, area: Area, snapshot: Snapshot | None, **more: Any) -> dict[str, Any]:
+    """What a dashboard page's template is given besides its own figures: the framework, the area, and the
+    snapshot shown (with its caption)."""
+    return {
+        "framework": framework,
+        "area": area,
+        "snapshot": snapshot,
+        "snapshot_caption": FigureSource(snapshot).caption,
+        **more,
+    }
 
 
 def symbol_of(obs: ObsRow | None) -> str:

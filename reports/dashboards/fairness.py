@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from accounts.access import Perm, permission_required
 from metrics.quarters import period_label
 from reports import charts, wording
-from reports.dashboards.common import export_or_render, page_asked
+from reports.dashboards.common import export_or_render, page_asked, page_context
 from reports.dashboards.selectors import selectable_areas
 from reports.evidence.build import build_evidence, fairness_metrics
 from reports.evidence.items import Part
@@ -92,13 +92,12 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
         [[("" if v is None else v) for v in r] for r in rows],
         [["Area", area.name], ["Caveat", wording.DISPROPORTIONALITY_CAVEAT]],
         template="reports/fairness.html",
-        context=lambda: {
-            "framework": framework,
-            "area": area,
-            "sections": sections,
-            "caveat": wording.DISPROPORTIONALITY_CAVEAT,
-            "areas": selectable_areas(),
-            "snapshot": snapshot,
-            "snapshot_caption": FigureSource(snapshot).caption,
-        },
+        context=lambda: page_context(
+            framework,
+            area,
+            snapshot,
+            sections=sections,
+            caveat=wording.DISPROPORTIONALITY_CAVEAT,
+            areas=selectable_areas(),
+        ),
     )

@@ -20,6 +20,7 @@ from reports.dashboards.common import (
     export_or_render,
     framework_or_404,
     page_asked,
+    page_context,
     snapshot_asked,
     symbol_of,
 )
@@ -53,18 +54,18 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         rows,
         about,
         template="reports/overview.html",
-        context=lambda: {
-            "data": data,
-            "framework": framework,
-            "selected_priority": priority,
-            "period_choices": [(p.isoformat(), period_label(p)) for p in data.periods],
-            "words": wording.VARIATION_WORDS,
-            "letters": wording.VARIATION_LETTER,
-            "short": wording.VARIATION_SHORT,
-            "table_rows": rows,
-            "snapshot": snapshot,
-            "snapshot_caption": FigureSource(snapshot).caption,
-        },
+        context=lambda: page_context(
+            framework,
+            area,
+            snapshot,
+            data=data,
+            selected_priority=priority,
+            period_choices=[(p.isoformat(), period_label(p)) for p in data.periods],
+            words=wording.VARIATION_WORDS,
+            letters=wording.VARIATION_LETTER,
+            short=wording.VARIATION_SHORT,
+            table_rows=rows,
+        ),
     )
 
 
@@ -252,15 +253,7 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
         rows,
         [["Priority", priority.name], ["Area", area.name]],
         template="reports/priority.html",
-        context=lambda: {
-            "framework": framework,
-            "priority": priority,
-            "area": area,
-            "sections": sections,
-            "areas": data.areas,
-            "snapshot": snapshot,
-            "snapshot_caption": FigureSource(snapshot).caption,
-        },
+        context=lambda: page_context(framework, area, snapshot, priority=priority, sections=sections, areas=data.areas),
     )
 
 
