@@ -53,6 +53,7 @@ def xmr_figure(
     annotations: Sequence[tuple[dt.date, str]] = (),
     window: int | None = None,
     decimals: int | None = None,
+    judged: bool = True,
 ) -> go.Figure:
     """The XmR chart: points coloured by special cause, mean and limits per segment, rebases marked; a
     missing quarter breaks the line; the axis reads in financial-year quarters. ``window``: the last N
@@ -74,7 +75,7 @@ def xmr_figure(
             name="Value",
             line={"color": "#505a5f", "width": 1.5},
             marker={
-                "color": [COLOURS[p.special_cause] if p is not None else COLOURS[None] for _, p in ordered],
+                "color": [COLOURS[p.special_cause] if p is not None and judged else COLOURS[None] for _, p in ordered],
                 "size": 8,
                 "line": {"color": "#ffffff", "width": 1},
             },

@@ -39,7 +39,9 @@ VARIATION_SHORT = {
 }
 
 
-def peer_text(comparison: PeerComparison | None, unit: str, area_name: str, *, decimals: int | None = None) -> str:
+def peer_text(
+    comparison: PeerComparison | None, unit: str, area_name: str, *, decimals: int | None = None, stale: bool = False
+) -> str:
     """Where the area stands among its peers, on comparable figures only, and which peers and quarter."""
     if comparison is None:
         return "No peer comparison: the area has no peer group, or its peers have no figures."
@@ -51,7 +53,8 @@ def peer_text(comparison: PeerComparison | None, unit: str, area_name: str, *, d
         place = f"{'the' if comparison.rank == 1 else 'the ' + ordinal(comparison.rank)} {comparison.ranked_from}"
         rank = f"is {place} of {comparison.of} in its peer group"
     else:
-        rank = f"is not ranked among its {comparison.of} peers (counts depend on an area's size; compare rates)"
+        why = "the figure is out of date" if stale else "counts depend on an area's size; compare rates"
+        rank = f"is not ranked among its {comparison.of} peers ({why})"
     national = f"; England and Wales {fmt(comparison.national)}" if comparison.national is not None else ""
     return (
         f"In {period_label(comparison.period)} {area_name} {rank}; the peer average is "

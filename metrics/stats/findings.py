@@ -79,7 +79,8 @@ def signal_words(signal: Signal) -> str:
     if signal.rule == TREND:
         return f"has {'risen' if up else 'fallen'} for {number_word(signal.length)} quarters in a row"
     if signal.rule == TWO_OF_THREE:
-        return f"has been close to the {'top' if up else 'bottom'} of its usual range in " + (
+        edge = "at or above the top" if up else "at or below the bottom"
+        return f"has been {edge} of its usual range in " + (
             "two of the last three quarters" if signal.length < 3 else "each of the last three quarters"
         )
     if signal.rule == SHIFT:

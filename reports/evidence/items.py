@@ -63,6 +63,9 @@ class SeriesRow:
     mean: float | None
     lower: float | None
     upper: float | None
+    mean_text: str = ""
+    lower_text: str = ""
+    upper_text: str = ""
 
 
 @dataclass
@@ -257,7 +260,9 @@ class MetricEvidence:
 
     def rounded(self, value: float | None) -> float | None:
         """A value at the metric's display precision (for exports beside the full-precision column)."""
-        return None if value is None else round(value, self.decimals)
+        if value is None:
+            return None
+        return round(value) if self.decimals == 0 else round(value, self.decimals)
 
     @property
     def comparable(self) -> bool:
@@ -381,7 +386,9 @@ class MetricEvidence:
 
     @property
     def peer_text(self) -> str:
-        return wording.peer_text(self.comparison, self.metric.unit, self.area.name, decimals=self.metric.decimals)
+        return wording.peer_text(
+            self.comparison, self.metric.unit, self.area.name, decimals=self.metric.decimals, stale=self.stale
+        )
 
     @property
     def unit_label(self) -> str:
@@ -405,6 +412,9 @@ class MetricEvidence:
                     mean=seg.mean if seg else None,
                     lower=seg.lower_limit if seg else None,
                     upper=seg.upper_limit if seg else None,
+                    mean_text=self.format(seg.mean) if seg else "",
+                    lower_text=self.format(seg.lower_limit) if seg and seg.lower_limit is not None else "",
+                    upper_text=self.format(seg.upper_limit) if seg and seg.upper_limit is not None else "",
                 )
             )
         return out
@@ -420,6 +430,7 @@ class MetricEvidence:
             annotations=[(n.period, n.label) for n in self.annotations],
             window=window,
             decimals=self.decimals,
+            judged=not self.stale,
         )
 
     def peer_figure(self) -> Any | None:

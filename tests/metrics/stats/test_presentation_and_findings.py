@@ -103,12 +103,12 @@ def test_the_deciding_rule_only():
     assert crime.points[-1].rules == (TWO_OF_THREE, SHIFT)
     change = Change(STAFFORDSHIRE_CRIME[-1], STAFFORDSHIRE_CRIME[-5], Q("2022/23 Q4").end_date)
     assert finding(crime, "Recorded crime", "count", year_change=change) == (
-        "Recorded crime has been close to the top of its usual range in two of the last three quarters, a concern. "
+        "Recorded crime has been at or above the top of its usual range in two of the last three quarters, a concern. "
         "It is down 2,463 (−10.4%) on a year before."
     )
     conviction = xmr(cps(), direction="higher_is_better")
     assert finding(conviction, "Conviction rate", "percentage") == (
-        "Conviction rate has been close to the top of its usual range in each of the last three quarters, "
+        "Conviction rate has been at or above the top of its usual range in each of the last three quarters, "
         "an improvement."
     )
 
