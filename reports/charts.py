@@ -137,6 +137,12 @@ def xmr_figure(
     for when, text in annotations:
         fig.add_vline(x=when, line={"color": "#505a5f", "width": 1, "dash": "dot"})
         fig.add_annotation(x=when, y=0.02, yref="paper", text=text, showarrow=False, xanchor="left", font={"size": 10})
+    for gap in sorted(gaps):  # a missing quarter is marked on the chart, not only named in its text
+        half = dt.timedelta(days=45)
+        fig.add_vrect(x0=gap - half, x1=gap + half, fillcolor="#b1b4b6", opacity=0.25, line_width=0, layer="below")
+        fig.add_annotation(
+            x=gap, y=0.98, yref="paper", text="missing", showarrow=False, font={"size": 9, "color": "#505a5f"}
+        )
     _quarter_axis(fig, x, window=window)
     return _layout(fig, title=title, y_title=unit_label)
 
@@ -195,14 +201,21 @@ def peer_figure(
         if 0 <= national <= top * 1.5:
             fig.add_vline(x=national, line={"color": "#d4351c", "width": 2, "dash": "dash"})
             fig.add_annotation(
-                x=national, y=1.02, yref="paper", text=label, showarrow=False, font={"size": 10, "color": "#d4351c"}
+                x=national,
+                y=1.06,
+                yref="paper",
+                yanchor="bottom",
+                text=label,
+                showarrow=False,
+                font={"size": 10, "color": "#d4351c"},
             )
         else:  # far off the peers' scale (e.g. a national count): a note, not a line that squashes the bars
             fig.add_annotation(
                 x=1,
                 xref="paper",
-                y=1.02,
+                y=1.06,
                 yref="paper",
+                yanchor="bottom",
                 xanchor="right",
                 text=f"{label} (off this scale)",
                 showarrow=False,

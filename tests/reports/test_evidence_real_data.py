@@ -107,9 +107,11 @@ def test_a_gap_breaks_the_moving_range(world, client):
     assert dt.date(2015, 12, 31) in evidence.missing_quarters
     after = next(p for p in evidence.spc.points if p.period > dt.date(2016, 3, 31))
     assert after.after_gap
-    trace = evidence.xmr_figure().data[0]
+    figure = evidence.xmr_figure()
+    trace = figure.data[0]
     gap_index = list(trace.x).index(dt.date(2015, 12, 31))
     assert trace.y[gap_index] is None
+    assert sum(1 for a in figure.layout.annotations if a.text == "missing") == len(evidence.missing_quarters)
     assert "missing" in evidence.finding and "2015/16 Q3" in evidence.chart_text
     client.force_login(UserFactory(username="board", role="board_member"))
     api = client.get(reverse("api-series"), {"metric": "EFF05", "area": "staffordshire"}).json()
