@@ -128,6 +128,8 @@ def test_a_step_gets_a_suggested_rebase_on_the_metric_page(world, client):
     client.force_login(manager)
     page = client.get(reverse("dashboard-metric", args=["OFF01"])).content.decode()
     assert "The process seems to have changed in 2022/23 Q1 — rebase?" in page
+    # Every figure names its source: publisher, publication and the period it covers.
+    assert "Home Office, <cite>Police recorded crime open data tables" in page and "2012/13 Q1 to 2023/24 Q4" in page
     api = client.get(reverse("api-series"), {"metric": "OFF01", "area": "staffordshire"}).json()
     assert api["suggested_rebases"][0]["period"] == "2022-06-30"
     # The manager records it from the page, with a reason: audited, written back to the framework file.
