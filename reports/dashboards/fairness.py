@@ -45,10 +45,7 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
                     "reference_counts": fair.reference_counts,
                     "sentences": fair.sentences,
                     "fair": fair,
-                    "chart_text": (
-                        f"Chart of each group's rate ratio to {fair.reference.name} people with its 95% interval, "
-                        f"on a log scale, {period_label(fair.period)}; the ratios are listed above and in the table."
-                    ),
+                    "chart_text": fair.chart_text,
                 }
             )
             labels = fair.labels

@@ -141,6 +141,14 @@ class FairnessEvidence:
         return ref.numerator / ref.denominator * 1000
 
     @property
+    def chart_text(self) -> str:
+        """The ratio chart's text alternative: what it shows (the sentences are printed beside it)."""
+        return (
+            f"Chart of each group's rate ratio to {self.reference.name} people with its 95% interval, on a log "
+            f"scale, {period_label(self.period)}; the ratios are listed above and in the table."
+        )
+
+    @property
     def sentences(self) -> list[str]:
         if self.withheld:
             return [f"Ratios between groups are withheld: {self.withheld}."]
@@ -299,6 +307,17 @@ class MetricEvidence:
     @property
     def stale_text(self) -> str:
         return f"latest available: {self.quarter_label}" if self.stale else ""
+
+    @property
+    def stale_notice(self) -> str:
+        """The metric page's banner for an out-of-date figure ("" when it is current)."""
+        state = self.staleness
+        if state is None or not state.stale or self.as_at is None:
+            return ""
+        return (
+            f"{self.stale_text[0].upper()}{self.stale_text[1:]}, {state.quarters_old} quarters before "
+            f"{period_label(self.as_at)}. It is shown for reference and is not judged or ranked."
+        )
 
     @property
     def missing_quarters(self) -> list[dt.date]:

@@ -169,6 +169,12 @@ def test_an_old_measure_is_greyed_and_not_counted(world, client):
     client.force_login(UserFactory(username="board", role="board_member"))
     page = client.get(reverse("dashboard"), {"quarter": "2024-03-31"}).content.decode()
     assert "latest available: 2017/18 Q4" in page and 'class="tile v-stale"' in page
+    metric_page = client.get(reverse("dashboard-metric", args=["EFF05"]), {"quarter": "2024-03-31"}).content.decode()
+    assert cps.stale_notice == (
+        "Latest available: 2017/18 Q4, 24 quarters before 2023/24 Q4. It is shown for reference and is not judged "
+        "or ranked."
+    )
+    assert cps.stale_notice in metric_page
 
 
 def test_a_count_is_not_ranked_but_a_rate_is(world):
