@@ -5,16 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from metrics.quarters import period_label
-from metrics.stats import presentation
 from metrics.stats.compare import PeerComparison
 from metrics.stats.disproportionality import GroupRate
 from metrics.stats.findings import ordinal
-
-
-def format_value(value: float | None, unit: str, decimals: int | None = None) -> str:
-    """A figure at its unit's display precision (or the framework's ``decimals``) — see ``presentation``."""
-    return presentation.format_value(value, unit, decimals)
-
+from metrics.stats.presentation import format_value
 
 VARIATION_WORDS = {
     "common_cause": "common cause variation",

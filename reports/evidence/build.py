@@ -43,7 +43,6 @@ from metrics.stats.compare import (
     change_on_same_quarter_last_year,
     peer_comparison,
 )
-from metrics.stats.rebase import suggest_rebases
 from reports.evidence.items import BreakdownEvidence, MetricEvidence, Part, PeerBar, fairness_at
 from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows
 from reports.models import Annotation
@@ -121,14 +120,6 @@ def build_evidence(
             spc=spc,
             source=source,
             as_at=as_at,
-        )
-        settings_ = source.spc_settings_for(metric)
-        evidence.suggested_rebases = suggest_rebases(
-            spc,
-            run_length=settings_["run_length"] if settings_ else metric.spc_run_length,
-            trend_length=settings_["trend_length"] if settings_ else metric.spc_trend_length,
-            direction=metric.direction,
-            screen_outliers=settings_["screen_outliers"] if settings_ else metric.spc_screen_outliers,
         )
         latest = evidence.latest
         if latest is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,7 @@ from metrics.stats.currency import Staleness, staleness
 from metrics.stats.disproportionality import GroupRate, recorded_share, relative_rates, withheld_reason, withhold
 from metrics.stats.findings import latest_signal, plain_finding
 from metrics.stats.presentation import display_decimals, format_change, format_value
-from metrics.stats.rebase import SuggestedRebase
+from metrics.stats.rebase import SuggestedRebase, suggest_rebases
 from metrics.stats.spc import SpcResult
 from metrics.stats.suppression import missing_symbol, status_symbol
 from reports import charts, wording
@@ -237,7 +238,18 @@ class MetricEvidence:
     fairness: list[FairnessEvidence] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
     as_at: dt.date | None = None  # the quarter the measure is read at (the one asked, or the data's latest)
-    suggested_rebases: list[SuggestedRebase] = field(default_factory=list)
+
+    @cached_property
+    def suggested_rebases(self) -> list[SuggestedRebase]:
+        """Proposed rebases (the manager decides), worked out only where a page or the API shows them."""
+        settings_ = self.source.spc_settings_for(self.metric)
+        return suggest_rebases(
+            self.spc,
+            run_length=settings_["run_length"] if settings_ else self.metric.spc_run_length,
+            trend_length=settings_["trend_length"] if settings_ else self.metric.spc_trend_length,
+            direction=self.metric.direction,
+            screen_outliers=settings_["screen_outliers"] if settings_ else self.metric.spc_screen_outliers,
+        )
 
     # --- the figures
     @property

@@ -13,13 +13,13 @@ from django.utils.safestring import SafeString, mark_safe
 
 from metrics.models import Metric, SourceType
 from metrics.quarters import period_label
+from metrics.stats.presentation import format_value
 from metrics.stats.suppression import CONFIDENTIAL, is_primary, missing_symbol
 from reports import charts
 from reports.evidence.build import build_evidence
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Report, ReportFinding, ReportSection
-from reports.wording import format_value
 
 
 def render_markdown(text: str) -> SafeString:

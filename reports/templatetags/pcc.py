@@ -16,7 +16,7 @@ def figure(observation: Any) -> str:
         return "no data"
     if observation.missing:
         return missing_symbol(observation.missing)
-    from reports.wording import format_value
+    from metrics.stats.presentation import format_value
 
     text = format_value(observation.value, observation.unit)
     symbol = status_symbol(observation.status)
