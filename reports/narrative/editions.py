@@ -46,6 +46,7 @@ class MetricLine:
 @dataclass
 class SectionView:
     section: ReportSection
+    title: str  # the priority's name as the snapshot published it
     narrative: SafeString
     commentary: SafeString
     lines: list[MetricLine]
@@ -69,6 +70,7 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         )
     )
     metrics = [f.metric for s in sections for f in s.findings.all()]
+    source = FigureSource(snapshot)
     evidence = {
         e.metric.pk: e
         for e in build_evidence(
@@ -76,7 +78,7 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
             area=framework.home_area,
             metrics=list({m.pk: m for m in metrics}.values()),
             period=snapshot.period,
-            source=FigureSource(snapshot),
+            source=source,
             parts=parts,
         )
     }
@@ -85,10 +87,10 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         deep_dive = section.priority_id == report.deep_dive_id
         lines = []
         for finding in section.findings.all():
-            metric = finding.metric
-            if public and metric.source_type == SourceType.MANAGEMENT_INFORMATION and not metric.public:
-                continue
-            item = evidence[metric.pk]
+            item = evidence[finding.metric_id]
+            metric = item.metric  # names, definitions and annotations as the snapshot froze them
+            if public and not (_public(metric) and _public(finding.metric)):
+                continue  # left out when published; or withdrawn since (no longer marked public)
             latest = item.latest
             value = _shown(latest, metric.unit, public, threshold)
             cats: list[tuple[str, str]] = []
@@ -117,6 +119,7 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         out.append(
             SectionView(
                 section=section,
+                title=source.priority_name(section.priority),
                 narrative=render_markdown(section.narrative),
                 commentary=render_markdown(section.commentary),
                 lines=lines,
@@ -129,6 +132,11 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
             )
         )
     return out
+
+
+def _public(metric: Metric) -> bool:
+    """Shown in the public edition: anything but management information, unless marked public."""
+    return metric.source_type != SourceType.MANAGEMENT_INFORMATION or metric.public
 
 
 def _secondary(

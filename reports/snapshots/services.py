@@ -153,19 +153,6 @@ def _revisions(previous: Snapshot, current: Snapshot) -> list[SnapshotRevision]:
 
 def snapshot_spc_settings(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
     """Each metric's SPC settings and rebases as they were published (from the snapshot's framework file)."""
-    import yaml
+    from reports.snapshots.frozen import FrozenDefinitions
 
-    doc = yaml.safe_load(snapshot.framework_file) or {}
-    out: dict[str, dict[str, Any]] = {}
-    for priority in doc.get("priorities", []):
-        for metric in priority.get("metrics", []):
-            spc = metric.get("spc", {})
-            out[metric["code"]] = {
-                "screen_outliers": spc.get("screen_outliers", True),
-                "run_length": spc.get("run_length", 7),
-                "trend_length": spc.get("trend_length", 7),
-                "rebases": [
-                    (dt.date.fromisoformat(str(r["period"])), r.get("reason", "")) for r in spc.get("rebases", [])
-                ],
-            }
-    return out
+    return FrozenDefinitions.of(snapshot).spc_settings()

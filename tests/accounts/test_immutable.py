@@ -11,16 +11,20 @@ from pathlib import Path
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from accounts import immutable
 from accounts.audit import AuditAction, record
-from accounts.immutable import ImmutableError
-from accounts.models import GUARDS as AUDIT_GUARDS
 from accounts.models import AuditEvent, Role
-from reports.models import GUARDS as PUBLISHED_GUARDS
 
 from ..factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
+REFUSED = "Audit events cannot be changed or deleted"
+
+
+def guards():
+    from accounts.models import GUARDS as AUDIT_GUARDS
+    from reports.models import GUARDS as PUBLISHED_GUARDS
+
+    return AUDIT_GUARDS, PUBLISHED_GUARDS
 
 
 @pytest.fixture
@@ -34,15 +38,16 @@ def events(db):
 def test_the_orm_refuses_to_change_or_delete_audit_events(events):
     event = events[0]
     event.summary = "something else"
-    with pytest.raises(ImmutableError, match="Audit events cannot be changed or deleted"):
+    with pytest.raises(Exception, match=REFUSED) as caught:  # accounts.immutable.ImmutableError
         event.save()
-    with pytest.raises(ImmutableError):
+    assert type(caught.value).__name__ == "ImmutableError"
+    with pytest.raises(Exception, match=REFUSED):
         event.delete()
-    with pytest.raises(ImmutableError):
+    with pytest.raises(Exception, match=REFUSED):
         AuditEvent.objects.filter(pk=event.pk).update(action=AuditAction.ADMIN_DELETED)
-    with pytest.raises(ImmutableError):
+    with pytest.raises(Exception, match=REFUSED):
         AuditEvent.objects.all().delete()
-    with pytest.raises(ImmutableError):
+    with pytest.raises(Exception, match=REFUSED):
         AuditEvent.objects.bulk_update(events, ["summary"])
     assert AuditEvent.objects.count() == 2
     assert AuditEvent.objects.get(pk=event.pk).summary == ""
@@ -57,13 +62,16 @@ def test_the_orm_refuses_to_change_or_delete_audit_events(events):
     ],
 )
 def test_the_database_refuses_sql_that_changes_audit_events(events, sql):
-    refused = pytest.raises(IntegrityError, match="Audit events cannot be changed or deleted")
+    refused = pytest.raises(IntegrityError, match=REFUSED)
     with refused, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql)
     assert AuditEvent.objects.filter(summary="", actor__isnull=False).count() == 2
 
 
 def test_a_refusal_from_the_database_reads_as_immutable_error(events):
+    from accounts import immutable
+    from accounts.immutable import ImmutableError
+
     refused = pytest.raises(ImmutableError, match=r"^Audit events cannot be changed or deleted\.$")
     with refused, transaction.atomic(), immutable.guarded(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM frameworks_auditevent")
@@ -72,25 +80,24 @@ def test_a_refusal_from_the_database_reads_as_immutable_error(events):
 @pytest.mark.django_db(transaction=True)
 def test_a_transactional_test_still_ends_with_a_clean_database():
     """The flush after a transactional test empties the guarded tables (the triggers are lifted for it)."""
+    from accounts import immutable
+
     record(AuditAction.ROUND_OPENED, actor=UserFactory(username="someone"), object_type="x", object_id="1")
-    assert immutable.installed(connection) >= {g.name for g in AUDIT_GUARDS + PUBLISHED_GUARDS} or (
-        connection.vendor != "sqlite"
-    )
+    audit, published = guards()
+    assert immutable.installed(connection) == {g.name for g in audit + published}
 
 
 def test_the_tests_run_with_every_guard_installed(db):
-    assert immutable.installed(connection) == {g.name for g in AUDIT_GUARDS + PUBLISHED_GUARDS}
+    from accounts import immutable
+
+    audit, published = guards()
+    assert immutable.installed(connection) == {g.name for g in audit + published}
 
 
-@pytest.mark.parametrize(
-    ("module", "declared"),
-    [
-        ("accounts.migrations.0008_audit_guards", AUDIT_GUARDS),
-        ("reports.migrations.0009_published_guards", PUBLISHED_GUARDS),
-    ],
-)
-def test_the_migrations_install_the_guards_the_models_declare(module, declared):
-    assert declared == importlib.import_module(module).GUARDS
+def test_the_migrations_install_the_guards_the_models_declare():
+    audit, published = guards()
+    assert audit == importlib.import_module("accounts.migrations.0008_audit_guards").GUARDS
+    assert published == importlib.import_module("reports.migrations.0009_published_guards").GUARDS
 
 
 def test_migrating_a_new_database_installs_every_guard(tmp_path):
@@ -101,10 +108,12 @@ def test_migrating_a_new_database_installs_every_guard(tmp_path):
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
     with sqlite3.connect(path) as db:
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    assert names >= {g.name for g in AUDIT_GUARDS + PUBLISHED_GUARDS}
+    audit, published = guards()
+    assert names >= {g.name for g in audit + published}
 
 
 def test_a_refused_write_in_a_web_request_is_a_clear_409(rf, db):
+    from accounts.immutable import ImmutableError
     from accounts.middleware import ImmutableRefusalMiddleware
 
     request = rf.post("/")

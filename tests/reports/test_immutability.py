@@ -5,10 +5,10 @@ ImmutableError) or with SQL (the database's triggers refuse), on SQLite and Post
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from accounts.immutable import ImmutableError
 from accounts.models import Agency
 from metrics.imports.commit import import_file
-from reports.models import (
+from reports.models import (  # ImmutableError: accounts.immutable's, raised by every refused write
+    ImmutableError,
     Report,
     ReportFinding,
     ReportSection,
