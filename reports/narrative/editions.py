@@ -21,11 +21,15 @@ from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Report, ReportFinding, ReportSection
 
+# Narratives are text: no images at all (a remote one would be fetched by every reader's browser and by the
+# PDF build; a relative one names a file on the server). Charts come from the evidence, not from Markdown.
+NARRATIVE_TAGS = nh3.ALLOWED_TAGS - {"img"}
+
 
 def render_markdown(text: str) -> SafeString:
-    """Markdown to HTML with everything unsafe removed (scripts, event handlers, javascript: links)."""
+    """Markdown to HTML with everything unsafe removed (scripts, event handlers, javascript: links, images)."""
     html = markdown.markdown(text or "", extensions=["extra", "sane_lists"])
-    return mark_safe(nh3.clean(html))  # noqa: S308 - sanitised by nh3 just above
+    return mark_safe(nh3.clean(html, tags=NARRATIVE_TAGS))  # noqa: S308 - sanitised by nh3 just above
 
 
 # --- the editions ------------------------------------------------------------------------------------

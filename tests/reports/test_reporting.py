@@ -95,9 +95,12 @@ def republished(s):
     return {**s, "snapshot": again}
 
 
-def publish_report(s):
+def publish_report(s, narrative=None):
     report = report_create(actor=s["manager"], snapshot=s["snapshot"])
-    report = report_edit(actor=s["manager"], report=report, version=0, changes={"summary": "Recorded crime fell."})
+    changes = {"summary": "Recorded crime fell."}
+    if narrative is not None:
+        changes |= {f"narrative:{section.pk}": narrative for section in report.sections.all()}
+    report = report_edit(actor=s["manager"], report=report, version=0, changes=changes)
     report = report_transition(actor=s["manager"], report=report, to=ReportState.IN_REVIEW)
     return report_transition(actor=s["manager"], report=report, to=ReportState.PUBLISHED)
 
