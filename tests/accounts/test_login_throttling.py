@@ -4,7 +4,6 @@ page says it is locked and for how long; the lockout is audited once; it lifts a
 import datetime as dt
 
 import pytest
-from axes.models import AccessAttempt
 from django.urls import reverse
 from django.utils import timezone
 
@@ -53,6 +52,8 @@ def test_the_first_failures_only_say_the_password_did_not_match(throttled, clien
 
 
 def test_the_lockout_lifts_after_the_cool_off(throttled, client):
+    from axes.models import AccessAttempt
+
     for _ in range(5):
         attempt(client, "wrong-guess")
     assert attempt(client, PASSWORD).status_code == 429
