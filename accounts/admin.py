@@ -89,7 +89,7 @@ class AgencyAdmin(RoleAdminMixin, admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "actor", "action", "object_type", "object_id", "summary")
+    list_display = ("at", "actor_username", "action", "object_type", "object_id", "summary")
     list_filter = ("action", "object_type")
     search_fields = ("summary", "object_id")
 
