@@ -30,8 +30,10 @@ import argparse
 import calendar
 import csv
 import datetime as dt
+import io
 import re
 import sys
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -200,8 +202,8 @@ def police_recorded_crime(
             source = "ONS mid-year estimate " + str(fy_start) if fy_start <= 2019 else "Census 2021"
             for metric, n in (
                 ("OFF02", total),
-                ("VW03", groups.get("violence-against-the-person", 0.0)),
-                ("VW04", groups.get("sexual-offences", 0.0)),
+                ("OFF08", groups.get("violence-against-the-person", 0.0)),
+                ("OFF09", groups.get("sexual-offences", 0.0)),
             ):
                 rows.append(
                     {
@@ -418,6 +420,20 @@ def national_series(published: Path) -> tuple[list[dict[str, object]], list[dict
     return justice, police
 
 
+def _reproducible_zip(content: bytes) -> bytes:
+    """The same workbook bytes on every run: openpyxl stamps the save time into docProps/core.xml and
+    every zip entry, so both are set to a fixed time."""
+    fixed = (2024, 1, 1, 0, 0, 0)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", data)
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=fixed), data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
 def write_xlsx(path: Path, rows: list[dict[str, object]]) -> None:
     from openpyxl import Workbook
 
@@ -437,7 +453,9 @@ def write_xlsx(path: Path, rows: list[dict[str, object]]) -> None:
     workbook.properties.creator = "pcc_perf extract_demo_data.py"
     workbook.properties.created = dt.datetime(2024, 1, 1)  # fixed, so the file is the same on every run
     workbook.properties.modified = dt.datetime(2024, 1, 1)
-    workbook.save(path)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    path.write_bytes(_reproducible_zip(buffer.getvalue()))
     print(f"{path}: {len(rows)} rows", file=sys.stderr)
 
 
