@@ -83,6 +83,8 @@ def disproportionality_sentences(
     return sentences
 
 
+ILLUSTRATIVE = "Illustrative figures, made up for the demonstration: not published data."
+
 DISPROPORTIONALITY_CAVEAT = (
     "Disproportionality shows how rates differ between groups; it does not show why. Differences can reflect "
     "where and when policing happens, who is present in public places, and the use of residential "

@@ -30,8 +30,10 @@ import argparse
 import calendar
 import csv
 import datetime as dt
+import io
 import re
 import sys
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -69,6 +71,7 @@ CPS_CATEGORIES = {
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 HEADER = ["metric", "area", "period", "breakdown", "category", "value", "numerator", "denominator", "status", "note"]
+ILLUSTRATIVE_HEADER = [*HEADER, "illustrative"]
 
 # Spellings of force names across publishers -> area code (the framework file's codes).
 ALIASES = {
@@ -121,12 +124,12 @@ def fmt(number: float) -> str:
     return f"{number:.10g}" if number != int(number) else str(int(number))
 
 
-def write(path: Path, rows: list[dict[str, object]]) -> None:
+def write(path: Path, rows: list[dict[str, object]], header: list[str] = HEADER) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, HEADER, lineterminator="\n")
+        writer = csv.DictWriter(fh, header, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: row.get(k, "") for k in HEADER})
+            writer.writerow({k: row.get(k, "") for k in header})
     print(f"{path}: {len(rows)} rows", file=sys.stderr)
 
 
@@ -200,8 +203,8 @@ def police_recorded_crime(
             source = "ONS mid-year estimate " + str(fy_start) if fy_start <= 2019 else "Census 2021"
             for metric, n in (
                 ("OFF02", total),
-                ("VW03", groups.get("violence-against-the-person", 0.0)),
-                ("VW04", groups.get("sexual-offences", 0.0)),
+                ("OFF08", groups.get("violence-against-the-person", 0.0)),
+                ("OFF09", groups.get("sexual-offences", 0.0)),
             ):
                 rows.append(
                     {
@@ -418,6 +421,67 @@ def national_series(published: Path) -> tuple[list[dict[str, object]], list[dict
     return justice, police
 
 
+# --- illustrative local returns ------------------------------------------------------------------------
+# Measures no public source publishes by area (victim satisfaction, Victims' Code compliance, witness
+# attendance, Crown Court timeliness, adult proven reoffending) are local returns in a real partnership. The
+# demo fills them for Staffordshire with made-up figures so every screen has content; each row says
+# ``illustrative: yes`` and every page, pack and API answer that shows one labels it. They are drawn from a
+# fixed seed, so the files are the same on every run.
+ILLUSTRATIVE_FIRST = (2019, 2)  # 2019/20 Q1 (April to June 2019): (calendar year, quarter of the calendar year)
+ILLUSTRATIVE_QUARTERS = 21  # to 2024/25 Q1, the quarter of the demo's open collection round
+# code: (agency, level at the start, change a quarter, noise, sample size (None: a plain value), decimals)
+ILLUSTRATIVE_SERIES: dict[str, tuple[str, float, float, float, int | None, int]] = {
+    "VW01": ("police", 76.0, -0.25, 1.6, 420, 1),  # survey respondents a quarter
+    "VW02": ("victim-services", 84.0, 0.35, 2.0, 150, 1),  # cases audited a quarter
+    "VW05": ("victim-services", 86.5, -0.05, 1.0, 1600, 1),  # witnesses warned to attend
+    "EFF08": ("hmcts", 285.0, 7.5, 12.0, None, 0),  # days
+    "OFF03": ("probation", 26.2, -0.08, 0.4, 1900, 1),  # adults in the 12-month cohort
+}
+
+
+def _quarter_end(index: int) -> dt.date:
+    year, quarter = ILLUSTRATIVE_FIRST
+    quarter += index
+    year += (quarter - 1) // 4
+    quarter = (quarter - 1) % 4 + 1
+    return dt.date(year, quarter * 3, calendar.monthrange(year, quarter * 3)[1])
+
+
+def illustrative_local_returns(home: str = "staffordshire") -> dict[str, list[dict[str, object]]]:
+    """Made-up quarterly figures for the home area, one list of rows per supplying agency."""
+    import random
+
+    out: dict[str, list[dict[str, object]]] = defaultdict(list)
+    for code, (agency, level, slope, noise, sample, decimals) in ILLUSTRATIVE_SERIES.items():
+        rng = random.Random(f"pcc-perf demo {code}")  # noqa: S311 - made-up demo figures, not security
+        for i in range(ILLUSTRATIVE_QUARTERS):
+            value = level + slope * i + rng.gauss(0, noise)
+            row: dict[str, object] = {"metric": code, "area": home, "period": _quarter_end(i).isoformat()}
+            if sample is None:
+                row["value"] = fmt(round(value, decimals))
+            else:
+                size = int(sample * (1 + rng.uniform(-0.08, 0.08)))
+                hits = max(0, min(size, round(value / 100 * size)))
+                row.update(value=fmt(round(hits / size * 100, decimals)), numerator=hits, denominator=size)
+            row.update(status="final", note="Illustrative figure made up for the demo", illustrative="yes")
+            out[agency].append(row)
+    return out
+
+
+def _reproducible_zip(content: bytes) -> bytes:
+    """The same workbook bytes on every run: openpyxl stamps the save time into docProps/core.xml and
+    every zip entry, so both are set to a fixed time."""
+    fixed = (2024, 1, 1, 0, 0, 0)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", data)
+            target.writestr(zipfile.ZipInfo(info.filename, date_time=fixed), data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
 def write_xlsx(path: Path, rows: list[dict[str, object]]) -> None:
     from openpyxl import Workbook
 
@@ -437,7 +501,9 @@ def write_xlsx(path: Path, rows: list[dict[str, object]]) -> None:
     workbook.properties.creator = "pcc_perf extract_demo_data.py"
     workbook.properties.created = dt.datetime(2024, 1, 1)  # fixed, so the file is the same on every run
     workbook.properties.modified = dt.datetime(2024, 1, 1)
-    workbook.save(path)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    path.write_bytes(_reproducible_zip(buffer.getvalue()))
     print(f"{path}: {len(rows)} rows", file=sys.stderr)
 
 
@@ -457,6 +523,8 @@ def main() -> None:
     write(args.out / "cps.csv", cps_outcomes(args.published, areas))
     write_xlsx(args.out / "hmcts.xlsx", [r for r in justice if str(r["metric"]).startswith("EFF")])
     write(args.out / "hmpps.csv", [r for r in justice if str(r["metric"]).startswith("OFF")])
+    for agency, rows in sorted(illustrative_local_returns().items()):
+        write(args.out / f"illustrative-{agency}.csv", rows, ILLUSTRATIVE_HEADER)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from frameworks.models import (
     PeerGroupMembership,
     Priority,
 )
-from metrics.figures import metric_spc, observation_values
+from metrics.figures import metric_spc, observation_values, quarters_between_points
 from metrics.models import FrameworkMetric, Metric
 from metrics.quarters import Quarter
 from metrics.stats.compare import (
@@ -126,7 +126,9 @@ def build_evidence(
         latest = evidence.latest
         if latest is not None:
             values = observation_values(observations)
-            evidence.change_previous = change_on_previous_quarter(values, latest.period)
+            # An annual figure's previous point is a year before: only the change on a year is given.
+            if quarters_between_points(metric) == 1:
+                evidence.change_previous = change_on_previous_quarter(values, latest.period)
             evidence.change_year = change_on_same_quarter_last_year(values, latest.period)
         out.append(evidence)
 

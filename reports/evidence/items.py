@@ -267,6 +267,11 @@ class MetricEvidence:
         return period_label(self.vintage) if self.vintage else ""
 
     @property
+    def illustrative(self) -> bool:
+        """Some figure shown is made up for the demo (never published data): every page that shows it says so."""
+        return any(o.illustrative for o in self.series)
+
+    @property
     def has_figures(self) -> bool:
         return self.latest is not None
 
@@ -389,6 +394,8 @@ class MetricEvidence:
         if self.missing_quarters and not self.stale:
             count = len(self.missing_quarters)
             text += f" {count} quarter{'s are' if count > 1 else ' is'} missing from the series."
+        if self.illustrative:
+            text = f"{wording.ILLUSTRATIVE} {text}"
         return text
 
     @property
@@ -413,6 +420,8 @@ class MetricEvidence:
             parts.append(f"Limits recalculated from {period_label(seg.start)}: {seg.reason or 'rebased'}.")
         if self.missing_quarters:
             parts.append("Missing: " + ", ".join(period_label(p) for p in self.missing_quarters) + ".")
+        if self.illustrative:
+            parts.insert(0, wording.ILLUSTRATIVE)
         return " ".join(parts)
 
     @property

@@ -83,6 +83,7 @@ class ObsRow:
     status: str
     unit: str
     category_id: int | None = None
+    illustrative: bool = False
 
     @property
     def symbol(self) -> str:
@@ -101,6 +102,7 @@ OBS_FIELDS = (
     "status",
     "unit",
     "category_id",
+    "illustrative",
 )
 
 
