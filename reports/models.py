@@ -375,7 +375,7 @@ class BoardPack(models.Model):
         return f"board-pack-{self.report.snapshot.period:%Y-%m-%d}-{'public' if self.public else 'board'}.pdf"
 
 
-# What the database refuses, whatever writes to it (installed by migration 0009_published_guards; accounts.immutable).
+# What the database refuses, whatever writes to it (installed by migration 0010_published_guards; accounts.immutable).
 _PUBLISHED = "'published'"
 _SECTION_PUBLISHED = "EXISTS (SELECT 1 FROM reports_report r WHERE r.id = {row}.report_id AND r.state = 'published')"
 _FINDING_PUBLISHED = (
