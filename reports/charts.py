@@ -181,6 +181,7 @@ def peer_figure(
     national: float | None,
     unit: str = "count",
     decimals: int | None = None,
+    national_name: str = "England and Wales",
 ) -> go.Figure:
     """Peers' values (home area highlighted) with the national figure as a reference line — only when it
     sits on the peers' scale; otherwise it is named in a note so it cannot squash the bars."""
@@ -197,7 +198,7 @@ def peer_figure(
     )
     top = max((v for _, v in ordered), default=0.0)
     if national is not None:
-        label = f"England and Wales {format_value(national, unit, decimals)}"
+        label = f"{national_name} {format_value(national, unit, decimals)}"
         if 0 <= national <= top * 1.5:
             fig.add_vline(x=national, line={"color": "#d4351c", "width": 2, "dash": "dash"})
             fig.add_annotation(

@@ -56,6 +56,14 @@ def national_area(*, exclude: Area | None = None) -> Area | None:
     return query.order_by("pk").first()
 
 
+def _national_areas(*, exclude: Area | None = None) -> list[Area]:
+    """The national areas, the first (England and Wales) first."""
+    query = Area.objects.filter(type=AreaType.NATIONAL)
+    if exclude is not None:
+        query = query.exclude(pk=exclude.pk)
+    return list(query.order_by("pk"))
+
+
 def placements_of(*, framework: Framework, priority: str | None = None) -> list[FrameworkMetric]:
     """The framework's metrics in order, with what evidence needs (metric, agency, priority, rebases)."""
     query = FrameworkMetric.objects.filter(framework=framework)
@@ -89,7 +97,8 @@ def build_evidence(
     if not items:
         return []
     metric_ids = [m.pk for m, _ in items]
-    national = national_area(exclude=area)
+    nationals = _national_areas(exclude=area)
+    national = nationals[0] if nationals else None
     area_ids = [area.pk] + ([national.pk] if national else [])
     rows = source.rows.filter(metric_id__in=metric_ids, area_id__in=area_ids, category=category)
     if period is not None:
@@ -131,7 +140,7 @@ def build_evidence(
         out.append(evidence)
 
     if parts & Part.PEERS:
-        _add_peers(out, framework=framework, area=area, national=national, source=source, category=category)
+        _add_peers(out, framework=framework, area=area, nationals=nationals, source=source, category=category)
     if parts & Part.ANNOTATIONS:
         _add_annotations(out, area=area, period=period)
     if parts & (Part.BREAKDOWNS | Part.FAIRNESS) and category is None:
@@ -190,7 +199,7 @@ def _add_peers(
     *,
     framework: Framework | None,
     area: Area,
-    national: Area | None,
+    nationals: list[Area],
     source: FigureSource,
     category: BreakdownCategory | None,
 ) -> None:
@@ -198,17 +207,20 @@ def _add_peers(
     if not wanted:
         return
     peers = _peer_areas(framework, area, set(wanted.values()))
-    area_ids = {a for members in peers.values() for a in members} | ({national.pk} if national else set())
+    # The national figure: the first national area's (England and Wales), else another's (England alone,
+    # where a source covers England only), named as such.
+    national_rank = {a.pk: i for i, a in enumerate(nationals)}
+    area_ids = {a for members in peers.values() for a in members} | set(national_rank)
     rows = source.rows.filter(
         metric_id__in=list(wanted), area_id__in=area_ids, category=category, period__in=set(wanted.values())
     ).values_list("metric_id", "area_id", "period", "value")
     values: dict[int, dict[int, float | None]] = defaultdict(dict)
-    national_values: dict[int, float | None] = {}
+    national_values: dict[int, dict[int, float]] = defaultdict(dict)
     for metric_id, area_id, when, value in rows:
         if when != wanted[metric_id]:
             continue
-        if national is not None and area_id == national.pk:
-            national_values[metric_id] = value
+        if area_id in national_rank and value is not None:
+            national_values[metric_id][national_rank[area_id]] = value
         if area_id in peers.get(when, {}):
             values[metric_id][area_id] = value
     for item in evidence:
@@ -217,7 +229,10 @@ def _add_peers(
             continue
         members = peers.get(when, {})
         found = values.get(item.metric.pk, {})
-        item.national_value = national_values.get(item.metric.pk)
+        found_national = national_values.get(item.metric.pk, {})
+        if found_national:
+            first = min(found_national)
+            item.national_value, item.national_name = found_national[first], nationals[first].name
         item.peers = [PeerBar(members[a], v) for a, v in found.items() if v is not None]
         if any(v is not None and a != area.pk for a, v in found.items()):
             item.comparison = peer_comparison(
@@ -272,7 +287,10 @@ def _add_breakdowns(
         fair_periods = dict(
             counted.values("metric_id").annotate(last=Max("period")).order_by().values_list("metric_id", "last")
         )
-    trend = {m: _quarters_to(when, TREND_QUARTERS) for m, when in fair_periods.items()}
+    trend = {
+        m: _quarters_to(when, TREND_QUARTERS, step=quarters_between_points(by_metric[m].metric))
+        for m, when in fair_periods.items()
+    }
     periods = {e.latest.period for m, e in by_metric.items() if m in breakdowns and e.latest} | {
         q for quarters in trend.values() for q in quarters
     }
@@ -315,10 +333,11 @@ def _add_breakdowns(
 TREND_QUARTERS = 8  # quarters of disproportionality and recorded share shown as a trend
 
 
-def _quarters_to(end: dt.date, count: int) -> list[dt.date]:
-    """The ``count`` quarter end dates up to and including ``end``, oldest first."""
+def _quarters_to(end: dt.date, count: int, *, step: int = 1) -> list[dt.date]:
+    """The ``count`` quarter end dates up to and including ``end``, oldest first, ``step`` quarters apart
+    (4 for an annual measure: its last 8 years)."""
     last = Quarter.from_end_date(end)
-    return [last.shift(-back).end_date for back in range(count - 1, -1, -1)]
+    return [last.shift(-back * step).end_date for back in range(count - 1, -1, -1)]
 
 
 def breakdown_cells(

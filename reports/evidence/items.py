@@ -135,11 +135,25 @@ class FairnessEvidence:
         return next((o for c, o in self.cells if c.pk == self.reference.pk), None)
 
     @property
+    def per(self) -> float:
+        """Rates are per 1,000 people, or per 100 records (a percentage, e.g. searches leading to arrest)."""
+        return rate_base(self.metric.unit)
+
+    @property
+    def rate_label(self) -> str:
+        return "Share (%)" if self.per == 100 else "Rate per 1,000"
+
+    @property
+    def base_label(self) -> str:
+        """What the denominator counts: people (a population) or the records the share is of."""
+        return "Out of" if self.per == 100 else "Population"
+
+    @property
     def reference_rate(self) -> float | None:
         ref = self.reference_counts
         if ref is None or ref.numerator is None or not ref.denominator:
             return None
-        return ref.numerator / ref.denominator * 1000
+        return ref.numerator / ref.denominator * self.per
 
     @property
     def chart_text(self) -> str:
@@ -168,6 +182,10 @@ class FairnessEvidence:
         )
 
 
+def rate_base(unit: str) -> float:
+    return 100.0 if unit == "percentage" else 1000.0
+
+
 def fairness_at(
     *,
     metric: Metric,
@@ -190,7 +208,11 @@ def fairness_at(
         columns=["category", "numerator", "denominator"],
     )
     groups = relative_rates(
-        table, reference=breakdown.reference.code, min_count=1, small_count=settings.PCC_PERF_SUPPRESSION_THRESHOLD
+        table,
+        reference=breakdown.reference.code,
+        min_count=1,
+        small_count=settings.PCC_PERF_SUPPRESSION_THRESHOLD,
+        per=rate_base(metric.unit),
     )
     not_recorded = next((c.code for c, _ in cells if c.pk == breakdown.not_recorded_id), None)
     share = recorded_share(
@@ -234,6 +256,7 @@ class MetricEvidence:
     comparison: PeerComparison | None = None
     peers: list[PeerBar] = field(default_factory=list)
     national_value: float | None = None
+    national_name: str = "England and Wales"  # England when only England's figure is published (youth justice)
     breakdowns: list[BreakdownEvidence] = field(default_factory=list)
     fairness: list[FairnessEvidence] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
@@ -427,7 +450,12 @@ class MetricEvidence:
     @property
     def peer_text(self) -> str:
         return wording.peer_text(
-            self.comparison, self.metric.unit, self.area.name, decimals=self.metric.decimals, stale=self.stale
+            self.comparison,
+            self.metric.unit,
+            self.area.name,
+            decimals=self.metric.decimals,
+            stale=self.stale,
+            national_name=self.national_name,
         )
 
     @property
@@ -485,6 +513,7 @@ class MetricEvidence:
             national=self.national_value,
             unit=self.metric.unit,
             decimals=self.metric.decimals,
+            national_name=self.national_name,
         )
 
     def breakdown_figure(self, item: BreakdownEvidence) -> Any:
