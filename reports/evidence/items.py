@@ -26,7 +26,7 @@ from metrics.stats.findings import latest_signal, plain_finding
 from metrics.stats.presentation import display_decimals, format_change, format_value
 from metrics.stats.rebase import SuggestedRebase, suggest_rebases
 from metrics.stats.spc import SpcResult
-from metrics.stats.suppression import missing_symbol, status_symbol
+from metrics.stats.suppression import CONFIDENTIAL, SUPPRESSED, missing_symbol, status_symbol
 from reports import charts, wording
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Annotation
@@ -261,6 +261,7 @@ class MetricEvidence:
     fairness: list[FairnessEvidence] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
     as_at: dt.date | None = None  # the quarter the measure is read at (the one asked, or the data's latest)
+    public: bool = False  # built from suppressed figures (a public output): hidden figures are [c] gaps
 
     @cached_property
     def suggested_rebases(self) -> list[SuggestedRebase]:
@@ -277,8 +278,19 @@ class MetricEvidence:
     # --- the figures
     @property
     def latest(self) -> ObsRow | None:
-        """The latest quarter with a value (up to the quarter asked for)."""
-        return next((o for o in reversed(self.series) if o.value is not None), None)
+        """The latest quarter with a value (up to the quarter asked for); in public evidence a suppressed
+        quarter counts (its value is hidden, not missing: it reads ``[c]``)."""
+        return next((o for o in reversed(self.series) if o.value is not None or o.missing == SUPPRESSED), None)
+
+    @property
+    def latest_suppressed(self) -> bool:
+        """The latest figure is hidden to protect small numbers (public evidence only)."""
+        latest = self.latest
+        return latest is not None and latest.value is None
+
+    @property
+    def suppressed_quarters(self) -> list[dt.date]:
+        return [o.period for o in self.series if o.missing == SUPPRESSED]
 
     @property
     def vintage(self) -> dt.date | None:
@@ -361,17 +373,23 @@ class MetricEvidence:
 
     @property
     def missing_quarters(self) -> list[dt.date]:
-        return list(self.spc.missing_quarters)
+        """Gaps in the series that are not suppressed figures (those are named as such)."""
+        hidden = set(self.suppressed_quarters)
+        return [p for p in self.spc.missing_quarters if p not in hidden]
 
     @property
     def latest_text(self) -> str:
         latest = self.latest
+        if latest is not None and latest.value is None:
+            return CONFIDENTIAL
         return self.format(latest.value) if latest else "[x]"
 
     # --- variation
     @property
     def variation(self) -> str | None:
-        return self.spc.variation if self.latest is not None else None
+        """The latest figure's variation; None without figures, or when the latest figure is suppressed (its
+        variation would say where a hidden count lies)."""
+        return self.spc.variation if self.latest is not None and not self.latest_suppressed else None
 
     @property
     def variation_key(self) -> str:
@@ -385,6 +403,8 @@ class MetricEvidence:
 
     @property
     def variation_short(self) -> str:
+        if self.latest_suppressed:
+            return "Not shown (small numbers)"
         return wording.VARIATION_SHORT[self.variation]
 
     @property
@@ -403,6 +423,12 @@ class MetricEvidence:
         if not self.has_figures:
             return f"No figures for {self.metric.name} in {self.requested_area.name}."
         where = f" ({self.area.name})" if self.national_fallback else ""
+        if self.latest_suppressed:
+            text = (
+                f"The latest figure for {self.metric.name}{where}, for {self.quarter_label}, is suppressed "
+                f"{CONFIDENTIAL} to protect small numbers, so it is not compared or judged here."
+            )
+            return f"{wording.ILLUSTRATIVE} {text}" if self.illustrative else text
         text = plain_finding(
             name=f"{self.metric.name}{where}",
             unit=self.metric.unit,
@@ -417,6 +443,9 @@ class MetricEvidence:
         if self.missing_quarters and not self.stale:
             count = len(self.missing_quarters)
             text += f" {count} quarter{'s are' if count > 1 else ' is'} missing from the series."
+        if self.suppressed_quarters:
+            count = len(self.suppressed_quarters)
+            text += f" {count} quarter{'s are' if count > 1 else ' is'} suppressed {CONFIDENTIAL} (small numbers)."
         if self.illustrative:
             text = f"{wording.ILLUSTRATIVE} {text}"
         return text
@@ -425,8 +454,10 @@ class MetricEvidence:
     def chart_text(self) -> str:
         """The XmR chart's text alternative: what the chart shows (the finding is printed beside it)."""
         if not self.spc.points:
+            if self.suppressed_quarters:
+                return f"No chart: every figure for {self.metric.name} is suppressed {CONFIDENTIAL} (small numbers)."
             return f"No chart: no figures for {self.metric.name} in {self.requested_area.name}."
-        first, last = self.spc.points[0].period, self.spc.points[-1].period
+        first, last = self.spc.points[0].period, max([self.spc.points[-1].period, *self.suppressed_quarters])
         seg = self.spc.last_segment
         assert seg is not None
         parts = [
@@ -443,6 +474,12 @@ class MetricEvidence:
             parts.append(f"Limits recalculated from {period_label(seg.start)}: {seg.reason or 'rebased'}.")
         if self.missing_quarters:
             parts.append("Missing: " + ", ".join(period_label(p) for p in self.missing_quarters) + ".")
+        if self.suppressed_quarters:
+            parts.append(
+                f"Suppressed {CONFIDENTIAL} to protect small numbers, not drawn: "
+                + ", ".join(period_label(p) for p in self.suppressed_quarters)
+                + "."
+            )
         if self.illustrative:
             parts.insert(0, wording.ILLUSTRATIVE)
         return " ".join(parts)
