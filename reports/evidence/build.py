@@ -221,11 +221,11 @@ def _suppress_for_public(
         .values_list("pk", "breakdown_id")
     ):
         categories[breakdown_id].append(cat_id)
-    rows = source.rows.filter(metric_id__in={m for m, _ in links}, area=area, category__isnull=False)
+    found = source.rows.filter(metric_id__in={m for m, _ in links}, area=area, category__isnull=False)
     if period is not None:
-        rows = rows.filter(period__lte=period)
+        found = found.filter(period__lte=period)
     cells: dict[tuple[int, dt.date, int], ObsRow] = {}
-    for obs in _obs_rows(rows):
+    for obs in _obs_rows(found):
         assert obs.category_id is not None
         cells[(obs.metric_id, obs.period, obs.category_id)] = obs
     by_metric: dict[int, list[int]] = defaultdict(list)

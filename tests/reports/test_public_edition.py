@@ -144,6 +144,7 @@ def board_limits(world) -> set[float]:
         parts=Part.NONE,
     )
     seg = item.spc.last_segment
+    assert seg is not None and seg.upper_limit is not None
     return {float(round(seg.mean)), float(round(seg.upper_limit))}
 
 
