@@ -148,6 +148,7 @@ def test_every_report_view_for_every_role(published, client, role, state):
     can_read = role == "manager" or (state == "published" and role in readers)
     assert status(reverse("report-detail", args=[report.pk])) == (200 if can_read else login_or_403)
     assert status(reverse("report-edit", args=[report.pk])) == (200 if role == "manager" else login_or_403)
+    assert status(reverse("report-public-preview", args=[report.pk])) == (200 if role == "manager" else login_or_403)
     assert status(reverse("report-action", args=[report.pk, "review"]), "post") in (
         (302,) if role == "manager" else (login_or_403,)
     )
