@@ -250,3 +250,52 @@ def test_the_manager_checks_the_public_edition_beside_the_board_text_before_publ
     assert client.post(reverse("report-action", args=[report.pk, "publish"])).status_code == 302
     report.refresh_from_db()
     assert report.state == ReportState.PUBLISHED
+
+
+RATES = textwrap.dedent(
+    """
+    framework: {code: rates, name: Rates, home_area: staffordshire}
+    agencies: [{code: police, name: Police}]
+    areas: [{code: staffordshire, name: Staffordshire, type: police_force_area}]
+    breakdowns:
+      - {code: ethnicity, name: Ethnicity, reference: white, categories: [white, black, asian]}
+    priorities:
+      - code: fairness
+        name: Fairness
+        metrics:
+          - {code: SS, name: Stop and search rate, agency: police, unit: rate_per_1000, direction: neutral, source_type: official_statistics, breakdowns: [ethnicity]}
+    """
+)
+
+
+def test_public_disproportionality_gives_no_hidden_count_back(db):
+    framework = framework_load(text=RATES).framework
+    rows = [
+        "SS,staffordshire,2024-06-30,,,,463,115000,final,",
+        "SS,staffordshire,2024-06-30,ethnicity,white,,400,100000,final,",
+        "SS,staffordshire,2024-06-30,ethnicity,black,,3,5000,final,",
+        "SS,staffordshire,2024-06-30,ethnicity,asian,,60,10000,final,",
+    ]
+    load("police", rows)
+
+    def fairness(public):
+        (item,) = build_evidence(
+            framework=framework, area=framework.home_area, period=PERIOD, parts=Part.ALL, public=public
+        )
+        (fair,) = item.fairness
+        return item, fair, {g.category: g for g in fair.groups}
+
+    _, _, groups = fairness(False)
+    assert groups["black"].ratio is not None and groups["black"].small_numbers
+    item, public, groups = fairness(True)
+    # 3 is primary; with the total (463) and white (400) published, asian (60) must go too.
+    assert {c.code: o.missing for c, o in public.cells} == {"white": "", "black": "c", "asian": "c"}
+    for code in ("black", "asian"):
+        assert groups[code].numerator is None and groups[code].rate is None and groups[code].ratio is None
+    assert public.recorded_share is None
+    assert item.latest_text == "4.03"  # the total's rate rests on 463: shown
+    assert [(name, value) for name, value in item.breakdowns[0].values] == [
+        ("White", 4.0),
+        ("Black", None),
+        ("Asian", None),
+    ]
