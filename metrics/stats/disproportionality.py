@@ -150,7 +150,9 @@ def withhold(groups: Iterable[GroupRate], reason: str | None) -> list[GroupRate]
 SUPPRESSED_NOTE = "suppressed to protect small numbers"
 
 
-def suppress_groups(groups: Iterable[GroupRate], hidden: set[str], *, reference_hidden: bool = False) -> list[GroupRate]:
+def suppress_groups(
+    groups: Iterable[GroupRate], hidden: set[str], *, reference_hidden: bool = False
+) -> list[GroupRate]:
     """Public outputs: a group whose count is hidden shows no count, population, rate, ratio or interval (any
     of them with the reference's figures would give the count back); when the reference group's count is
     hidden, no group shows a ratio."""
