@@ -199,6 +199,9 @@ class Report(models.Model):
     title = models.CharField(max_length=200)
     state = models.CharField(max_length=12, choices=ReportState.choices, default=ReportState.DRAFT)
     executive_summary = models.TextField(blank=True, help_text="Markdown.")
+    public_summary = models.TextField(
+        blank=True, default="", help_text="The public edition's summary (Markdown); never the board's text."
+    )
     deep_dive = models.ForeignKey(
         "frameworks.Priority", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -271,6 +274,11 @@ class ReportSection(GuardedSave):
     order = models.PositiveIntegerField(default=0)
     narrative = models.TextField(blank=True, help_text="The analysts' narrative (Markdown).")
     commentary = models.TextField(blank=True, help_text="Partner commentary (Markdown).")
+    public_narrative = models.TextField(
+        blank=True,
+        default="",
+        help_text="The public edition's narrative (Markdown); empty shows none, never the board's narrative.",
+    )
 
     objects = GuardedQuerySet.as_manager()
 
@@ -375,7 +383,7 @@ class BoardPack(models.Model):
         return f"board-pack-{self.report.snapshot.period:%Y-%m-%d}-{'public' if self.public else 'board'}.pdf"
 
 
-# What the database refuses, whatever writes to it (installed by migration 0010_published_guards; accounts.immutable).
+# What the database refuses, whatever writes to it (installed by migration 0011_published_guards; accounts.immutable).
 _PUBLISHED = "'published'"
 _SECTION_PUBLISHED = "EXISTS (SELECT 1 FROM reports_report r WHERE r.id = {row}.report_id AND r.state = 'published')"
 _FINDING_PUBLISHED = (

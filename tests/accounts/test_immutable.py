@@ -97,7 +97,7 @@ def test_the_tests_run_with_every_guard_installed(db):
 def test_the_migrations_install_the_guards_the_models_declare():
     audit, published = guards()
     assert audit == importlib.import_module("accounts.migrations.0008_audit_guards").GUARDS
-    assert published == importlib.import_module("reports.migrations.0010_published_guards").GUARDS
+    assert published == importlib.import_module("reports.migrations.0011_published_guards").GUARDS
 
 
 def test_migrating_a_new_database_installs_every_guard(tmp_path):

@@ -47,6 +47,8 @@ DEMO_FILES = [
     ("demo/cps.csv", "cps"),
     ("demo/hmcts.xlsx", "hmcts"),
     ("demo/hmpps.csv", "hmpps"),
+    ("demo/victim-services.csv", "victim-services"),
+    ("demo/youth-justice.csv", "youth-justice"),
     ("demo/illustrative-police.csv", "police"),
     ("demo/illustrative-victim-services.csv", "victim-services"),
     ("demo/illustrative-hmcts.csv", "hmcts"),

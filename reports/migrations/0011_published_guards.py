@@ -60,6 +60,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reports", "0009_snapshot_annotations")]
+    dependencies = [("reports", "0010_snapshot_annotations")]
 
     operations = [migrations.RunPython(forwards, backwards)]

@@ -26,7 +26,7 @@ def freeze_annotations(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0008_figure_illustrative_annual_basis'),
+        ('reports', '0009_public_texts'),
     ]
 
     operations = [
