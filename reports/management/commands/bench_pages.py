@@ -1,4 +1,9 @@
-"""Median server time of the dashboard pages on the current framework (run after generate_national_dataset)."""
+"""Median server time of the dashboard pages on the current framework (run after generate_national_dataset).
+
+Each page's time is also printed as a ratio against a floor measured in the same run: the same SQL the page
+ran (captured with its parameters), replayed bare on the same connection and fetched in full. The target
+(issue 16) is a server time of at most 3x that floor, with a query count that does not grow with the number
+of metrics (pinned in tests/test_query_counts.py)."""
 
 from __future__ import annotations
 
@@ -52,10 +57,17 @@ class Command(BaseCommand):
         for label, url in pages.items():
             response = client.get(url, secure=True)
             assert response.status_code == 200, (url, response.status_code)
-            queries: list[str] = []
+            queries: list[tuple[str, Any, bool]] = []
 
-            def count(execute: Any, sql: str, params: Any, many: bool, context: Any, seen: list[str] = queries) -> Any:
-                seen.append(sql)
+            def count(
+                execute: Any,
+                sql: str,
+                params: Any,
+                many: bool,
+                context: Any,
+                seen: list[tuple[str, Any, bool]] = queries,
+            ) -> Any:
+                seen.append((sql, params, many))
                 return execute(sql, params, many, context)
 
             with connection.execute_wrapper(count):
@@ -68,11 +80,34 @@ class Command(BaseCommand):
             times.sort()
             medians[label] = statistics.median(times)
             p90 = times[int(len(times) * 0.9) - 1]
+            floor = _bare_round_trip(queries, repeat=options["repeat"])
             self.stdout.write(
-                f"{label:28} median {medians[label]:7.1f} ms, p90 {p90:7.1f} ms, {len(queries):3d} queries, {len(response.content) / 1024:6.0f} KB"
+                f"{label:28} median {medians[label]:7.1f} ms, p90 {p90:7.1f} ms, {len(queries):3d} queries, "
+                f"{len(response.content) / 1024:6.0f} KB; its SQL bare {floor:6.1f} ms, "
+                f"ratio {medians[label] / floor if floor else float('nan'):5.1f}x (target <= 3x)"
             )
         base = medians["home (baseline)"]
         self.stdout.write(
             "ratio to the home page: "
             + ", ".join(f"{k.split(' (')[0]} {v / base:.1f}x" for k, v in medians.items() if not k.startswith("home"))
         )
+
+
+def _bare_round_trip(queries: list[tuple[str, Any, bool]], *, repeat: int) -> float:
+    """Median time (ms) to run ``queries`` (SQL and parameters as the page sent them) bare on the same
+    connection, fetching every row: the floor a page's server time is measured against."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        with connection.cursor() as cursor:
+            for sql, params, many in queries:
+                if sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                    continue
+                if many:
+                    cursor.executemany(sql, params)
+                    continue
+                cursor.execute(sql, params)
+                if cursor.description is not None:
+                    cursor.fetchall()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
