@@ -8,18 +8,30 @@ from typing import Any
 import pandas as pd
 
 from .models import Basis, Metric
-from .stats.spc import SpcResult, xmr
+from .stats.spc import SpcResult, xmr_of
 
 
 def observation_values(observations: Sequence[Any]) -> pd.Series:
     """The values of observations (missing ones left out) indexed by quarter end date."""
-    data = {o.period: o.value for o in observations if o.value is not None}
-    return pd.Series(data, dtype=float).sort_index()
+    return pd.Series(observation_dict(observations), dtype=float).sort_index()
 
 
-def metric_spc(metric: Metric, observations: Sequence[Any], spc_settings: dict[str, Any] | None = None) -> SpcResult:
+def observation_dict(observations: Sequence[Any]) -> dict[Any, float]:
+    """The values of observations (missing ones left out) by quarter end date, as a plain dict (in the
+    observations' order; a period given twice keeps its last value): what the statistics read, no pandas."""
+    return {o.period: float(o.value) for o in observations if o.value is not None}
+
+
+def metric_spc(
+    metric: Metric,
+    observations: Sequence[Any],
+    spc_settings: dict[str, Any] | None = None,
+    *,
+    values: dict[Any, float] | None = None,
+) -> SpcResult:
     """SPC of a series with the metric's settings and rebases (``metric.rebases`` should be prefetched),
-    or with ``spc_settings`` (a snapshot's, as published) when given."""
+    or with ``spc_settings`` (a snapshot's, as published) when given. ``values``: the series's
+    ``observation_dict`` when the caller has it already."""
     if spc_settings is None:
         rebases = [(r.period, r.reason) for r in sorted(metric.rebases.all(), key=lambda r: r.period)]
         spc_settings = {
@@ -29,8 +41,8 @@ def metric_spc(metric: Metric, observations: Sequence[Any], spc_settings: dict[s
             "rebases": rebases,
         }
     rebases = sorted(spc_settings["rebases"])
-    return xmr(
-        observation_values(observations),
+    return xmr_of(
+        (observation_dict(observations) if values is None else values).items(),
         direction=metric.direction,
         screen_outliers=spc_settings["screen_outliers"],
         run_length=spc_settings["run_length"],

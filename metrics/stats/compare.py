@@ -29,7 +29,10 @@ class Change:
         return (self.current - self.earlier) / abs(self.earlier) * 100
 
 
-def _value_at(series: pd.Series, period: dt.date) -> float | None:
+def _value_at(series: pd.Series | Mapping[dt.date, float | None], period: dt.date) -> float | None:
+    if not isinstance(series, pd.Series):  # a plain dict of values by quarter end: no pandas indexing
+        found = series.get(period)
+        return None if found is None or found != found else float(found)  # NaN is missing too
     if period not in series.index:
         return None
     value = series.loc[period]
@@ -38,8 +41,11 @@ def _value_at(series: pd.Series, period: dt.date) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
-def change_on(series: pd.Series, period: dt.date, *, quarters_back: int) -> Change | None:
-    """The change at ``period`` on the value ``quarters_back`` quarters earlier (None when either is missing)."""
+def change_on(
+    series: pd.Series | Mapping[dt.date, float | None], period: dt.date, *, quarters_back: int
+) -> Change | None:
+    """The change at ``period`` on the value ``quarters_back`` quarters earlier (None when either is missing).
+    ``series``: values by quarter end date, a pandas Series or a plain dict (faster: no ``.loc``)."""
     current = _value_at(series, period)
     earlier_period = Quarter.from_end_date(period).shift(-quarters_back).end_date
     earlier = _value_at(series, earlier_period)
@@ -48,11 +54,13 @@ def change_on(series: pd.Series, period: dt.date, *, quarters_back: int) -> Chan
     return Change(current, earlier, earlier_period)
 
 
-def change_on_previous_quarter(series: pd.Series, period: dt.date) -> Change | None:
+def change_on_previous_quarter(series: pd.Series | Mapping[dt.date, float | None], period: dt.date) -> Change | None:
     return change_on(series, period, quarters_back=1)
 
 
-def change_on_same_quarter_last_year(series: pd.Series, period: dt.date) -> Change | None:
+def change_on_same_quarter_last_year(
+    series: pd.Series | Mapping[dt.date, float | None], period: dt.date
+) -> Change | None:
     return change_on(series, period, quarters_back=4)
 
 

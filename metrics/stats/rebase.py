@@ -107,7 +107,7 @@ def suggest_rebases(
         rising, falling = _trend(tail, trend_length, tol)
         if (
             not any(r >= start for r in decided)
-            and not (rising.any() or falling.any())
+            and not (any(rising) or any(falling))
             and _outside(float(np.mean(tail)), earlier, screen_outliers=screen_outliers, tol=tol)
             and all(s.period != start for s in out)
         ):

@@ -31,7 +31,6 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from metrics.quarters import Quarter
@@ -94,16 +93,54 @@ class SpcResult:
         return f"special_cause_{label}" if label else "common_cause"
 
 
-def _tolerance(values: np.ndarray) -> float:
-    scale = float(np.max(np.abs(values))) if len(values) else 0.0
+def _sum(values: Sequence[float], lo: int = 0, n: int | None = None) -> float:
+    """Sum as numpy's pairwise summation does it (bit for bit), so means match the published figures."""
+    if n is None:
+        n = len(values)
+    if n < 8:
+        total = -0.0
+        for i in range(lo, lo + n):
+            total += values[i]
+        return total
+    if n <= 128:
+        r = list(values[lo : lo + 8])
+        i = 8
+        end = n - n % 8
+        while i < end:
+            base = lo + i
+            r[0] += values[base]
+            r[1] += values[base + 1]
+            r[2] += values[base + 2]
+            r[3] += values[base + 3]
+            r[4] += values[base + 4]
+            r[5] += values[base + 5]
+            r[6] += values[base + 6]
+            r[7] += values[base + 7]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            total += values[lo + i]
+            i += 1
+        return total
+    half = n // 2
+    half -= half % 8
+    return _sum(values, lo, half) + _sum(values, lo + half, n - half)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return _sum(values) / len(values)
+
+
+def _tolerance(values: Sequence[float]) -> float:
+    scale = max(abs(v) for v in values) if values else 0.0
     return 1e-9 * max(scale, 1e-300)
 
 
-def _runs(flags: np.ndarray, length: int) -> np.ndarray:
+def _runs(flags: Sequence[bool], length: int) -> list[bool]:
     """Mark every element of each run of True at least ``length`` long."""
-    marked = np.zeros(len(flags), dtype=bool)
-    start = 0
     n = len(flags)
+    marked = [False] * n
+    start = 0
     while start < n:
         if not flags[start]:
             start += 1
@@ -112,21 +149,21 @@ def _runs(flags: np.ndarray, length: int) -> np.ndarray:
         while end + 1 < n and flags[end + 1]:
             end += 1
         if end - start + 1 >= length:
-            marked[start : end + 1] = True
+            marked[start : end + 1] = [True] * (end - start + 1)
         start = end + 1
     return marked
 
 
-def _trend(values: np.ndarray, length: int, tol: float) -> tuple[np.ndarray, np.ndarray]:
+def _trend(values: Sequence[float], length: int, tol: float) -> tuple[list[bool], list[bool]]:
     """(points in a rising trend, points in a falling trend) of at least ``length`` points."""
     n = len(values)
-    rising = np.zeros(n, dtype=bool)
-    falling = np.zeros(n, dtype=bool)
+    rising = [False] * n
+    falling = [False] * n
     if n < 2:
         return rising, falling
-    diffs = np.diff(values)
+    diffs = [values[i + 1] - values[i] for i in range(n - 1)]
     for sign, out in ((1, rising), (-1, falling)):
-        steps = diffs * sign > tol
+        steps = [d * sign > tol for d in diffs]
         # A run of k qualifying steps covers k + 1 points.
         marked_steps = _runs(steps, max(length - 1, 1))
         for i, is_marked in enumerate(marked_steps):
@@ -135,36 +172,47 @@ def _trend(values: np.ndarray, length: int, tol: float) -> tuple[np.ndarray, np.
     return rising, falling
 
 
-def _two_of_three(beyond: np.ndarray) -> np.ndarray:
+def _two_of_three(beyond: Sequence[bool]) -> list[bool]:
     """Points beyond a line that are part of 2 or more such points in 3 consecutive."""
     n = len(beyond)
-    flagged = np.zeros(n, dtype=bool)
+    flagged = [False] * n
     for start in range(max(n - 2, 0)):
-        window = beyond[start : start + 3]
-        if window.sum() >= 2:
-            flagged[start : start + 3] |= window
+        if beyond[start] + beyond[start + 1] + beyond[start + 2] >= 2:
+            for i in range(start, start + 3):
+                if beyond[i]:
+                    flagged[i] = True
     return flagged
 
 
+def _moving_ranges(values: Sequence[float], gaps_before: Sequence[bool]) -> list[float | None]:
+    """|x_i − x_(i−1)|, None for the first point and across a missing quarter."""
+    return [None] + [None if gaps_before[i] else abs(values[i] - values[i - 1]) for i in range(1, len(values))]
+
+
 def _segment_limits(
-    values: np.ndarray, gaps_before: np.ndarray, screen_outliers: bool, tol: float
-) -> tuple[float, np.ndarray, float | None]:
-    mean = float(np.mean(values))
-    moving = np.abs(np.diff(values)).astype(float)
-    moving[gaps_before[1:]] = np.nan  # no moving range across a missing quarter
-    moving_ranges = np.concatenate([[np.nan], moving])
-    valid = moving[~np.isnan(moving)]
-    if len(valid) == 0:
+    values: Sequence[float], gaps_before: Sequence[bool], screen_outliers: bool, tol: float
+) -> tuple[float, list[float | None], float | None]:
+    mean = _mean(values)
+    moving_ranges = _moving_ranges(values, gaps_before)
+    valid = [mr for mr in moving_ranges if mr is not None]
+    if not valid:
         return mean, moving_ranges, None
-    amr = float(np.mean(valid))
+    amr = _mean(valid)
     if screen_outliers:
-        kept = valid[valid <= SCREEN * amr + tol]
-        screened = float(np.mean(kept)) if len(kept) else 0.0
+        kept = [mr for mr in valid if mr <= SCREEN * amr + tol]
+        screened = _mean(kept) if kept else 0.0
         if screened > tol:
             amr = screened
     if amr <= tol:
         return mean, moving_ranges, None
     return mean, moving_ranges, amr
+
+
+def _quarter_ordinal(day: dt.date) -> int:
+    """The ordinal of the financial quarter containing ``day`` (as ``Quarter.containing(day)._ordinal()``)."""
+    if day.month <= 3:
+        return (day.year - 1) * 4 + 3
+    return day.year * 4 + (day.month - 4) // 3
 
 
 def xmr(
@@ -185,60 +233,84 @@ def xmr(
     limits on its first N points (default: all of them). The order of ``series`` does not matter.
     ``step`` is the number of quarters between expected points: 1 for a quarterly series, 4 for an annual
     one (a figure a year, at the quarter its year ends), so an annual series has no "missing" quarters.
+    (``xmr_of`` takes plain (period, value) pairs and computes the same.)
     """
+    return xmr_of(
+        zip(series.index, series.to_numpy(dtype=float, na_value=math.nan).tolist(), strict=True),
+        direction=direction,
+        screen_outliers=screen_outliers,
+        run_length=run_length,
+        trend_length=trend_length,
+        rebases=rebases,
+        rebase_reasons=rebase_reasons,
+        baseline_points=baseline_points,
+        step=step,
+    )
+
+
+def xmr_of(
+    pairs: Iterable[tuple[object, float | None]],
+    *,
+    direction: str = "neutral",
+    screen_outliers: bool = True,
+    run_length: int = 7,
+    trend_length: int = 7,
+    rebases: Iterable[dt.date] = (),
+    rebase_reasons: Sequence[str] | None = None,
+    baseline_points: int | None = None,
+    step: int = 1,
+) -> SpcResult:
+    """``xmr`` over plain (quarter end date, value) pairs (None or NaN values are gaps; a period given
+    twice keeps its last value), without pandas: the same rules and the same results, bit for bit."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
     if run_length < 2 or trend_length < 2:
         raise ValueError("run and trend lengths must be at least 2")
     improvement = DIRECTIONS[direction]
-    clean = series.dropna().astype(float)
-    clean = clean[~clean.index.duplicated(keep="last")].sort_index()
-    if clean.empty:
+    by_period: dict[dt.date, float] = {}
+    for period, value in pairs:
+        if value is None:
+            continue
+        number = float(value)
+        if math.isnan(number):
+            continue
+        by_period[period if type(period) is dt.date else _as_date(period)] = number
+    if not by_period:
         return SpcResult()
-    periods = [_as_date(p) for p in clean.index]
-    values = clean.to_numpy(dtype=float)
+    periods = sorted(by_period)
+    values = [by_period[p] for p in periods]
     tol = _tolerance(values)
-    quarters = [Quarter.containing(p) for p in periods]
-    gaps = np.array([False] + [quarters[i - 1].quarters_between(quarters[i]) > step for i in range(1, len(periods))])
-    present = set(quarters)
+    ordinals = [_quarter_ordinal(p) for p in periods]
+    gaps = [False] + [ordinals[i] - ordinals[i - 1] > step for i in range(1, len(periods))]
+    present = set(ordinals)
     missing = [
-        quarters[0].shift(k).end_date
-        for k in range(0, quarters[0].quarters_between(quarters[-1]) + 1, step)
-        if quarters[0].shift(k) not in present
+        Quarter(k // 4, k % 4 + 1).end_date for k in range(ordinals[0], ordinals[-1] + 1, step) if k not in present
     ]
 
     reasons = list(rebase_reasons or [])
     starts = sorted(set(rebases))
-    boundaries: list[tuple[dt.date, str]] = []
-    for i, start in enumerate(starts):
-        reason = reasons[i] if i < len(reasons) else ""
-        boundaries.append((start, reason))
-    segment_of = np.zeros(len(values), dtype=int)
-    seg_index = 0
     seg_starts: list[tuple[int, str]] = [(0, "")]
-    for b_start, b_reason in boundaries:
-        first = next((i for i, p in enumerate(periods) if p >= b_start), None)
+    for i, b_start in enumerate(starts):
+        b_reason = reasons[i] if i < len(reasons) else ""
+        first = next((j for j, p in enumerate(periods) if p >= b_start), None)
         if first is None or first == 0 or first == seg_starts[-1][0]:
             if first == 0:
                 seg_starts[0] = (0, b_reason)
             continue
         seg_starts.append((first, b_reason))
-    for seg_index, (first, _) in enumerate(seg_starts):
-        segment_of[first:] = seg_index
 
     points: list[Point] = []
     segments: list[Segment] = []
     for seg_index, (first, reason) in enumerate(seg_starts):
         last = seg_starts[seg_index + 1][0] if seg_index + 1 < len(seg_starts) else len(values)
         seg_values = values[first:last]
-        seg_gaps = gaps[first:last].copy()
+        n = len(seg_values)
+        seg_gaps = gaps[first:last]
         seg_gaps[0] = True
         base = seg_values if not baseline_points else seg_values[:baseline_points]
         mean, moving_ranges, amr = _segment_limits(base, seg_gaps[: len(base)], screen_outliers, tol)
-        if len(base) < len(seg_values):
-            full_moving = np.abs(np.diff(seg_values)).astype(float)
-            full_moving[seg_gaps[1:]] = np.nan
-            moving_ranges = np.concatenate([[np.nan], full_moving])
+        if len(base) < n:
+            moving_ranges = _moving_ranges(seg_values, seg_gaps)
         lower = upper = lower2 = upper2 = None
         if amr is not None:
             lower, upper = mean - LIMIT * amr, mean + LIMIT * amr
@@ -246,7 +318,7 @@ def xmr(
         segments.append(
             Segment(
                 start=periods[first],
-                n_points=len(seg_values),
+                n_points=n,
                 mean=mean,
                 mean_moving_range=amr,
                 lower_limit=lower,
@@ -257,42 +329,49 @@ def xmr(
                 reason=reason,
             )
         )
-        side = np.where(seg_values > mean + tol, 1, np.where(seg_values < mean - tol, -1, 0))
-        rules: dict[str, np.ndarray] = {}
+        side = [1 if v > mean + tol else (-1 if v < mean - tol else 0) for v in seg_values]
         if upper is not None and lower is not None and upper2 is not None and lower2 is not None:
-            rules[OUTSIDE_LIMITS] = (seg_values > upper + tol) | (seg_values < lower - tol)
-            above = seg_values > upper2 + tol
-            below = seg_values < lower2 - tol
-            rules[TWO_OF_THREE] = _two_of_three(above) | _two_of_three(below)
+            outside = [v > upper + tol or v < lower - tol for v in seg_values]
+            above = _two_of_three([v > upper2 + tol for v in seg_values])
+            below = _two_of_three([v < lower2 - tol for v in seg_values])
+            two_of_three = [a or b for a, b in zip(above, below, strict=True)]
         else:
-            rules[OUTSIDE_LIMITS] = np.zeros(len(seg_values), dtype=bool)
-            rules[TWO_OF_THREE] = np.zeros(len(seg_values), dtype=bool)
+            outside = two_of_three = [False] * n
         rising, falling = _trend(seg_values, trend_length, tol)
-        rules[TREND] = rising | falling
-        rules[SHIFT] = _runs(side == 1, run_length) | _runs(side == -1, run_length)
-        for offset in range(len(seg_values)):
-            fired = tuple(name for name in PRECEDENCE if rules[name][offset])
+        up = _runs([s == 1 for s in side], run_length)
+        down = _runs([s == -1 for s in side], run_length)
+        for offset in range(n):
+            in_trend = rising[offset] or falling[offset]
+            in_run = up[offset] or down[offset]
+            if outside[offset] or in_trend or two_of_three[offset] or in_run:
+                fired = tuple(
+                    name
+                    for name, hit in (
+                        (OUTSIDE_LIMITS, outside[offset]),
+                        (TREND, in_trend),
+                        (TWO_OF_THREE, two_of_three[offset]),
+                        (SHIFT, in_run),
+                    )
+                    if hit
+                )
+            else:
+                fired = ()
             label: str | None = None
             if fired:
-                first_rule = fired[0]
-                if first_rule == TREND:
-                    sign = 1 if rising[offset] else -1
-                else:
-                    sign = int(side[offset])
+                sign = (1 if rising[offset] else -1) if fired[0] == TREND else side[offset]
                 if improvement == 0 or sign == 0:
                     label = "neutral"
                 else:
                     label = "improvement" if sign == improvement else "concern"
-            mr = moving_ranges[offset]
             points.append(
                 Point(
                     period=periods[first + offset],
-                    value=float(seg_values[offset]),
+                    value=seg_values[offset],
                     segment=seg_index,
-                    moving_range=None if math.isnan(mr) else float(mr),
+                    moving_range=moving_ranges[offset],
                     special_cause=label,
                     rules=fired,
-                    after_gap=bool(gaps[first + offset]),
+                    after_gap=gaps[first + offset],
                 )
             )
     return SpcResult(points=points, segments=segments, missing_quarters=missing)

@@ -43,7 +43,7 @@ from frameworks.models import (
     PeerGroupMembership,
     Priority,
 )
-from metrics.figures import metric_spc, observation_values, quarters_between_points
+from metrics.figures import metric_spc, observation_dict, quarters_between_points
 from metrics.models import FrameworkMetric, Metric
 from metrics.quarters import Quarter
 from metrics.stats.compare import (
@@ -135,7 +135,8 @@ def build_evidence(
         national_series = series.get((metric.pk, national.pk), []) if national is not None else []
         fallback = national is not None and not any(o.value is not None for o in own) and bool(national_series)
         observations = national_series if fallback else own
-        spc = metric_spc(metric, observations, source.spc_settings_for(metric))
+        values = observation_dict(observations)  # built once: the SPC and the changes read it
+        spc = metric_spc(metric, observations, source.spc_settings_for(metric), values=values)
         evidence = MetricEvidence(
             metric=metric,
             priority=priority,
@@ -152,7 +153,6 @@ def build_evidence(
         )
         latest = evidence.latest
         if latest is not None and latest.value is not None:
-            values = observation_values(observations)
             # An annual figure's previous point is a year before: only the change on a year is given.
             if quarters_between_points(metric) == 1:
                 evidence.change_previous = change_on_previous_quarter(values, latest.period)
@@ -324,9 +324,15 @@ def _add_peers(
     # where a source covers England only), named as such.
     national_rank = {a.pk: i for i, a in enumerate(nationals)}
     area_ids = {a for members in peers.values() for a in members} | set(national_rank)
-    rows = source.rows.filter(
-        metric_id__in=list(wanted), area_id__in=area_ids, category=category, period__in=set(wanted.values())
-    ).values_list("metric_id", "area_id", "period", "value", "numerator")
+    # No ORDER BY: the models' default orderings join metric and area only to sort; the order the peers are
+    # listed in (area code, or name in a snapshot, as those orderings gave) is applied below in Python.
+    rows = (
+        source.rows.filter(
+            metric_id__in=list(wanted), area_id__in=area_ids, category=category, period__in=set(wanted.values())
+        )
+        .order_by()
+        .values_list("metric_id", "area_id", "period", "value", "numerator")
+    )
     values: dict[int, dict[int, float | None]] = defaultdict(dict)
     national_values: dict[int, dict[int, float]] = defaultdict(dict)
     units = {e.metric.pk: e.metric.unit for e in evidence}
@@ -347,12 +353,18 @@ def _add_peers(
             national_values[metric_id][national_rank[area_id]] = value
         if area_id in peers.get(when, {}):
             values[metric_id][area_id] = value
+    by_name = source.snapshot is not None
     for item in evidence:
         when = wanted.get(item.metric.pk)
         if when is None:
             continue
         members = peers.get(when, {})
-        found = values.get(item.metric.pk, {})
+        found = dict(
+            sorted(
+                values.get(item.metric.pk, {}).items(),
+                key=lambda kv, m=members: (m[kv[0]].name, m[kv[0]].pk) if by_name else (m[kv[0]].code, m[kv[0]].pk),
+            )
+        )
         found_national = national_values.get(item.metric.pk, {})
         if found_national:
             first = min(found_national)
