@@ -14,7 +14,7 @@ from accounts.access import Perm, has_perm, permission_required
 from metrics.models import Metric
 from metrics.quarters import Quarter, QuarterError, period_label
 from metrics.rebases import RebaseError, rebase_record
-from reports import charts, wording
+from reports import wording
 from reports.dashboards.common import (
     area_asked,
     export_or_render,
@@ -114,7 +114,7 @@ def _figure_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WI
         "finding": evidence.finding,
         "latest": evidence.latest,
         "spc": evidence.spc,
-        "xmr_json": charts.figure_json(evidence.xmr_figure(window=window)),
+        "xmr_json": evidence.xmr_chart(window=window),
         "xmr_text": evidence.chart_text,
         "windowed": window is not None and len(evidence.series) > window,
         "table": evidence.rows(),
@@ -125,8 +125,8 @@ def _figure_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WI
 def _metric_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WINDOW) -> dict[str, Any]:
     context = _figure_context(evidence, window=window)
     context["area"] = evidence.requested_area
-    peer_fig = evidence.peer_figure()
-    context["peer_json"] = charts.figure_json(peer_fig) if peer_fig is not None else None
+    peer_fig = evidence.peer_chart()
+    context["peer_json"] = peer_fig
     context["peer_text"] = evidence.peer_text if peer_fig is not None else ""
     context["peer_rows"] = sorted(
         ((b.area.name, evidence.format(b.value), b.area.pk == evidence.area.pk) for b in evidence.peers),
@@ -137,7 +137,7 @@ def _metric_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WI
     context["breakdowns"] = [
         {
             "breakdown": item.breakdown,
-            "json": charts.figure_json(evidence.breakdown_figure(item)),
+            "json": evidence.breakdown_chart(item),
             "text": evidence.breakdown_text(item),
             "rows": [
                 (c.name, evidence.format(o.value) if o and o.value is not None else "[x]", symbol_of(o))

@@ -526,8 +526,13 @@ class MetricEvidence:
 
     # --- charts
     def xmr_figure(self, *, window: int | None = None) -> Any:
-        """The XmR chart; ``window``: show the last N quarters (limits still from the whole series)."""
-        return charts.xmr_figure(
+        """The XmR chart as a Plotly Figure (for the PDF); pages use ``xmr_chart``."""
+        return charts.as_figure(self.xmr_chart(window=window))
+
+    def xmr_chart(self, *, window: int | None = None) -> dict[str, Any]:
+        """The XmR chart as plain figure data; ``window``: show the last N quarters (limits still from the
+        whole series)."""
+        return charts.xmr_chart(
             title=self.title,
             unit_label=self.unit_label,
             observations=self.series,
@@ -539,10 +544,15 @@ class MetricEvidence:
         )
 
     def peer_figure(self) -> Any | None:
+        """The peers' chart as a Plotly Figure; pages use ``peer_chart``."""
+        chart = self.peer_chart()
+        return charts.as_figure(chart) if chart is not None else None
+
+    def peer_chart(self) -> dict[str, Any] | None:
         """The peers' bar chart (home area highlighted, national line), when there is more than one peer."""
         if len(self.peers) < 2 or self.latest is None:
             return None
-        return charts.peer_figure(
+        return charts.peer_chart(
             title=f"{self.metric.name}: peers, {self.quarter_label}",
             unit_label=self.unit_label,
             values=[(b.area.name, b.value) for b in self.peers],
@@ -554,7 +564,10 @@ class MetricEvidence:
         )
 
     def breakdown_figure(self, item: BreakdownEvidence) -> Any:
-        return charts.breakdown_figure(
+        return charts.as_figure(self.breakdown_chart(item))
+
+    def breakdown_chart(self, item: BreakdownEvidence) -> dict[str, Any]:
+        return charts.breakdown_chart(
             title=f"{self.metric.name} by {item.breakdown.name.lower()}, {period_label(item.period)}",
             unit_label=self.unit_label,
             values=item.values,

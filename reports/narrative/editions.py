@@ -21,7 +21,6 @@ from metrics.models import Metric, SourceType
 from metrics.quarters import period_label
 from metrics.stats.presentation import format_value
 from metrics.stats.suppression import missing_symbol
-from reports import charts
 from reports.evidence.build import build_evidence
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource, ObsRow
@@ -121,7 +120,7 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
                 cats = [(cat.name, _shown(obs, metric)) for cat, obs in ordered]
             chart = chart_text = None
             if deep_dive and item.spc.points:
-                chart, chart_text = charts.figure_json(item.xmr_figure()), item.chart_text
+                chart, chart_text = item.xmr_chart(), item.chart_text
             lines.append(
                 MetricLine(
                     metric=metric,

@@ -1,5 +1,6 @@
 """Formatting of figures the way a statistical publication shows them."""
 
+import functools
 from typing import Any
 
 from django import template
@@ -41,3 +42,19 @@ def sparkline(values: Any) -> str:
     from reports.charts import sparkline_points
 
     return sparkline_points(list(values))
+
+
+@register.simple_tag
+def chart_template() -> str:
+    """Plotly's default template as a JSON script (id ``chart-template``), sent once per page: every
+    plain-dict chart on the page is drawn with it (static/js/charts.js)."""
+    return _chart_template_script()
+
+
+@functools.cache
+def _chart_template_script() -> str:
+    from django.utils.html import json_script
+
+    from reports.charts import chart_template as template
+
+    return json_script(template(), "chart-template")

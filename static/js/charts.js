@@ -1,18 +1,55 @@
-// Draws every chart on the page from its JSON (the same Plotly figure the PDF renders).
+// Draws every chart on the page from its JSON (the same figure data the PDF renders), each when it comes
+// near the screen: the charts of the first screen at once, the others as they are scrolled to (and all of
+// them before printing). Plain-dict charts carry no template: the page's shared one (#chart-template,
+// Plotly's default, sent once) is applied to each.
 (function () {
-  function draw() {
-    if (!window.Plotly) return;
-    document.querySelectorAll("[data-figure]").forEach(function (el) {
-      var source = document.getElementById(el.getAttribute("data-figure"));
-      if (!source) return;
-      var fig = JSON.parse(source.textContent);
-      window.Plotly.newPlot(el, fig.data, fig.layout, {
-        displaylogo: false,
-        responsive: true,
-        modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
-      }).then(function () { el.setAttribute("data-drawn", "true"); });
+  var config = {
+    displaylogo: false,
+    responsive: true,
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
+  };
+  var template = null;
+
+  function sharedTemplate() {
+    if (template === null) {
+      var source = document.getElementById("chart-template");
+      template = source ? JSON.parse(source.textContent) : undefined;
+    }
+    return template;
+  }
+
+  function drawOne(el) {
+    if (el.hasAttribute("data-drawing")) return;
+    var source = document.getElementById(el.getAttribute("data-figure"));
+    if (!source) return;
+    el.setAttribute("data-drawing", "true");
+    var fig = JSON.parse(source.textContent);
+    var layout = fig.layout || {};
+    if (!layout.template && sharedTemplate()) layout.template = sharedTemplate();
+    window.Plotly.newPlot(el, fig.data, layout, config).then(function () {
+      el.setAttribute("data-drawn", "true");
     });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
-  else draw();
+
+  function start() {
+    if (!window.Plotly) return;
+    var charts = Array.prototype.slice.call(document.querySelectorAll("[data-figure]"));
+    window.addEventListener("beforeprint", function () { charts.forEach(drawOne); });
+    if (!("IntersectionObserver" in window)) {
+      charts.forEach(drawOne);
+      return;
+    }
+    var observer = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.isIntersecting) {
+          observer.unobserve(entry.target);
+          drawOne(entry.target);
+        }
+      });
+    }, { rootMargin: "200px 0px" });
+    charts.forEach(function (el) { observer.observe(el); });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

@@ -1,0 +1,115 @@
+"""The pages' charts are plain figure data (no Plotly object model on the server): the same figures
+Plotly's own builders made, valid Plotly, drawn with one shared template per page."""
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from django.urls import reverse
+
+from metrics.quarters import Quarter
+from metrics.stats.spc import xmr
+from reports import charts
+
+from .test_dashboards import build
+
+GOLDEN = Path(__file__).parent / "golden" / "plotly_figures_before_plain_dicts.json"
+
+
+class Obs:
+    def __init__(self, period, value, missing=""):
+        self.period, self.value, self.status, self.missing = period, value, "final", missing
+
+
+def xmr_case():
+    """Rebased limits, a missing quarter, a suppressed quarter, an annotation and a window."""
+    periods = [Quarter(2018, 1).shift(k).end_date for k in range(24) if k not in (7, 15)]
+    values = [10 + (k % 5) + (8 if k > 12 else 0) for k in range(len(periods))]
+    observations = [Obs(p, v) for p, v in zip(periods, values, strict=True)]
+    observations.append(Obs(Quarter(2018, 1).shift(15).end_date, None, "c"))
+    spc = xmr(
+        pd.Series(values, index=periods, dtype=float),
+        rebases=[periods[12]],
+        rebase_reasons=["Recording changed"],
+        direction="higher_is_better",
+    )
+    return {
+        "title": "T",
+        "unit_label": "Count",
+        "observations": observations,
+        "spc": spc,
+        "window": 12,
+        "decimals": 1,
+        "annotations": [(periods[3], "Note")],
+    }
+
+
+CASES = {
+    "xmr00": (charts.xmr_chart, xmr_case),
+    "peer1": (
+        charts.peer_chart,
+        lambda: {
+            "title": "P",
+            "unit_label": "U",
+            "values": [("A", 10.0), ("B", 7.5), ("C", 12.25)],
+            "home": "B",
+            "national": 1000.0,
+            "unit": "count",
+            "decimals": 2,
+            "national_name": "E&W",
+        },
+    ),
+    "bd": (
+        charts.breakdown_chart,
+        lambda: {"title": "B", "unit_label": "U", "values": [("x", 1.0), ("y", None), ("z", 3.5)]},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_plain_dict_charts_are_the_figures_plotly_built_before(name):
+    """The JSON the go.Figure builders gave (recorded before the rewrite, template aside) is what the
+    plain-dict builders give now: same traces, points, colours, limits, shapes, notes and axes."""
+    build, kwargs = CASES[name]
+    expected = json.loads(GOLDEN.read_text())[name]
+    assert json.loads(json.dumps(build(**kwargs()))) == expected
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_plain_dict_charts_are_valid_plotly_that_plotly_leaves_unchanged(name):
+    """go.Figure validates every property (a misspelt one raises) and gives back the same data with its
+    default template, which is the one pages send once and apply to each chart."""
+    build, kwargs = CASES[name]
+    data = json.loads(json.dumps(build(**kwargs())))
+    via_plotly = charts.figure_json(charts.as_figure(data))
+    assert via_plotly["layout"].pop("template") == charts.chart_template()
+    assert via_plotly == data
+
+
+def test_the_xmr_chart_has_its_value_mean_and_limit_traces():
+    chart = charts.xmr_chart(**xmr_case())
+    names = [t["name"] for t in chart["data"]]
+    assert names == ["Value"] + ["Mean", "Process limits (trial)", "Process limits (trial)"] * 2  # 12 and 10 points
+    value = chart["data"][0]
+    assert None in value["y"]  # the missing and the suppressed quarters break the line
+    assert len(value["x"]) == len(value["y"]) == len(value["marker"]["color"]) == 24
+    assert "template" not in chart["layout"]
+
+
+@pytest.mark.django_db
+def test_a_priority_page_sends_each_chart_without_the_template_and_the_template_once(client, users):
+    build(6)  # metrics 0 and 3 are in priority p0
+    client.force_login(users["board_member"])
+    response = client.get(reverse("dashboard-priority", args=["p0"]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('id="chart-template"') == 1
+    figures = re.findall(r'<script id="xmr-[^"]+-data" type="application/json">(.*?)</script>', html, re.S)
+    assert len(figures) == 2
+    for text in figures:
+        figure = json.loads(text)
+        assert "template" not in figure["layout"]
+        assert [t["name"] for t in figure["data"]][:2] == ["Value", "Mean"]
+    assert re.search(r'<script[^>]+plotly/plotly\.min\.js"[^>]*\sdefer', html)
