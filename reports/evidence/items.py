@@ -279,8 +279,15 @@ class MetricEvidence:
     @property
     def latest(self) -> ObsRow | None:
         """The latest quarter with a value (up to the quarter asked for); in public evidence a suppressed
-        quarter counts (its value is hidden, not missing: it reads ``[c]``)."""
-        return next((o for o in reversed(self.series) if o.value is not None or o.missing == SUPPRESSED), None)
+        quarter counts (its value is hidden, not missing: it reads ``[c]``). Remembered for the series it
+        was found in (a page asks for it dozens of times a tile)."""
+        key = (id(self.series), len(self.series))
+        memo = self.__dict__.get("_latest_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]  # type: ignore[no-any-return]
+        found = next((o for o in reversed(self.series) if o.value is not None or o.missing == SUPPRESSED), None)
+        self.__dict__["_latest_memo"] = (key, found)
+        return found
 
     @property
     def latest_suppressed(self) -> bool:
@@ -304,7 +311,13 @@ class MetricEvidence:
     @property
     def illustrative(self) -> bool:
         """Some figure shown is made up for the demo (never published data): every page that shows it says so."""
-        return any(o.illustrative for o in self.series)
+        key = (id(self.series), len(self.series))
+        memo = self.__dict__.get("_illustrative_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]  # type: ignore[no-any-return]
+        found = any(o.illustrative for o in self.series)
+        self.__dict__["_illustrative_memo"] = (key, found)
+        return found
 
     @property
     def has_figures(self) -> bool:
@@ -346,9 +359,16 @@ class MetricEvidence:
     # --- currency
     @property
     def staleness(self) -> Staleness | None:
-        if self.as_at is None or self.latest is None:
+        latest = self.latest
+        if self.as_at is None or latest is None:
             return None
-        return staleness(self.latest.period, self.as_at, settings.PCC_PERF_STALE_QUARTERS)
+        key = (latest.period, self.as_at, settings.PCC_PERF_STALE_QUARTERS)
+        memo = self.__dict__.get("_staleness_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]  # type: ignore[no-any-return]
+        state = staleness(latest.period, self.as_at, settings.PCC_PERF_STALE_QUARTERS)
+        self.__dict__["_staleness_memo"] = (key, state)
+        return state
 
     @property
     def stale(self) -> bool:
