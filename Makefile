@@ -1,6 +1,7 @@
 # pcc_perf — the two commands a newcomer needs:
 #   make run    install everything, load the demo and serve it on http://127.0.0.1:8000 (SQLite)
 #   make test   install everything and run ruff, mypy, the migrations check and the whole test suite
+#   make serve  run for real: gunicorn (gunicorn.conf.py) and the task worker, DEBUG off (see README)
 # For the inner loop: make test-fast (no browser, PDF or whole-demo tests; stops at the first failure).
 # Both are safe to run again: slow steps are skipped when nothing changed.
 
@@ -14,7 +15,7 @@ SYSTEM_PACKAGES := chromium fonts-liberation poppler-utils libpango-1.0-0 libpan
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast install system-packages lint typecheck migrations-check pytest demo-data clean bench
+.PHONY: run serve test test-fast install system-packages lint typecheck migrations-check pytest demo-data clean bench
 
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
@@ -23,6 +24,16 @@ run: install
 	@DJANGO_DEBUG=1 $(PY) manage.py db_worker --no-reload --interval 1 & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+# Running for real: gunicorn with gunicorn.conf.py (workers = cores + 1, keep-alive 75 s, persistent
+# database connections) and the background task worker beside it. Needs DJANGO_SECRET_KEY,
+# DJANGO_ALLOWED_HOSTS and DATABASE_URL in the environment; DEBUG stays off.
+serve: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	@$(PY) manage.py db_worker --no-reload --interval 1 & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/gunicorn --config gunicorn.conf.py
 
 test: install lint typecheck migrations-check pytest
 

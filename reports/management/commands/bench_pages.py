@@ -81,9 +81,15 @@ class Command(BaseCommand):
             medians[label] = statistics.median(times)
             p90 = times[int(len(times) * 0.9) - 1]
             floor = _bare_round_trip(queries, repeat=options["repeat"])
+            zipped = client.get(url, secure=True, headers={"accept-encoding": "gzip"})
+            gz = (
+                f"{len(zipped.content) / 1024:.0f} KB gzipped"
+                if zipped.get("Content-Encoding") == "gzip"
+                else "no gzip"
+            )
             self.stdout.write(
                 f"{label:28} median {medians[label]:7.1f} ms, p90 {p90:7.1f} ms, {len(queries):3d} queries, "
-                f"{len(response.content) / 1024:6.0f} KB; its SQL bare {floor:6.1f} ms, "
+                f"{len(response.content) / 1024:6.0f} KB ({gz}); its SQL bare {floor:6.1f} ms, "
                 f"ratio {medians[label] / floor if floor else float('nan'):5.1f}x (target <= 3x)"
             )
         base = medians["home (baseline)"]
