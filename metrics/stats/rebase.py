@@ -104,7 +104,7 @@ def suggest_rebases(
     if run >= run_length and before >= min_before:
         start = points[before].period
         tail, earlier = values[before:], pd.Series(values[:before], index=[p.period for p in points[:before]])
-        rising, falling = _trend(tail, trend_length, tol)
+        rising, falling = _trend(tail.tolist(), trend_length, tol)
         if (
             not any(r >= start for r in decided)
             and not (any(rising) or any(falling))

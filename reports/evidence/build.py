@@ -360,10 +360,7 @@ def _add_peers(
             continue
         members = peers.get(when, {})
         found = dict(
-            sorted(
-                values.get(item.metric.pk, {}).items(),
-                key=lambda kv, m=members: (m[kv[0]].name, m[kv[0]].pk) if by_name else (m[kv[0]].code, m[kv[0]].pk),
-            )
+            sorted(values.get(item.metric.pk, {}).items(), key=lambda kv: _peer_order(members[kv[0]], by_name))
         )
         found_national = national_values.get(item.metric.pk, {})
         if found_national:
@@ -379,6 +376,10 @@ def _add_peers(
                 national=item.national_value,
                 comparable=item.comparable and not item.stale,
             )
+
+
+def _peer_order(area: Area, by_name: bool) -> tuple[str, int]:
+    return (area.name if by_name else area.code, area.pk)
 
 
 def _add_annotations(

@@ -284,7 +284,7 @@ class MetricEvidence:
         key = (id(self.series), len(self.series))
         memo = self.__dict__.get("_latest_memo")
         if memo is not None and memo[0] == key:
-            return memo[1]  # type: ignore[no-any-return]
+            return memo[1]
         found = next((o for o in reversed(self.series) if o.value is not None or o.missing == SUPPRESSED), None)
         self.__dict__["_latest_memo"] = (key, found)
         return found
@@ -314,7 +314,7 @@ class MetricEvidence:
         key = (id(self.series), len(self.series))
         memo = self.__dict__.get("_illustrative_memo")
         if memo is not None and memo[0] == key:
-            return memo[1]  # type: ignore[no-any-return]
+            return memo[1]
         found = any(o.illustrative for o in self.series)
         self.__dict__["_illustrative_memo"] = (key, found)
         return found
@@ -365,7 +365,7 @@ class MetricEvidence:
         key = (latest.period, self.as_at, settings.PCC_PERF_STALE_QUARTERS)
         memo = self.__dict__.get("_staleness_memo")
         if memo is not None and memo[0] == key:
-            return memo[1]  # type: ignore[no-any-return]
+            return memo[1]
         state = staleness(latest.period, self.as_at, settings.PCC_PERF_STALE_QUARTERS)
         self.__dict__["_staleness_memo"] = (key, state)
         return state
