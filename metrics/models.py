@@ -85,6 +85,10 @@ class Metric(models.Model):
     public = models.BooleanField(
         default=False, help_text="Show in public reports even though it is management information."
     )
+    local_areas = models.BooleanField(
+        default=False,
+        help_text="Reported by local area: returns owe one value (the total) for each local area of the home area.",
+    )
 
     class Meta:
         ordering = ["code"]

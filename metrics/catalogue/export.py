@@ -30,6 +30,8 @@ def framework_export(*, code: str) -> str:
             entry["ons_code"] = a.ons_code
         if a.parent:
             entry["parent"] = a.parent.code
+        if a.population is not None:
+            entry["population"] = a.population
         areas.append(entry)
     doc["areas"] = areas
     groups = []
@@ -90,6 +92,7 @@ def framework_export(*, code: str) -> str:
             "description": metric.description,
             "caveats": metric.caveats,
             **({"public": True} if metric.public else {}),
+            **({"local_areas": True} if metric.local_areas else {}),
             **({"decimals": metric.decimals} if metric.decimals is not None else {}),
             **({"comparable": metric.comparable} if metric.comparable is not None else {}),
             **({"source": dict(metric.source)} if metric.source else {}),

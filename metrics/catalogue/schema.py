@@ -51,6 +51,7 @@ class MetricSpec:
     decimals: int | None = None
     comparable: bool | None = None
     source: dict[str, str] = field(default_factory=dict)
+    local_areas: bool = False
 
 
 @dataclass
@@ -74,7 +75,7 @@ class FrameworkSpec:
     home_area: str
     peer_group: str | None
     agencies: list[dict[str, str]] = field(default_factory=list)
-    areas: list[dict[str, str]] = field(default_factory=list)
+    areas: list[dict[str, Any]] = field(default_factory=list)
     peer_groups: list[tuple[dict[str, str], list[MembershipSpec]]] = field(default_factory=list)
     breakdowns: list[tuple[dict[str, Any], list[tuple[str, str]]]] = field(default_factory=list)
     priorities: list[PrioritySpec] = field(default_factory=list)
@@ -120,7 +121,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
     area_types = [t.value for t in AreaType]
     for i, item in enumerate(c.sequence(top.get("areas"), "areas")):
         path = f"areas[{i}]"
-        m = c.mapping(item, path, {"code", "name", "type"}, {"ons_code", "parent"})
+        m = c.mapping(item, path, {"code", "name", "type"}, {"ons_code", "parent", "population"})
         if m is None:
             continue
         ons = c.text(m.get("ons_code"), f"{path}.ons_code", required=False, max_length=9)
@@ -133,6 +134,11 @@ def parse_framework_text(text: str) -> FrameworkSpec:
                 "type": c.choice(m.get("type"), f"{path}.type", area_types),
                 "ons_code": ons,
                 "parent": c.code(m["parent"], f"{path}.parent") if m.get("parent") is not None else "",
+                "population": (
+                    c.integer(m["population"], f"{path}.population", 0, 1, 2_000_000_000)
+                    if m.get("population") is not None
+                    else None
+                ),
             }
         )
     c.unique([(f"areas[{i}].code", a["code"]) for i, a in enumerate(spec.areas)], "area")
@@ -212,6 +218,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
     metric_keys = {"code", "name", "agency", "unit", "direction", "source_type"}
     metric_optional = {
         "basis", "breakdowns", "areas", "description", "caveats", "spc", "public", "decimals", "comparable", "source",
+        "local_areas",
     }  # fmt: skip
     source_keys = {"publisher", "title", "url", "period", "released", "next_release"}
     all_metric_codes: list[tuple[str, str]] = []
@@ -289,6 +296,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
                     if metric_map.get("comparable") is not None
                     else None
                 ),
+                local_areas=c.boolean(metric_map.get("local_areas"), f"{mpath}.local_areas", False),
                 source={
                     key: c.text(value, f"{mpath}.source.{key}", required=False, max_length=1000)
                     for key, value in (
