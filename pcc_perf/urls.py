@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from reports.api import views as api
 from reports.dashboards import fairness, home
 from reports.dashboards import views as dashboards
+from reports.local import views as local_views
 from reports.narrative import views as report_views
 from reports.packs import views as pack_views
 from reports.snapshots import views as snapshot_views
@@ -33,6 +34,8 @@ urlpatterns = [
     path("public/reports/<int:pk>/pack.pdf", pack_views.public_pack, name="public-pack"),
     path("public/reports/", report_views.public_list, name="public-reports"),
     path("public/reports/<int:pk>/", report_views.public_report, name="public-report"),
+    path("public/areas/", local_views.public_local_index, name="public-local-index"),
+    path("public/areas/<slug:code>/", local_views.public_local_area, name="public-local-area"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/metrics/", api.metrics_list, name="api-metrics"),

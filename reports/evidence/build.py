@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q
@@ -97,10 +97,12 @@ def build_evidence(
     category: BreakdownCategory | None = None,
     parts: Part = Part.PEERS,
     public: bool = False,
+    also_hidden: Collection[tuple[int, int, dt.date]] = (),
 ) -> list[MetricEvidence]:
     """Evidence for each metric (``placements`` of the framework, or bare ``metrics``) for ``area`` up to
     ``period``, in a fixed number of queries whatever the number of metrics. ``public``: from suppressed
-    figures (see the module's docstring)."""
+    figures (see the module's docstring); ``also_hidden``: more (metric, area, quarter) figures a public
+    output hides before anything is worked out (a local area's secondary suppression, ``reports.local``)."""
     if placements is None and metrics is None:
         placements = placements_of(framework=framework) if framework is not None else []
     items: list[tuple[Metric, Priority | None]] = (
@@ -125,6 +127,9 @@ def build_evidence(
         hidden_cells = _suppress_for_public(
             series, {m.pk: m for m, _ in items}, area=area, period=period, source=source, category=category
         )
+        if also_hidden:
+            for key, rows_ in series.items():
+                series[key] = [suppressed(o) if (*key, o.period) in also_hidden else o for o in rows_]
 
     as_at = period or (
         source.snapshot.period if source.snapshot is not None else source.rows.aggregate(last=Max("period"))["last"]

@@ -41,3 +41,9 @@ def sparkline(values: Any) -> str:
     from reports.charts import sparkline_points
 
     return sparkline_points(list(values))
+
+
+@register.filter
+def thousands(value: Any) -> str:
+    """A whole number with thousands separators (``848,489``)."""
+    return f"{int(value):,}" if value is not None else ""
