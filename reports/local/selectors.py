@@ -161,8 +161,8 @@ def local_page(*, framework: Framework, area: Area, snapshot: Snapshot) -> Local
     area = by_pk[area.pk]
     home = framework.home_area
     source = FigureSource(snapshot)
-    public_metrics = []
-    not_local = []
+    public_metrics: list[Metric] = []
+    not_local: list[Metric] = []
     for place in placements_of(framework=framework):
         metric = source.definition(place.metric)
         if not (in_public_edition(metric) and in_public_edition(place.metric)):
