@@ -283,3 +283,47 @@ def test_a_local_measure_reads_the_same_on_the_page_in_the_api_and_on_the_board_
 def test_an_unknown_or_non_local_area_is_not_found(client, world):
     assert client.get(reverse("public-local-area", args=["staffordshire"])).status_code == 404
     assert client.get(reverse("public-local-area", args=["nowhere"])).status_code == 404
+
+
+# --- the demo ----------------------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_demo_local_pages_have_content(client):
+    import io
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    index = client.get(reverse("public-local-index")).content.decode()
+    expected = {
+        "cannock-chase": {"OFF01", "OFF02", "CSS01"},
+        "east-staffordshire": {"OFF01", "OFF02", "CSS01"},
+        "lichfield": {"OFF01", "OFF02", "CSS01"},
+        "newcastle-under-lyme": {"OFF01", "OFF02", "CSS01"},
+        "south-staffordshire": {"OFF01", "OFF02", "CSS01"},
+        "stafford": {"OFF01", "OFF02", "CSS01"},
+        "staffordshire-moorlands": {"OFF01", "OFF02", "CSS01"},
+        "tamworth": {"OFF01", "OFF02", "CSS01"},
+        "stoke-on-trent": {"OFF01", "OFF02", "CSS01", "OFF04", "OFF10"},
+        "staffordshire-county": {"OFF04", "OFF10"},
+    }
+    framework = Framework.objects.get()
+    from reports.local.selectors import published_snapshot
+
+    snapshot = published_snapshot(framework)
+    for code, measures in expected.items():
+        assert reverse("public-local-area", args=[code]) in index
+        response = client.get(reverse("public-local-area", args=[code]))
+        assert response.status_code == 200
+        page = local_page(framework=framework, area=Area.objects.get(code=code), snapshot=snapshot)
+        assert {m.metric.code for m in page.measures} == measures, code
+        html = response.content.decode()
+        if "OFF01" in measures:  # the illustrative local recorded crime says so
+            assert "Illustrative figures, made up for the demonstration" in html
+        assert "Confidence that the criminal justice system is fair" in html  # named: no local figures
+        # management information (not marked public) appears nowhere, not even by name
+        for name in ["Stop and search rate per 1,000 population", "CPS conviction rate", "Administratively"]:
+            assert name not in html, (code, name)
+    cannock = client.get(reverse("public-local-area", args=["cannock-chase"])).content.decode()
+    assert "13.18" in cannock and "cannot be compared with" in cannock
+    assert "Published for Staffordshire County Council area, which includes Cannock Chase" in cannock
