@@ -65,6 +65,7 @@ REPORTS = {  # test_reporting.py
     "public-report",
 }
 PACKS = {"pack-start", "pack-detail", "pack-progress", "pack-download", "public-pack"}  # test_packs.py
+LOCAL = {"public-local-index", "public-local-area"}  # public, no login: test_local_dashboards.py
 RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "returns",
     "round-open",
@@ -80,7 +81,7 @@ RETURNS = {  # role rules in tests/metrics/test_return_views.py
 
 def test_every_view_is_in_the_role_matrix():
     names = {name for name in get_resolver().reverse_dict if isinstance(name, str)}
-    others = POST_ONLY | API | RETURNS | DASHBOARDS | SNAPSHOTS | REPORTS | PACKS
+    others = POST_ONLY | API | RETURNS | DASHBOARDS | SNAPSHOTS | REPORTS | PACKS | LOCAL
     assert names - others <= set(EXPECTED), names - set(EXPECTED) - others
 
 
