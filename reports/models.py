@@ -156,6 +156,10 @@ class Report(models.Model):
     deep_dive = models.ForeignKey(
         "frameworks.Priority", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    deep_dive_findings = models.TextField(blank=True, help_text="The analyst's findings from the deep dive (Markdown).")
+    deep_dive_recommendations = models.TextField(
+        blank=True, help_text="The analyst's recommendations to the board from the deep dive (Markdown)."
+    )
     version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -260,6 +264,9 @@ class BoardPack(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveIntegerField(default=0)
     charts_rendered = models.BooleanField(default=True)
+    docx = models.BinaryField(
+        null=True, blank=True, help_text="The board edition as an editable Word document (board packs only)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -283,3 +290,7 @@ class BoardPack(models.Model):
     @property
     def filename(self) -> str:
         return f"board-pack-{self.report.snapshot.period:%Y-%m-%d}-{'public' if self.public else 'board'}.pdf"
+
+    @property
+    def docx_filename(self) -> str:
+        return self.filename.removesuffix(".pdf") + ".docx"

@@ -99,6 +99,22 @@ class FairnessEvidence:
     min_recorded: float | None = None
     withheld: str | None = None  # why every ratio is withheld, or None
     trend: list[FairnessEvidence] = field(default_factory=list)  # the last 8 quarters with counts, oldest first
+    national_trend: list[FairnessEvidence] = field(default_factory=list)  # England and Wales, same quarters
+
+    def national_ratios(self) -> list[tuple[str, list[tuple[float | None, float | None]]]]:
+        """Per group (its name): the area's ratio and England and Wales's, quarter by quarter as in ``trend``
+        (None where a quarter has no ratio); empty when there are no national figures by group."""
+        if not any(n.groups for n in self.national_trend):
+            return []
+        national = {n.period: {g.category: g.ratio for g in n.groups} for n in self.national_trend}
+        out = []
+        for code in self.trend_groups:
+            pairs = []
+            for item in self.trend:
+                mine = next((g.ratio for g in item.groups if g.category == code), None)
+                pairs.append((mine, national.get(item.period, {}).get(code)))
+            out.append((self.labels.get(code, code), pairs))
+        return out
 
     @property
     def trend_groups(self) -> list[str]:
@@ -424,6 +440,44 @@ class MetricEvidence:
     @property
     def unit_label(self) -> str:
         return self.metric.get_unit_display()
+
+    @property
+    def comparisons(self) -> list[tuple[str, str]]:
+        """The comparison lines a report prints under a finding: the same quarter last year, the most similar
+        group (ranked on comparable figures only) and England and Wales, each worded once here."""
+        latest = self.latest
+        if latest is None:
+            return []
+        year = self.change_year
+        if year is None:
+            last_year = "no figure for the same quarter a year before"
+        else:
+            last_year = (
+                f"{self.format(year.earlier)} in {period_label(year.earlier_period)}; "
+                f"{self.change_text(year, 'a year before')}"
+            )
+        if self.national_fallback:
+            peers = "not compared: these are the England and Wales figures (no local series)"
+            national = f"{self.latest_text} in {self.quarter_label} (the figures shown)"
+        else:
+            if self.stale:
+                peers = "not compared: the figure is out of date"
+            elif self.comparison is None:
+                peers = "no peer figures for this quarter"
+            elif not self.comparison.comparable:
+                peers = "not compared: counts depend on an area's size (compare the rate)"
+            else:
+                peers = self.peer_text
+            national = (
+                f"{self.format(self.national_value)} in {self.quarter_label}"
+                if self.national_value is not None
+                else "no England and Wales figure for this quarter"
+            )
+        return [
+            ("Same quarter last year", last_year),
+            ("Most similar group", peers),
+            ("England and Wales", national),
+        ]
 
     def rows(self) -> list[SeriesRow]:
         """The series as a table: value at the metric's precision, symbol, variation, the segment's limits."""

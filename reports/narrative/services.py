@@ -15,6 +15,7 @@ from metrics.quarters import period_label
 from reports.evidence.build import build_evidence
 from reports.evidence.items import Part
 from reports.evidence.sources import FigureSource
+from reports.narrative.draft import draft_summary
 from reports.models import (
     REPORT_TRANSITIONS,
     Report,
@@ -47,8 +48,8 @@ def next_deep_dive(*, framework_priorities: list[Priority]) -> Priority | None:
 
 
 def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
-    """A draft report for a snapshot: a section per priority with a generated finding per metric, and
-    the next deep-dive priority in rotation proposed."""
+    """A draft report for a snapshot: the executive summary drafted from the evidence, a section per priority
+    with a generated finding per metric, and the next deep-dive priority in rotation proposed."""
     require(actor, Perm.EDIT_REPORT)
     framework = snapshot.framework
     priorities = list(framework.priorities.order_by("order"))
@@ -65,6 +66,7 @@ def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
         report = Report.objects.create(
             snapshot=snapshot,
             title=f"{framework.name}: {period_label(snapshot.period)} report",
+            executive_summary=draft_summary(evidence, quarter=period_label(snapshot.period)),
             deep_dive=next_deep_dive(framework_priorities=priorities),
             created_by=actor,
         )
@@ -87,8 +89,9 @@ EDITABLE = {ReportState.DRAFT, ReportState.IN_REVIEW}
 
 
 def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, str]) -> Report:
-    """Apply text changes: ``summary``, ``deep_dive`` (a priority id or ""), ``narrative:<section id>``,
-    ``commentary:<section id>``, ``finding:<finding id>``. Each change is kept as a version."""
+    """Apply text changes: ``summary``, ``deep_dive`` (a priority id or ""), ``deep_dive_findings``,
+    ``deep_dive_recommendations``, ``narrative:<section id>``, ``commentary:<section id>``,
+    ``finding:<finding id>``. Each change is kept as a version."""
     require(actor, Perm.EDIT_REPORT)
     with transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
@@ -107,6 +110,8 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
             target: Report | ReportSection | ReportFinding
             if kind == "summary":
                 target, attr = locked, "executive_summary"
+            elif kind in ("deep_dive_findings", "deep_dive_recommendations"):
+                target, attr = locked, kind
             elif kind == "deep_dive":
                 old_id = locked.deep_dive_id
                 new_id = int(new) if new.isdigit() else None
@@ -133,7 +138,15 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
         if edits:
             ReportEdit.objects.bulk_create(edits)
             locked.version += 1
-            locked.save(update_fields=["version", "deep_dive", "executive_summary"])
+            locked.save(
+                update_fields=[
+                    "version",
+                    "deep_dive",
+                    "executive_summary",
+                    "deep_dive_findings",
+                    "deep_dive_recommendations",
+                ]
+            )
             record(AuditAction.REPORT_EDITED, actor=actor, obj=locked, summary=", ".join(e.field for e in edits)[:500])
     return locked
 

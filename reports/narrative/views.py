@@ -54,6 +54,8 @@ def _report_page(request: HttpRequest, report: Report, *, public: bool, **more: 
         "summary": render_markdown(report.executive_summary),
         "sections": edition(report=report, public=public),
         "public": public,
+        "deep_dive_findings": "" if public else render_markdown(report.deep_dive_findings),
+        "deep_dive_recommendations": "" if public else render_markdown(report.deep_dive_recommendations),
         **more,
     }
     return render(request, "reports/report.html", context)
@@ -70,7 +72,8 @@ def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     posted: dict[str, Any] | None = None
     if request.method == "POST":
-        changes = {k: str(request.POST.get(k, "")) for k in request.POST if k in ("summary", "deep_dive") or ":" in k}
+        fields = ("summary", "deep_dive", "deep_dive_findings", "deep_dive_recommendations")
+        changes = {k: str(request.POST.get(k, "")) for k in request.POST if k in fields or ":" in k}
         try:
             version = int(request.POST.get("version", "-1"))
             report_edit(actor=request.user, report=report, version=version, changes=changes)
@@ -81,6 +84,11 @@ def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Saved.")
             return redirect("report-edit", pk=pk)
     sections = list(report.sections.select_related("priority").prefetch_related("findings__metric"))
+    drafted = None
+    if request.GET.get("draft") == "summary" and report.state != ReportState.PUBLISHED and posted is None:
+        from reports.narrative.draft import draft_for
+
+        drafted = draft_for(report)  # shown in the box; saved only when the analyst saves
     return render(
         request,
         "reports/report_edit.html",
@@ -89,6 +97,7 @@ def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
             "sections": sections,
             "priorities": [s.priority for s in sections],
             "posted": posted,
+            "drafted": drafted,
             "edits": ReportEdit.objects.filter(report=report).select_related("by")[:50],
             "editable": report.state != ReportState.PUBLISHED,
         },
