@@ -29,6 +29,7 @@ urlpatterns = [
     path("packs/<int:pk>/", pack_views.pack_detail, name="pack-detail"),
     path("packs/<int:pk>/progress/", pack_views.pack_progress, name="pack-progress"),
     path("packs/<int:pk>/download/", pack_views.pack_download, name="pack-download"),
+    path("packs/<int:pk>/download.docx", pack_views.pack_download_docx, name="pack-download-docx"),
     path("public/reports/<int:pk>/pack.pdf", pack_views.public_pack, name="public-pack"),
     path("public/reports/", report_views.public_list, name="public-reports"),
     path("public/reports/<int:pk>/", report_views.public_report, name="public-report"),

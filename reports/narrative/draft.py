@@ -40,7 +40,9 @@ def draft_summary(evidence: Sequence[MetricEvidence], *, quarter: str) -> str:
         "- No measure showed a statistically significant improvement this quarter."
     ]
     out += ["", "### What needs attention", ""]
-    attention = [f"- **{e.metric.name}**: {_first_sentence(e.finding)} {e.change_year_text.capitalize()}." for e in concern]
+    attention = [
+        f"- **{e.metric.name}**: {_first_sentence(e.finding)} {e.change_year_text.capitalize()}." for e in concern
+    ]
     for e in neutral:
         attention.append(f"- **{e.metric.name}** (no better direction): {_first_sentence(e.finding)}")
     for e, f in fair:
@@ -60,9 +62,12 @@ def draft_summary(evidence: Sequence[MetricEvidence], *, quarter: str) -> str:
     gaps += [f"- **{e.metric.name}**: no figures ({e.metric.agency.name})." for e in missing]
     out += gaps or ["- Every measure has a current figure."]
     out += ["", "### Questions for the board", ""]
-    questions = [f"- What lies behind the change in {e.metric.name.lower()}, and what is being done about it?" for e in concern]
+    questions = [
+        f"- What lies behind the change in {e.metric.name.lower()}, and what is being done about it?" for e in concern
+    ]
     questions += [
-        f"- Which actions led to the improvement in {e.metric.name.lower()}, and can it be sustained?" for e in improved[:3]
+        f"- Which actions led to the improvement in {e.metric.name.lower()}, and can it be sustained?"
+        for e in improved[:3]
     ]
     questions += [
         f"- What does the board need to understand the {e.metric.name.lower()} figures, and is recording good enough?"

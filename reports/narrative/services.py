@@ -15,7 +15,6 @@ from metrics.quarters import period_label
 from reports.evidence.build import build_evidence
 from reports.evidence.items import Part
 from reports.evidence.sources import FigureSource
-from reports.narrative.draft import draft_summary
 from reports.models import (
     REPORT_TRANSITIONS,
     Report,
@@ -25,6 +24,7 @@ from reports.models import (
     ReportState,
     Snapshot,
 )
+from reports.narrative.draft import draft_summary
 
 
 class ReportError(Exception):

@@ -95,7 +95,8 @@ def pack_progress(*, pack_id: int, percent: int, message: str) -> None:
     BoardPack.objects.filter(pk=pack_id, state=PackState.BUILDING).update(progress=percent, message=message)
 
 
-def pack_built(*, pack_id: int, pdf: bytes, charts_rendered: bool) -> BoardPack:
+def pack_built(*, pack_id: int, pdf: bytes, charts_rendered: bool, docx: bytes | None = None) -> BoardPack:
+    """The built PDF (and, for the board edition, the Word document) stored with the PDF's checksum."""
     return _pack_change(
         pack_id,
         to=PackState.READY,
@@ -107,6 +108,7 @@ def pack_built(*, pack_id: int, pdf: bytes, charts_rendered: bool) -> BoardPack:
             "sha256": hashlib.sha256(pdf).hexdigest(),
             "size": len(pdf),
             "charts_rendered": charts_rendered,
+            "docx": docx,
             "finished_at": timezone.now(),
         },
         summary=lambda pack: f"{pack}: {len(pdf):,} bytes",

@@ -67,6 +67,19 @@ def pack_download(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+@permission_required(Perm.VIEW_APPROVED_DATA)
+def pack_download_docx(request: HttpRequest, pk: int) -> HttpResponse:
+    """The board edition as an editable Word document, built with the PDF."""
+    pack = _pack(request, pk)
+    if pack.state != "ready" or pack.docx is None:
+        raise Http404("No Word document for this pack.")
+    response = HttpResponse(
+        bytes(pack.docx), content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{pack.docx_filename}"'
+    return response
+
+
 def public_pack(request: HttpRequest, pk: int) -> HttpResponse:
     """The latest public-edition pack of a published report, without login."""
     from reports.models import BoardPack

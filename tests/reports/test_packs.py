@@ -33,7 +33,7 @@ def test_board_pack(published, tmp_path):  # noqa: F811
         assert name in text
     # The contents page's numbers point at the pages the sections start on.
     contents = next(page for page in pages if "Contents" in page)
-    for heading in ("Executive summary", "Offending", "Appendix: definitions, method and symbols"):
+    for heading in ("Executive summary", "Offending", "Appendix A: data pack", "Appendix D: method and symbols"):
         line = next(line for line in contents.splitlines() if heading in line)
         number = int(line.rstrip().split()[-1].strip("."))
         assert heading in pages[number - 1]
