@@ -173,6 +173,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    # One line per board pack built (pages, measures, charts, size, time).
+    "loggers": {"reports.packs": {"level": "INFO"}},
 }
 
 # pcc_perf's own settings.

@@ -98,10 +98,10 @@ def icon_svg(variation: str | None, *, size: str = "1.5em", title: bool = False)
     icon = ICONS[icon_key(variation)]
     dash = ' stroke-dasharray="3 2"' if icon.dashed else ""
     dots = "".join(
-        f'<circle cx="{6 + 3 * i}" cy="{15.5 + y * 3:.1f}" r="1.1" fill="{icon.ink if i >= 3 and icon.key != "common_cause" else "#7b7d7d"}"/>'
+        f'<circle cx="{6 + 3 * i}" cy="{16.5 + y * 2.5:.1f}" r="1" fill="{icon.ink if i >= 3 and icon.key != "common_cause" else "#7b7d7d"}"/>'
         for i, y in enumerate(icon.dots)
     )
-    letter_y = 11.5 if icon.dots else 16
+    letter_y = 13 if icon.dots else 16
     label = (
         f'role="img" aria-label="{escape(icon.label)}"><title>{escape(icon.label)}</title>'
         if title
@@ -112,7 +112,7 @@ def icon_svg(variation: str | None, *, size: str = "1.5em", title: bool = False)
         f'width="{size}" height="{size}" {label}'
         f'<circle cx="12" cy="12" r="10.5" fill="#ffffff" stroke="{icon.ring}" stroke-width="2.5"{dash}/>'
         f'<text x="12" y="{letter_y}" text-anchor="middle" font-family="Liberation Sans, Arial, sans-serif" '
-        f'font-size="{9 if icon.dots else 11}" font-weight="700" fill="{icon.ink}">{icon.letter}</text>'
+        f'font-size="{11 if icon.dots else 12}" font-weight="700" fill="{icon.ink}">{icon.letter}</text>'
         f"{dots}</svg>"
     )
 

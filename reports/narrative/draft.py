@@ -17,6 +17,14 @@ def _first_sentence(text: str) -> str:
     return head + ("." if dot or not head.endswith(".") else "")
 
 
+def _named(e: MetricEvidence, text: str) -> str:
+    """A finding's sentence with the measure's name in bold (named once, not twice)."""
+    name = e.metric.name
+    if text.startswith(name):
+        return f"**{name}**{text[len(name) :]}"
+    return f"**{name}**: {text}"
+
+
 def draft_summary(evidence: Sequence[MetricEvidence], *, quarter: str) -> str:
     """Markdown: four short parts, each measure named with the reason drawn from its evidence."""
     improved = [e for e in evidence if e.verdict == "improvement"]
@@ -36,7 +44,7 @@ def draft_summary(evidence: Sequence[MetricEvidence], *, quarter: str) -> str:
         "### What improved",
         "",
     ]
-    out += [f"- **{e.metric.name}**: {_first_sentence(e.finding)}" for e in improved] or [
+    out += [f"- {_named(e, _first_sentence(e.finding))}" for e in improved] or [
         "- No measure showed a statistically significant improvement this quarter."
     ]
     out += ["", "### What needs attention", ""]

@@ -31,6 +31,7 @@ from reports.models import Report, SnapshotRevision
 from reports.narrative.editions import MetricLine, SectionView
 
 APPENDIX_QUARTERS = 8
+PRINT_WINDOW = 20  # quarters a pack's chart shows (five years, as the pages); the limits use the whole series
 LOW_RELIABILITY = "[u]"
 SYMBOL_LEGEND = [
     (NOT_AVAILABLE, "not available"),
@@ -232,14 +233,13 @@ def board_content(*, report: Report, sections: list[SectionView]) -> BoardConten
             chart = None
             no_chart = ""
             if evidence.has_figures:
-                chart = Slot(evidence.xmr_figure(), evidence.title, evidence.chart_text, _table_rows(evidence))
+                chart = Slot(
+                    evidence.xmr_figure(window=PRINT_WINDOW), evidence.title, evidence.chart_text, _table_rows(evidence)
+                )
                 slots.append(chart)
             else:
                 without += 1
-                no_chart = (
-                    f"No chart: no figures for {line.metric.name} in {evidence.requested_area.name} in this "
-                    f"snapshot ({line.metric.agency.name})."
-                )
+                no_chart = f"No chart: there are no figures to draw ({line.metric.agency.name} owns this measure)."
             measure = PackMeasure(line, evidence, line.finding, evidence.comparisons, chart, no_chart)
             measure.fairness = [_fairness_block(f, slots) for f in evidence.fairness]
             if view.deep_dive and evidence.has_figures:

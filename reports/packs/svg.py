@@ -69,4 +69,24 @@ def _stable_ids(svg: str, *, prefix: str = "c") -> str:
     # Trace classes carry random uids too ("trace743606").
     uids: dict[str, str] = {}
     svg = re.sub(r"\btrace([0-9a-f]{6})\b", lambda m: "trace" + uids.setdefault(m.group(1), f"t{len(uids)}"), svg)
-    return re.sub(r"^<\?xml[^>]*>", "", svg).strip()
+    return _for_print(re.sub(r"^<\?xml[^>]*>", "", svg).strip())
+
+
+_STYLE = re.compile(r'\sstyle="([^"]*)"')
+
+
+def _for_print(svg: str) -> str:
+    """Plotly's ``style="fill: …"`` declarations as SVG presentation attributes (drawn the same; WeasyPrint
+    reads attributes without parsing a style sheet per element, so a pack lays out faster), and its empty
+    layer groups left out."""
+
+    def attributes(match: re.Match[str]) -> str:
+        out = []
+        for declaration in match.group(1).split(";"):
+            name, _, value = declaration.partition(":")
+            if name.strip() and value.strip():
+                out.append(f' {name.strip()}="{value.strip()}"')
+        return "".join(out)
+
+    svg = _STYLE.sub(attributes, svg)
+    return re.sub(r'<g class="[^"]*"/>', "", svg)

@@ -101,9 +101,10 @@ def _chart(doc: Any, slot: Slot, png: bytes | None) -> None:
     else:
         doc.add_paragraph("Chart not drawn (no browser available to render it): its figures follow.")
         _table(doc, [slot.title, "Value"], [list(r) for r in slot.rows])
-    caption = doc.add_paragraph(slot.text)
-    caption.runs[0].font.size = Pt(8.5)
-    caption.runs[0].font.color.rgb = _rgb("#505a5f")
+    if slot.text:
+        run = doc.add_paragraph().add_run(slot.text)
+        run.font.size = Pt(8.5)
+        run.font.color.rgb = _rgb("#505a5f")
 
 
 def _icon_run(paragraph: Any, verdict: str, label: str) -> None:

@@ -131,7 +131,7 @@ def test_the_board_pack_reads_as_a_report(board, tmp_path):
         assert text.count(name) >= 3, name
     # A measure with figures never reads "No figures"; one without gets a short line instead of a chart.
     assert "No figures for Police recorded crime" not in text
-    assert "No chart: no figures for Victim satisfaction in Staffordshire" in text
+    assert text.count("No chart: there are no figures to draw (Staffordshire Police owns this measure).") == 1
     # Comparisons: the same quarter last year, the most similar group (a rate is ranked; a count is not),
     # England and Wales.
     offending = _measure(text, "Crime per 1000 people")
@@ -240,7 +240,7 @@ def test_the_board_edition_as_a_word_document(board):
     # Charts as pictures: one per measure with figures, the fairness forest plot, the deep dive's peers.
     assert len(document.inline_shapes) >= 4
     body = "\n".join(p.text for p in document.paragraphs)
-    assert "No chart: no figures for Victim satisfaction" in body
+    assert "No chart: there are no figures to draw (Staffordshire Police owns this measure)." in body
     assert "DRAFT" in document.sections[0].header.paragraphs[0].text
     cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
     assert "Same quarter last year" in cells and "England and Wales" in cells
@@ -277,6 +277,33 @@ def test_the_dashboard_and_the_pack_agree_on_which_measures_have_figures(board, 
     for item in dashboard:
         if item.has_figures:
             assert f"No figures for {item.metric.name}" not in text
-            assert f"No chart: no figures for {item.metric.name}" not in text
         else:
-            assert f"No chart: no figures for {item.metric.name}" in text
+            assert f"No figures for {item.metric.name}" in text
+    assert text.count("No chart: there are no figures to draw") == sum(1 for e in dashboard if not e.has_figures)
+
+
+def test_the_analyst_drafts_the_summary_and_writes_the_deep_dive_on_the_edit_page(board, client):
+    report = board["report"]
+    client.force_login(board["manager"])
+    url = reverse("report-edit", args=[report.pk])
+    drafted = client.get(url + "?draft=summary").content.decode()
+    assert "Drafted afresh from the evidence" in drafted
+    assert "Questions for the board" in drafted
+    response = client.post(
+        url,
+        {
+            "version": report.version,
+            "summary": "Kept.",
+            "deep_dive_findings": "Recording fell.",
+            "deep_dive_recommendations": "Ask why.",
+        },
+    )
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert (report.executive_summary, report.deep_dive_findings, report.deep_dive_recommendations) == (
+        "Kept.",
+        "Recording fell.",
+        "Ask why.",
+    )
+    page = client.get(reverse("report-detail", args=[report.pk])).content.decode()
+    assert "Deep dive: findings" in page and "Recording fell." in page
