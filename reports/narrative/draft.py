@@ -48,11 +48,9 @@ def draft_summary(evidence: Sequence[MetricEvidence], *, quarter: str) -> str:
         "- No measure showed a statistically significant improvement this quarter."
     ]
     out += ["", "### What needs attention", ""]
-    attention = [
-        f"- **{e.metric.name}**: {_first_sentence(e.finding)} {e.change_year_text.capitalize()}." for e in concern
-    ]
+    attention = [f"- {_named(e, _first_sentence(e.finding))} {e.change_year_text.capitalize()}." for e in concern]
     for e in neutral:
-        attention.append(f"- **{e.metric.name}** (no better direction): {_first_sentence(e.finding)}")
+        attention.append(f"- {_named(e, _first_sentence(e.finding))} (a measure with no better direction)")
     for e, f in fair:
         if f.withheld:
             attention.append(f"- **{e.metric.name}**: ratios between groups are withheld ({f.withheld}).")
@@ -71,8 +69,11 @@ def draft_summary(evidence: Sequence[MetricEvidence], *, quarter: str) -> str:
     out += gaps or ["- Every measure has a current figure."]
     out += ["", "### Questions for the board", ""]
     questions = [
-        f"- What lies behind the change in {e.metric.name.lower()}, and what is being done about it?" for e in concern
+        f"- What lies behind the change in {e.metric.name.lower()}, and what is being done about it?"
+        for e in concern[:4]
     ]
+    if len(concern) > 4:
+        questions.append(f"- Which of the other {len(concern) - 4} measures of concern needs a deep dive next?")
     questions += [
         f"- Which actions led to the improvement in {e.metric.name.lower()}, and can it be sustained?"
         for e in improved[:3]

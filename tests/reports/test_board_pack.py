@@ -307,3 +307,16 @@ def test_the_analyst_drafts_the_summary_and_writes_the_deep_dive_on_the_edit_pag
     )
     page = client.get(reverse("report-detail", args=[report.pk])).content.decode()
     assert "Deep dive: findings" in page and "Recording fell." in page
+
+
+def test_the_drafted_summary_names_each_measure_once_and_asks_questions(board):
+    from reports.narrative.draft import draft_for
+
+    text = draft_for(board["report"])
+    assert "### What improved" in text and "### Out of date or missing" in text
+    assert "- **Victim satisfaction**: no figures (Staffordshire Police)." in text
+    for line in text.splitlines():
+        if line.startswith("- **") and "**:" not in line:
+            name = line[4:].split("**", 1)[0]
+            assert line.count(name) == 1, line
+    assert "### Questions for the board" in text and "?" in text.split("### Questions for the board")[1]
