@@ -320,3 +320,37 @@ def test_the_drafted_summary_names_each_measure_once_and_asks_questions(board):
             name = line[4:].split("**", 1)[0]
             assert line.count(name) == 1, line
     assert "### Questions for the board" in text and "?" in text.split("### Questions for the board")[1]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_demo_board_pack_covers_every_measure_the_dashboard_shows(tmp_path):
+    """The demo as a new user meets it: seed, publish the quarter, draft the report, build the pack."""
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from frameworks.selectors import current_framework
+    from metrics.models import FrameworkMetric
+
+    call_command("seed_demo", stdout=io.StringIO())
+    framework = current_framework()
+    manager = User.objects.get(username="manager")
+    snapshot = snapshot_publish(actor=manager, framework=framework, period=dt.date(2024, 12, 31), reason="demo")
+    report = report_create(actor=manager, snapshot=snapshot)
+    text = "\n".join(pdf_text(build_pack_pdf(report=report, use_browser=False), tmp_path))
+    words = " ".join(text.split())
+    dashboard = build_evidence(
+        framework=framework, area=framework.home_area, period=snapshot.period, source=FigureSource(snapshot)
+    )
+    names = list(FrameworkMetric.objects.filter(framework=framework).values_list("metric__name", flat=True))
+    assert len(names) == len(dashboard) > 20
+    for name in names:
+        assert words.count(name) >= 3, name  # at a glance, its section, the data pack
+    for item in dashboard:
+        if item.has_figures:
+            assert f"No figures for {item.metric.name}" not in words
+    assert words.count("No chart: there are no figures to draw") == sum(1 for e in dashboard if not e.has_figures)
+    # one comparison table per measure with figures, and the methods page
+    assert words.count("Same quarter last year") == sum(1 for e in dashboard if e.has_figures) + 1
+    assert "Fairness: Stop and search rate per 1,000 population by ethnicity" in words
+    assert "Verdict withheld: ethnicity recorded for 2% of records; 80% needed" in words
