@@ -8,7 +8,7 @@ from reports.icons import ICONS, icon_key, icon_svg
 def test_every_verdict_has_its_own_legible_symbol():
     letters = [icon.letter for icon in ICONS.values()]
     assert len(set(letters)) == len(letters)  # concern is "!", never the "C" of common cause
-    for key, icon in ICONS.items():
+    for key in ICONS:
         svg = icon_svg(key)
         assert svg.startswith("<svg") and f"mdc-{key}" in svg
         assert 'fill="#ffffff" stroke="' in svg  # a coloured ring on white…
