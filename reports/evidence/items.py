@@ -101,21 +101,6 @@ class FairnessEvidence:
     trend: list[FairnessEvidence] = field(default_factory=list)  # the last 8 quarters with counts, oldest first
     national_trend: list[FairnessEvidence] = field(default_factory=list)  # England and Wales, same quarters
 
-    def national_ratios(self) -> list[tuple[str, list[tuple[float | None, float | None]]]]:
-        """Per group (its name): the area's ratio and England and Wales's, quarter by quarter as in ``trend``
-        (None where a quarter has no ratio); empty when there are no national figures by group."""
-        if not any(n.groups for n in self.national_trend):
-            return []
-        national = {n.period: {g.category: g.ratio for g in n.groups} for n in self.national_trend}
-        out = []
-        for code in self.trend_groups:
-            pairs = []
-            for item in self.trend:
-                mine = next((g.ratio for g in item.groups if g.category == code), None)
-                pairs.append((mine, national.get(item.period, {}).get(code)))
-            out.append((self.labels.get(code, code), pairs))
-        return out
-
     @property
     def trend_groups(self) -> list[str]:
         return [c.code for c, _ in self.cells if c.pk not in (self.reference.pk, self.breakdown.not_recorded_id)]
