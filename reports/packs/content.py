@@ -52,6 +52,7 @@ class Slot:
     text: str
     rows: list[tuple[str, str]]
     svg: str | None = None
+    elsewhere: str = ""  # where the figures are printed anyway (then a chart not drawn needs no table of its own)
 
     @property
     def data_uri(self) -> str:
@@ -136,10 +137,6 @@ def _quarters_to(end: dt.date, count: int) -> list[dt.date]:
     return [last.shift(-back).end_date for back in range(count - 1, -1, -1)]
 
 
-def _table_rows(evidence: MetricEvidence) -> list[tuple[str, str]]:
-    return [(row.label, f"{row.value} {row.symbol}".strip()) for row in evidence.rows()[-APPENDIX_QUARTERS:]]
-
-
 def _cell(evidence: MetricEvidence, obs: Any, revised: bool, threshold: int) -> str:
     """A quarter's figure at the metric's precision with its GSS symbols (board edition: nothing suppressed)."""
     if obs is None:
@@ -170,12 +167,7 @@ def _source_text(source: dict[str, Any] | None, kind: str) -> tuple[str, str]:
 def _fairness_block(fair: FairnessEvidence, slots: list[Slot]) -> FairnessBlock:
     chart = None
     if not fair.withheld and any(g.ratio is not None for g in fair.groups):
-        chart = Slot(
-            fair.figure(),
-            fair.title,
-            fair.chart_text,
-            [(fair.labels.get(g.category, g.category), f"{g.ratio:.2f}") for g in fair.groups if g.ratio is not None],
-        )
+        chart = Slot(fair.figure(), fair.title, fair.chart_text, [], elsewhere="the ratios are in the table below.")
         slots.append(chart)
     rows = []
     for g in fair.groups:
@@ -234,7 +226,11 @@ def board_content(*, report: Report, sections: list[SectionView]) -> BoardConten
             no_chart = ""
             if evidence.has_figures:
                 chart = Slot(
-                    evidence.xmr_figure(window=PRINT_WINDOW), evidence.title, evidence.chart_text, _table_rows(evidence)
+                    evidence.xmr_figure(window=PRINT_WINDOW),
+                    evidence.title,
+                    evidence.chart_text,
+                    [],
+                    elsewhere="its last 8 quarters are in the data pack (Appendix A).",
                 )
                 slots.append(chart)
             else:

@@ -98,6 +98,8 @@ def _table(doc: Any, header: list[str], rows: list[list[str]], *, numeric_from: 
 def _chart(doc: Any, slot: Slot, png: bytes | None) -> None:
     if png is not None:
         doc.add_picture(io.BytesIO(png), width=CHART_WIDTH)
+    elif slot.elsewhere:
+        doc.add_paragraph(f"Chart not drawn (no browser available to render it): {slot.elsewhere}")
     else:
         doc.add_paragraph("Chart not drawn (no browser available to render it): its figures follow.")
         _table(doc, [slot.title, "Value"], [list(r) for r in slot.rows])
