@@ -261,6 +261,11 @@ def test_the_word_document_downloads_from_the_pack_page(board, client, monkeypat
     response = client.get(reverse("pack-download-docx", args=[pack.pk]))
     assert response["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.wordprocessingml")
     assert docx.Document(io.BytesIO(response.content)).paragraphs
+    # A draft's pack is for the commissioner's office only; nobody without a login gets it.
+    client.force_login(UserFactory(username="member", role=Role.BOARD_MEMBER))
+    assert client.get(reverse("pack-download-docx", args=[pack.pk])).status_code == 403
+    client.logout()
+    assert client.get(reverse("pack-download-docx", args=[pack.pk])).status_code == 302
 
 
 def test_the_dashboard_and_the_pack_agree_on_which_measures_have_figures(board, tmp_path):
