@@ -84,6 +84,12 @@ class Metric(models.Model):
     public = models.BooleanField(
         default=False, help_text="Show in public reports even though it is management information."
     )
+    plausible_min = models.FloatField(
+        null=True, blank=True, help_text="Lowest plausible value (tightens the unit's range); empty: the unit's."
+    )
+    plausible_max = models.FloatField(
+        null=True, blank=True, help_text="Highest plausible value (tightens the unit's range); empty: the unit's."
+    )
 
     class Meta:
         ordering = ["code"]
