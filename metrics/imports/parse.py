@@ -123,17 +123,23 @@ def check_header(header: list[str]) -> dict[str, int]:
     """Column name -> index. Raises ``FileRejected`` for missing, unknown or repeated columns."""
     positions: dict[str, int] = {}
     problems: list[str] = []
+    unnamed: list[str] = []
+    unknown: list[str] = []
     for index, name in enumerate(header):
         if name.startswith("_"):
             continue
         if name == "":
-            problems.append(f"column {index + 1} has no name")
+            unnamed.append(str(index + 1))
         elif name not in REQUIRED_COLUMNS and name not in OPTIONAL_COLUMNS:
-            problems.append(f"unknown column '{name}' (start its name with _ to have it ignored)")
+            unknown.append(f"'{name[:40]}'")
         elif name in positions:
             problems.append(f"column '{name}' appears twice")
         else:
             positions[name] = index
+    if unnamed:
+        problems.append(_some("column", unnamed) + (" has" if len(unnamed) == 1 else " have") + " no name")
+    if unknown:
+        problems.append("unknown " + _some("column", unknown) + " (start a name with _ to have the column ignored)")
     missing = [c for c in REQUIRED_COLUMNS if c not in positions]
     if missing:
         problems.insert(0, "missing required column" + ("s" if len(missing) > 1 else "") + ": " + ", ".join(missing))
@@ -142,6 +148,15 @@ def check_header(header: list[str]) -> dict[str, int]:
     if problems:
         raise FileRejected("; ".join(problems))
     return positions
+
+
+def _some(noun: str, names: list[str], listed: int = 10) -> str:
+    """"column 'a'", "columns 'a', 'b'" or "columns 'a', … and 9,990 more": a long list stays short."""
+    if len(names) == 1:
+        return f"{noun} {names[0]}"
+    shown = ", ".join(names[:listed])
+    rest = f" and {len(names) - listed:,} more" if len(names) > listed else ""
+    return f"{len(names):,} {noun}s: {shown}{rest}"
 
 
 def parse_file(*, content: bytes, filename: str) -> tuple[dict[str, int], list[tuple[int, list[Any]]]]:

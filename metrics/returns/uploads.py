@@ -14,7 +14,7 @@ from accounts.audit import AuditAction, record
 from accounts.models import Agency
 from accounts.workflow import change_state, locked
 from metrics.imports.parse import FileRejected, parse_file, sniff_upload
-from metrics.imports.summary import ImportSummary, Issue
+from metrics.imports.summary import ImportSummary, Issue, capped
 from metrics.models import UPLOAD_TRANSITIONS, Return, ReturnUpload, UploadState
 from metrics.quarters import Quarter
 
@@ -26,7 +26,8 @@ class UploadRejected(ReturnError):
     """A file with errors: nothing was written. ``summary`` lists every problem."""
 
     def __init__(self, summary: dict[str, Any]):
-        super().__init__(f"{len(summary.get('errors', []))} error(s); nothing was written")
+        total = len(summary.get("errors", [])) + sum(summary.get("errors_omitted", {}).values())
+        super().__init__(f"{total} error(s); nothing was written")
         self.summary = summary
 
 
@@ -110,17 +111,25 @@ def _check_into(upload: ReturnUpload, *, save_progress: bool = False) -> UploadS
     )
     s = check.summary
     upload.rows_total = upload.rows_done = s.rows_read
+    # At most ISSUES_PER_KIND problems of each kind are stored and shown; the rest are counted.
+    warnings, warnings_omitted = capped(
+        [{"row": i.row, "column": i.column, "kind": i.kind, "message": i.message} for i in s.warnings]
+        + [
+            {"row": f.row, "column": "value", "kind": f.kind, "message": f.message, "importance": f.importance}
+            for f in check.findings
+        ]
+    )
+    for kind, count in s.warnings.omitted.items():
+        warnings_omitted[kind] = warnings_omitted.get(kind, 0) + count
     upload.summary = {
         "rows_read": s.rows_read,
         "created": s.created,
         "updated": s.updated,
         "unchanged": s.unchanged,
         "errors": [{"row": i.row, "column": i.column, "kind": i.kind, "message": i.message} for i in s.errors],
-        "warnings": [{"row": i.row, "column": i.column, "kind": i.kind, "message": i.message} for i in s.warnings]
-        + [
-            {"row": f.row, "column": "value", "kind": f.kind, "message": f.message, "importance": f.importance}
-            for f in check.findings
-        ],
+        "errors_omitted": dict(s.errors.omitted),
+        "warnings": warnings,
+        "warnings_omitted": warnings_omitted,
     }
     return UploadState.REJECTED if s.errors else UploadState.READY
 

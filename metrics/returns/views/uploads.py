@@ -49,8 +49,8 @@ def return_upload(request: HttpRequest, pk: int) -> HttpResponse:
             "filename": uploaded.name,
             "return_obj": return_obj,
             "summary": summary,
-            "errors": _grouped(summary.get("errors", [])),
-            "warnings": _grouped(summary.get("warnings", [])),
+            "errors": _grouped(summary.get("errors", []), summary.get("errors_omitted", {})),
+            "warnings": _grouped(summary.get("warnings", []), summary.get("warnings_omitted", {})),
             "working": False,
             "can_confirm": False,
             "rejected": True,
@@ -62,11 +62,22 @@ def return_upload(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("upload-detail", pk=upload.pk)
 
 
-def _grouped(items: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+def _grouped(items: list[dict[str, Any]], omitted: dict[str, int]) -> list[tuple[str, list[dict[str, Any]], int, int]]:
+    """Problems by kind: (heading, the problems listed, how many in all, how many not listed)."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         groups.setdefault(item["kind"], []).append(item)
-    return [(ISSUE_KINDS.get(kind, kind.replace("_", " ").capitalize()), rows) for kind, rows in groups.items()]
+    for kind in omitted:
+        groups.setdefault(kind, [])
+    return [
+        (
+            ISSUE_KINDS.get(kind, kind.replace("_", " ").capitalize()),
+            rows,
+            len(rows) + omitted.get(kind, 0),
+            omitted.get(kind, 0),
+        )
+        for kind, rows in groups.items()
+    ]
 
 
 def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -93,8 +104,8 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "upload": upload,
             "return_obj": upload.return_obj,
             "summary": summary,
-            "errors": _grouped(summary.get("errors", [])),
-            "warnings": _grouped(summary.get("warnings", [])),
+            "errors": _grouped(summary.get("errors", []), summary.get("errors_omitted", {})),
+            "warnings": _grouped(summary.get("warnings", []), summary.get("warnings_omitted", {})),
             "working": upload.state in (UploadState.CHECKING, UploadState.WRITING),
             "can_confirm": upload.state == UploadState.READY
             and upload.return_obj.is_editable
