@@ -151,7 +151,7 @@ def check_header(header: list[str]) -> dict[str, int]:
 
 
 def _some(noun: str, names: list[str], listed: int = 10) -> str:
-    """"column 'a'", "columns 'a', 'b'" or "columns 'a', … and 9,990 more": a long list stays short."""
+    """ "column 'a'", "columns 'a', 'b'" or "columns 'a', … and 9,990 more": a long list stays short."""
     if len(names) == 1:
         return f"{noun} {names[0]}"
     shown = ", ".join(names[:listed])
