@@ -48,11 +48,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django_tasks_db",
     "accounts",
     "frameworks",
     "metrics",
     "reports",
+    # After reports: reports' `db_worker` (the same worker, which also fails work whose worker stopped)
+    # takes the place of django_tasks_db's.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +203,11 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Work a worker has started (a board pack being built, an upload being checked or written) beats a heartbeat
+# every sixth of this many seconds; with no heartbeat for this long its worker is taken to have stopped, and
+# the work is failed with a message and can be tried again (any worker checks, and so do its pages).
+PCC_PERF_TASK_STALE_SECONDS = float(os.environ.get("PCC_PERF_TASK_STALE_SECONDS", "120"))
 
 MAILERS = {
     "default": {

@@ -28,6 +28,7 @@ urlpatterns = [
     path("reports/<int:pk>/<str:action>/", report_views.report_action, name="report-action"),
     path("packs/<int:pk>/", pack_views.pack_detail, name="pack-detail"),
     path("packs/<int:pk>/progress/", pack_views.pack_progress, name="pack-progress"),
+    path("packs/<int:pk>/retry/", pack_views.pack_try_again, name="pack-retry"),
     path("packs/<int:pk>/download/", pack_views.pack_download, name="pack-download"),
     path("public/reports/<int:pk>/pack.pdf", pack_views.public_pack, name="public-pack"),
     path("public/reports/", report_views.public_list, name="public-reports"),

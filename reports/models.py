@@ -265,6 +265,9 @@ class BoardPack(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker building the pack: its task, and when it last said it was alive (see accounts.background).
+    task_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

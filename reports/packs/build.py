@@ -12,10 +12,11 @@ import plotly.graph_objects as go
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from accounts.background import heartbeat
 from metrics.quarters import period_label
 from reports.models import BoardPack, Report
 from reports.narrative.editions import edition, render_markdown
-from reports.packs.services import pack_built, pack_progress, pack_started
+from reports.packs.services import building, pack_built, pack_progress, pack_started
 from reports.packs.svg import chromium_path, render_svgs
 
 
@@ -85,12 +86,14 @@ def build_pack_pdf(*, report: Report, public: bool = False, use_browser: bool = 
     return document.write_pdf(pdf_identifier=hashlib.sha256(html.encode()).hexdigest()[:32].encode())
 
 
-def build_pack(*, pack_id: int) -> BoardPack:
-    """Build a queued pack, recording progress on it, and store the PDF with its checksum."""
-    pack = pack_started(pack_id=pack_id)
+def build_pack(*, pack_id: int, task_id: str = "") -> BoardPack:
+    """Build a queued pack, recording progress on it and beating a heartbeat while it builds, and store the
+    PDF with its checksum. ``task_id``: the worker's task (``PackSuperseded`` if the pack stopped being its)."""
+    pack = pack_started(pack_id=pack_id, task_id=task_id)
 
     def progress(percent: int, message: str) -> None:
-        pack_progress(pack_id=pack_id, percent=percent, message=message)
+        pack_progress(pack_id=pack_id, percent=percent, message=message, task_id=task_id)
 
-    pdf = build_pack_pdf(report=pack.report, public=pack.public, progress=progress)
-    return pack_built(pack_id=pack_id, pdf=pdf, charts_rendered=chromium_path() is not None)
+    with heartbeat(building(pack_id, task_id)):
+        pdf = build_pack_pdf(report=pack.report, public=pack.public, progress=progress)
+    return pack_built(pack_id=pack_id, pdf=pdf, charts_rendered=chromium_path() is not None, task_id=task_id)

@@ -55,7 +55,7 @@ DASHBOARDS = {
 }  # test_dashboards.py
 SNAPSHOTS = {"snapshots", "snapshot-create", "snapshot-detail"}  # test_snapshots.py
 REPORTS = {"reports", "report-new", "report-detail", "report-edit", "report-action", "public-reports", "public-report"}
-PACKS = {"pack-start", "pack-detail", "pack-progress", "pack-download", "public-pack"}  # test_packs.py
+PACKS = {"pack-start", "pack-detail", "pack-progress", "pack-download", "public-pack", "pack-retry"}  # test_packs.py
 RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "returns",
     "round-open",
@@ -65,6 +65,7 @@ RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "return-action",
     "upload-detail",
     "upload-progress",
+    "upload-retry",
     "audit",
 }
 
