@@ -86,7 +86,7 @@ def task_abandoned(task_id: str, message: str) -> None:
 
     try:
         running = DBTaskResult.objects.filter(pk=task_id, status="RUNNING").first()
-    except (DatabaseError, ValidationError, ValueError):  # another backend's id, or no such table
+    except (ValidationError, ValueError):  # not a database task's id (another backend)
         return
     if running is not None:
         running.set_failed(WorkerStopped(message))

@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Any
 
-from django.db import DatabaseError, connections
+from django.db import connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
@@ -22,23 +22,21 @@ logger = logging.getLogger("django_tasks_db")
 
 
 def watch(stop: threading.Event, every: float) -> None:
-    """Sweep for stopped work now and then every ``every`` seconds until ``stop`` is set."""
+    """Sweep for stopped work now and then every ``every`` seconds until ``stop`` is set. A round that fails
+    (a busy or unreachable database) is logged and tried again at the next: the worker goes on working."""
     from reports.tasks import recover_stale_work
 
-    try:
-        while True:
-            try:
-                found = recover_stale_work()
-                if found["packs"] or found["uploads"]:
-                    logger.warning("failed work whose worker stopped: %s", found)
-            except DatabaseError as exc:  # a busy or unreachable database: try again at the next round
-                logger.warning("stopped-work check not done: %s", exc)
-            finally:
-                connections.close_all()  # this thread's connections only
-            if stop.wait(every):
-                return
-    except Exception:  # the worker goes on working even if its watchdog fails
-        logger.exception("stopped-work watchdog failed")
+    while True:
+        try:
+            found = recover_stale_work()
+            if found["packs"] or found["uploads"]:
+                logger.warning("failed work whose worker stopped: %s", found)
+        except Exception:
+            logger.exception("stopped-work check not done")
+        finally:
+            connections.close_all()  # this thread's connections only
+        if stop.wait(every):
+            return
 
 
 class Command(DatabaseWorkerCommand):
