@@ -290,7 +290,7 @@ class Command(BaseCommand):
                 worst = max(worst, result["peak_mb"])
                 outcome = result["outcome"] if len(result["outcome"]) <= 110 else result["outcome"][:110] + "…"
                 self.stdout.write(
-                    f"{label:46} {path.stat().st_size / MB:7.2f} MB file: peak {result['peak_mb']:6,.0f} MB, "
+                    f"{label:48} {path.stat().st_size / MB:7.2f} MB file: peak {result['peak_mb']:6,.0f} MB, "
                     f"{result['seconds']:6.2f} s — {outcome}"
                 )
                 path.unlink()
