@@ -46,6 +46,7 @@ class Basis(models.TextChoices):
     QUARTER = "quarter", "Quarter"
     ROLLING_12_MONTHS = "rolling_12_months", "Rolling 12 months"
     FINANCIAL_YEAR_TO_DATE = "financial_year_to_date", "Financial year to date"
+    ANNUAL = "annual", "Annual (one figure a year, at the quarter the year ends)"
 
 
 class Metric(models.Model):
@@ -244,6 +245,9 @@ class StoredFigure(models.Model):
     missing = models.CharField(max_length=1, choices=Missing.choices, blank=True, default=Missing.NONE)
     status = models.CharField(max_length=12, choices=ObservationStatus.choices, default=ObservationStatus.PROVISIONAL)
     note = models.TextField(blank=True)
+    illustrative = models.BooleanField(
+        default=False, help_text="Made up to show how the product works (the demo): never a published figure."
+    )
 
     class Meta:
         abstract = True
@@ -251,7 +255,7 @@ class StoredFigure(models.Model):
 
 # What a person gives for a figure, and with the unit copied from the metric, the stored figure: the fields
 # copied, listed and bulk-updated wherever figures move between tables (in ``StoredFigure``'s order).
-FIGURE_VALUE_FIELDS = ("value", "numerator", "denominator", "missing", "status", "note")
+FIGURE_VALUE_FIELDS = ("value", "numerator", "denominator", "missing", "status", "note", "illustrative")
 FIGURE_FIELDS = ("unit", *FIGURE_VALUE_FIELDS)
 
 

@@ -209,17 +209,20 @@ TASKS = {
 # the work is failed with a message and can be tried again (any worker checks, and so do its pages).
 PCC_PERF_TASK_STALE_SECONDS = float(os.environ.get("PCC_PERF_TASK_STALE_SECONDS", "120"))
 
+# E-mail: SMTP in production. In the local demo (DJANGO_DEBUG=1) every e-mail the app sends (round opened,
+# reminders, returns sent back or approved) is written as a file to PCC_PERF_MAIL_DIR (var/mail/), to read.
+EMAIL_BACKEND_NAME = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAIL_DIR = os.environ.get("PCC_PERF_MAIL_DIR", str(BASE_DIR / "var" / "mail"))
 MAILERS = {
     "default": {
-        "BACKEND": os.environ.get(
-            "DJANGO_EMAIL_BACKEND",
-            "django.core.mail.backends.console.EmailBackend"
-            if DEBUG
-            else "django.core.mail.backends.smtp.EmailBackend",
-        ),
+        "BACKEND": EMAIL_BACKEND_NAME,
         "OPTIONS": {
             key: value
             for key, value in {
+                "file_path": MAIL_DIR if EMAIL_BACKEND_NAME.endswith("filebased.EmailBackend") else None,
                 "host": os.environ.get("DJANGO_EMAIL_HOST"),
                 "port": int(os.environ["DJANGO_EMAIL_PORT"]) if os.environ.get("DJANGO_EMAIL_PORT") else None,
                 "username": os.environ.get("DJANGO_EMAIL_USER"),

@@ -25,6 +25,7 @@ urlpatterns = [
     path("reports/<int:pk>/", report_views.report_detail, name="report-detail"),
     path("reports/<int:pk>/edit/", report_views.report_edit_page, name="report-edit"),
     path("reports/<int:pk>/pack/", pack_views.pack_start, name="pack-start"),
+    path("reports/<int:pk>/public-preview/", report_views.report_public_preview, name="report-public-preview"),
     path("reports/<int:pk>/<str:action>/", report_views.report_action, name="report-action"),
     path("packs/<int:pk>/", pack_views.pack_detail, name="pack-detail"),
     path("packs/<int:pk>/progress/", pack_views.pack_progress, name="pack-progress"),

@@ -153,6 +153,9 @@ class Report(models.Model):
     title = models.CharField(max_length=200)
     state = models.CharField(max_length=12, choices=ReportState.choices, default=ReportState.DRAFT)
     executive_summary = models.TextField(blank=True, help_text="Markdown.")
+    public_summary = models.TextField(
+        blank=True, default="", help_text="The public edition's summary (Markdown); never the board's text."
+    )
     deep_dive = models.ForeignKey(
         "frameworks.Priority", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -185,6 +188,11 @@ class ReportSection(models.Model):
     order = models.PositiveIntegerField(default=0)
     narrative = models.TextField(blank=True, help_text="The analysts' narrative (Markdown).")
     commentary = models.TextField(blank=True, help_text="Partner commentary (Markdown).")
+    public_narrative = models.TextField(
+        blank=True,
+        default="",
+        help_text="The public edition's narrative (Markdown); empty shows none, never the board's narrative.",
+    )
 
     class Meta:
         ordering = ["report", "order"]

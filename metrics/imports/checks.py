@@ -32,6 +32,7 @@ class Row:
     missing: str
     status: str
     note: str
+    illustrative: bool = False
 
     @property
     def key(self) -> tuple[int, int, dt.date, int | None]:
@@ -50,6 +51,7 @@ class Row:
             "missing": self.missing,
             "status": self.status,
             "note": self.note,
+            "illustrative": self.illustrative,
         }
 
 
@@ -225,6 +227,13 @@ def _check_row(
         if status not in (ObservationStatus.PROVISIONAL, ObservationStatus.FINAL):
             err("status", "bad_status", f"status '{raw_status}' is not provisional or final")
     note = cell(cells, positions, "note")
+    raw_illustrative = cell(cells, positions, "illustrative")
+    illustrative = False
+    if raw_illustrative is not None:
+        flag = str(raw_illustrative).strip().lower()
+        if flag not in ILLUSTRATIVE_FLAGS:
+            err("illustrative", "bad_flag", f"illustrative '{raw_illustrative}' is not yes or no")
+        illustrative = ILLUSTRATIVE_FLAGS.get(flag, False)
 
     if len(errors) > before or metric is None or area_id is None or period is None:
         return None
@@ -240,6 +249,7 @@ def _check_row(
         missing=missing,
         status=status,
         note=str(note) if note is not None else "",
+        illustrative=illustrative,
     )
 
 
@@ -254,6 +264,9 @@ def numbers_of(figure: Any) -> dict[str, Any]:
     return {name: getattr(figure, name) for name in ("value", "numerator", "denominator", "missing")}
 
 
+ILLUSTRATIVE_FLAGS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False, "": False}
+
+
 def same_numbers(a: Any, b: Any) -> bool:
     """Whether two figures (rows, observations or return values) have the same numbers and missing symbol."""
     return (
@@ -261,4 +274,5 @@ def same_numbers(a: Any, b: Any) -> bool:
         and same_number(a.numerator, b.numerator)
         and same_number(a.denominator, b.denominator)
         and a.missing == b.missing
+        and bool(getattr(a, "illustrative", False)) == bool(getattr(b, "illustrative", False))
     )

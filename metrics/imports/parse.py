@@ -20,7 +20,7 @@ from metrics.models import Missing
 from metrics.quarters import Quarter
 
 REQUIRED_COLUMNS = ("metric", "area", "period", "value")
-OPTIONAL_COLUMNS = ("breakdown", "category", "numerator", "denominator", "status", "note")
+OPTIONAL_COLUMNS = ("breakdown", "category", "numerator", "denominator", "status", "note", "illustrative")
 # The columns in the order the templates and the grid use.
 COLUMNS = ["metric", "area", "period", "breakdown", "category", "value", "numerator", "denominator", "status", "note"]
 MAX_ROWS = 200_000

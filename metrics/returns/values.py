@@ -122,6 +122,7 @@ def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str
         old = numbers_of(current)
         current.value, current.numerator, current.denominator = row.value, row.numerator, row.denominator
         current.missing, current.status, current.note = row.missing, row.status, row.note
+        current.illustrative = row.illustrative
         current.source, current.source_row = source[:300], row.row if source != "web form" else None
         current.updated_at, current.updated_by_id = now, actor_id
         changed.append(current)

@@ -128,6 +128,7 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
                 "special_cause": point.special_cause if point else None,
                 "rules": list(point.rules) if point else [],
                 "after_gap": bool(point.after_gap) if point else False,
+                "illustrative": obs.illustrative,
             }
         )
     spc: dict[str, Any] | None = None
@@ -181,6 +182,7 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
         "snapshot": snapshot_json(snapshot),
         "latest_period": data.vintage.isoformat() if data.vintage else None,
         "stale": data.stale,
+        "illustrative": data.illustrative,
         "suggested_rebases": [{"period": r.period.isoformat(), "reason": r.reason} for r in data.suggested_rebases],
     }
 

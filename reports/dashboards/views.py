@@ -41,6 +41,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         "priority", "metric", "name", "area", "quarter", "value", "symbol", "unit", "change on previous quarter",
         "change on previous quarter %", "change on same quarter last year", "change on same quarter last year %",
         "variation", "rank among peers", "peers", "value (full precision)", "changes in", "out of date",
+        "illustrative",
     ]  # fmt: skip
     about = [
         ["Framework", f"{framework.name} (version {framework.version})"],
@@ -96,6 +97,7 @@ def _tile_row(tile: MetricEvidence) -> list[Any]:
         latest.value if latest else "",
         "percentage points" if percentage else tile.metric.get_unit_display(),
         "yes" if tile.stale else "",
+        "yes" if tile.illustrative else "",
     ]
 
 
@@ -177,6 +179,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
         "lower limit",
         "upper limit",
         "value (full precision)",
+        "illustrative",
     ]
     rows = [
         [
@@ -192,6 +195,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
             evidence.rounded(r.lower) if r.lower is not None else "",
             evidence.rounded(r.upper) if r.upper is not None else "",
             r.obs.value if r.obs.value is not None else "",
+            "yes" if r.obs.illustrative else "",
         ]
         for r in context["table"]
     ]

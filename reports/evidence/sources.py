@@ -66,6 +66,7 @@ class ObsRow:
     status: str
     unit: str
     category_id: int | None = None
+    illustrative: bool = False
 
     @property
     def symbol(self) -> str:
@@ -84,6 +85,7 @@ OBS_FIELDS = (
     "status",
     "unit",
     "category_id",
+    "illustrative",
 )
 
 

@@ -87,7 +87,8 @@ EDITABLE = {ReportState.DRAFT, ReportState.IN_REVIEW}
 
 
 def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, str]) -> Report:
-    """Apply text changes: ``summary``, ``deep_dive`` (a priority id or ""), ``narrative:<section id>``,
+    """Apply text changes: ``summary``, ``public_summary``, ``deep_dive`` (a priority id or ""),
+    ``narrative:<section id>``, ``public:<section id>`` (the section's public narrative),
     ``commentary:<section id>``, ``finding:<finding id>``. Each change is kept as a version."""
     require(actor, Perm.EDIT_REPORT)
     with transaction.atomic():
@@ -107,6 +108,8 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
             target: Report | ReportSection | ReportFinding
             if kind == "summary":
                 target, attr = locked, "executive_summary"
+            elif kind == "public_summary":
+                target, attr = locked, "public_summary"
             elif kind == "deep_dive":
                 old_id = locked.deep_dive_id
                 new_id = int(new) if new.isdigit() else None
@@ -120,6 +123,8 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
                 continue
             elif kind in ("narrative", "commentary") and ident.isdigit() and int(ident) in sections:
                 target, attr = sections[int(ident)], kind
+            elif kind == "public" and ident.isdigit() and int(ident) in sections:
+                target, attr = sections[int(ident)], "public_narrative"
             elif kind == "finding" and ident.isdigit() and int(ident) in findings:
                 target, attr = findings[int(ident)], "text"
             else:
@@ -133,7 +138,7 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
         if edits:
             ReportEdit.objects.bulk_create(edits)
             locked.version += 1
-            locked.save(update_fields=["version", "deep_dive", "executive_summary"])
+            locked.save(update_fields=["version", "deep_dive", "executive_summary", "public_summary"])
             record(AuditAction.REPORT_EDITED, actor=actor, obj=locked, summary=", ".join(e.field for e in edits)[:500])
     return locked
 

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from accounts.background import heartbeat
 from metrics.quarters import period_label
 from reports.models import BoardPack, Report
-from reports.narrative.editions import edition, render_markdown
+from reports.narrative.editions import edition, summary_of
 from reports.packs.services import building, pack_built, pack_progress, pack_started
 from reports.packs.svg import chromium_path, render_svgs
 
@@ -39,16 +39,15 @@ def build_pack_html(*, report: Report, public: bool, use_browser: bool = True, p
     for section in sections:
         for line in section.lines:
             evidence = line.evidence
-            if not evidence.series or (public and line.metric.unit == "count"):
+            # Public evidence holds small numbers as [c] gaps already: its charts draw only what may be shown.
+            if not evidence.spc.points:
                 continue
             figures.append(evidence.xmr_figure())
             chart = PackChart(
                 title=line.metric.name,
                 text=evidence.finding,
                 svg=None,
-                rows=[
-                    (period_label(o.period), "" if o.value is None else f"{o.value:,.6g}") for o in evidence.series[-8:]
-                ],
+                rows=[(row.label, f"{row.value} {row.symbol}".strip()) for row in evidence.rows()[-8:]],
             )
             chart_slots.append((line, chart))
     if progress:
@@ -66,7 +65,7 @@ def build_pack_html(*, report: Report, public: bool, use_browser: bool = True, p
             "snapshot": snapshot,
             "framework": framework,
             "sections": sections,
-            "summary": render_markdown(report.executive_summary),
+            "summary": summary_of(report, public=public),
             "public": public,
             "marking": settings.PCC_PERF_PROTECTIVE_MARKING,
             "charts_rendered": svgs is not None,

@@ -54,7 +54,16 @@ DASHBOARDS = {
     "metric-rebase",
 }  # test_dashboards.py
 SNAPSHOTS = {"snapshots", "snapshot-create", "snapshot-detail"}  # test_snapshots.py
-REPORTS = {"reports", "report-new", "report-detail", "report-edit", "report-action", "public-reports", "public-report"}
+REPORTS = {  # test_reporting.py
+    "reports",
+    "report-new",
+    "report-detail",
+    "report-edit",
+    "report-public-preview",
+    "report-action",
+    "public-reports",
+    "public-report",
+}
 PACKS = {"pack-start", "pack-detail", "pack-progress", "pack-download", "public-pack", "pack-retry"}  # test_packs.py
 RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "returns",

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0007_figure_constraints'),
+        ('reports', '0009_public_texts'),
     ]
 
     operations = [

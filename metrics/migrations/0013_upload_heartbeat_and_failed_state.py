@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0011_metric_plausible_range'),
+        ('metrics', '0012_metric_plausible_range'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

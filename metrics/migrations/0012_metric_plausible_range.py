@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0010_metric_precision_comparable_source'),
+        ('metrics', '0011_figure_illustrative_annual_basis'),
     ]
 
     operations = [
