@@ -57,15 +57,7 @@ def upload_create(*, actor: Any, return_obj: Return, filename: str, content: byt
     kind = sniff_upload(content=content, filename=filename)
     stored_name = filename if filename.lower().endswith(f".{kind}") else f"{filename}.{kind}"
     lines = content.count(b"\n") if kind == "csv" else 0
-    # Nothing that may be large is parsed inside the web request: a CSV by its lines, a workbook by the
-    # inflated size of its worksheets (from the archive's directory; a 450 KB file can hold 700,000 rows).
-    large = lines > settings.PCC_PERF_BACKGROUND_ROWS or (
-        kind == "xlsx"
-        and (
-            len(content) > 512 * 1024
-            or xlsx_sheet_bytes(content) > settings.PCC_PERF_BACKGROUND_ROWS * XLSX_INLINE_BYTES_PER_ROW
-        )
-    )
+    large = _large(content)
     upload = ReturnUpload(
         return_obj=return_obj,
         filename=stored_name[:300],
@@ -87,6 +79,16 @@ def upload_create(*, actor: Any, return_obj: Return, filename: str, content: byt
 
             transaction.on_commit(lambda: check_upload_task.enqueue(upload.pk))
     return upload
+
+
+def _large(content: bytes) -> bool:
+    """Whether a (sniffed) file is read by the worker. Nothing that may be large is parsed inside a web
+    request: a CSV by its lines, a workbook by the inflated size of its worksheets, from the archive's
+    directory (a 450 KB workbook can hold 700,000 rows)."""
+    limit = settings.PCC_PERF_BACKGROUND_ROWS
+    if content[:4] != b"PK\x03\x04":
+        return content.count(b"\n") > limit
+    return len(content) > 512 * 1024 or xlsx_sheet_bytes(content) > limit * XLSX_INLINE_BYTES_PER_ROW
 
 
 def _move_upload(upload: ReturnUpload, to: UploadState, action: AuditAction, *, actor: Any, **change: Any) -> None:
@@ -198,7 +200,7 @@ def upload_confirm(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
     """Write a checked upload into its return, in one transaction (in the background for a large file:
     ready → writing, and the task queued once the change is committed)."""
     require(actor, Perm.SUBMIT_RETURN, agency=upload.return_obj.agency_id)
-    if upload.rows_total <= settings.PCC_PERF_BACKGROUND_ROWS:
+    if upload.rows_total <= settings.PCC_PERF_BACKGROUND_ROWS and not _large(bytes(upload.content)):
         return upload_write(actor=actor, upload=upload)
     from .tasks import commit_upload_task
 

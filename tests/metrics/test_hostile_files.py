@@ -213,3 +213,38 @@ def test_a_parser_error_in_the_background_rejects_the_upload(setup, settings, dj
     assert up.state == UploadState.REJECTED
     assert "unclosed token" in up.summary["errors"][0]["message"]
     assert not ReturnValue.objects.exists()
+
+
+def test_a_few_rows_among_many_blank_ones_are_written_by_the_worker_too(
+    setup, monkeypatch, django_capture_on_commit_callbacks
+):
+    from metrics.returns.uploads import upload_confirm
+
+    def cell(text):
+        return f'<c t="inlineStr"><is><t>{text}</t></is></c>'
+
+    header = "<row>" + "".join(cell(c) for c in ("metric", "area", "period", "value")) + "</row>"
+    data = "<row>" + "".join(cell(c) for c in ("OFF05", "england-wales", "2024-06-30")) + "<c><v>5</v></c></row>"
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        + header
+        + "<row/>" * 100_000
+        + data
+        + "</sheetData></worksheet>"
+    )
+    content = workbook(sheet.encode())
+    setup["analyst"].agency = setup["hmpps"]
+    setup["analyst"].save()
+    r = police_return(setup).round.returns.get(agency=setup["hmpps"])
+    with django_capture_on_commit_callbacks(execute=True):
+        up = upload_create(actor=setup["analyst"], return_obj=r, filename="blank.xlsx", content=content)
+    up.refresh_from_db()
+    assert up.state == UploadState.READY and up.rows_total == 1
+
+    def not_here(**kwargs):
+        raise AssertionError("a large file was parsed inside the request")
+
+    monkeypatch.setattr("metrics.returns.uploads.parse_file", not_here)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        up = upload_confirm(actor=setup["analyst"], upload=up)
+    assert up.state == UploadState.WRITING and len(queued) == 1
