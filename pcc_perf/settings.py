@@ -9,6 +9,7 @@
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "accounts",
     "frameworks",
     "metrics",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "accounts.middleware.ImmutableRefusalMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out log-in into the login page saying so
 ]
 
 if not DEBUG and not TESTING:
@@ -113,6 +117,8 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out account before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -235,3 +241,19 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "pcc-perf@localhost")
 PCC_PERF_SITE_URL = os.environ.get("PCC_PERF_SITE_URL", "http://127.0.0.1:8000")
+
+# Login throttling (django-axes): after PCC_PERF_LOGIN_FAILURE_LIMIT failed log-ins for a username (from any
+# address) the account is locked for PCC_PERF_LOGIN_LOCKOUT_MINUTES after the last failure; the login page says
+# so and for how long, and the lockout is audited. `manage.py axes_reset_username NAME` unlocks at once.
+# Off in tests (the test client's login has no request); tests/accounts/test_login_throttling.py turns it on.
+AXES_ENABLED = env_bool("PCC_PERF_LOGIN_THROTTLING", not TESTING)
+AXES_FAILURE_LIMIT = int(os.environ.get("PCC_PERF_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("PCC_PERF_LOGIN_LOCKOUT_MINUTES", "15")))
+# By username alone: a guessed account is locked whatever address the guesses come from. Not by address: behind
+# a proxy every user shares one, and one person's typos would lock everybody out (hence axes.W006 silenced).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_VERBOSE = False

@@ -174,8 +174,8 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
         "national_fallback": data.national_fallback,
         "breakdown": category.breakdown.code if category else None,
         "category": category.code if category else None,
-        "unit": metric.unit,
-        "direction": metric.direction,
+        "unit": data.metric.unit,  # as the snapshot defined it, when one is asked for
+        "direction": data.metric.direction,
         "points": points,
         "spc": spc,
         "comparison": comparison,

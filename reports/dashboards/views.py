@@ -160,6 +160,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     evidence = metric_evidence(
         framework=framework, metric=metric, area=area, period=period, source=FigureSource(snapshot)
     )
+    metric = evidence.metric  # as the snapshot defined it, when one is asked for
     show_all = request.GET.get("window") == "all"
     context = _metric_context(evidence, window=None if show_all else DEFAULT_WINDOW)
     context["show_all"] = show_all

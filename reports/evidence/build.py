@@ -106,6 +106,8 @@ def build_evidence(
     items: list[tuple[Metric, Priority | None]] = (
         [(p.metric, p.priority) for p in placements] if placements is not None else [(m, None) for m in metrics or []]
     )
+    # A snapshot's metrics read as it defined them (name, definition, unit, direction, …), not as they are now.
+    items = [(source.definition(m), p) for m, p in items]
     if not items:
         return []
     metric_ids = [m.pk for m, _ in items]
@@ -162,7 +164,7 @@ def build_evidence(
             out, framework=framework, area=area, nationals=nationals, source=source, category=category, public=public
         )
     if parts & Part.ANNOTATIONS:
-        _add_annotations(out, area=area, period=period)
+        _add_annotations(out, area=area, period=period, source=source)
     if parts & (Part.BREAKDOWNS | Part.FAIRNESS) and category is None:
         _add_breakdowns(out, area=area, period=period, source=source, parts=parts, hidden=hidden_cells)
     return out
@@ -367,7 +369,16 @@ def _add_peers(
             )
 
 
-def _add_annotations(evidence: list[MetricEvidence], *, area: Area, period: dt.date | None) -> None:
+def _add_annotations(
+    evidence: list[MetricEvidence], *, area: Area, period: dt.date | None, source: FigureSource
+) -> None:
+    """Each metric's annotations for the area (or every area) up to ``period``: as the snapshot froze them, or
+    the live ones."""
+    if source.frozen is not None:
+        frozen = source.frozen.annotations_for([e.metric for e in evidence], area=area, period=period)
+        for item in evidence:
+            item.annotations = frozen.get(item.metric.pk, [])
+        return
     notes: dict[int, list[Annotation]] = defaultdict(list)
     query = Annotation.objects.filter(metric_id__in=[e.metric.pk for e in evidence]).filter(
         Q(area__isnull=True) | Q(area=area)

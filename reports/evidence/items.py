@@ -17,6 +17,7 @@ from frameworks.models import (
     BreakdownCategory,
     Priority,
 )
+from metrics.figures import quarters_between_points
 from metrics.models import Metric
 from metrics.quarters import period_label
 from metrics.stats.compare import Change, PeerComparison, default_comparable
@@ -342,6 +343,18 @@ class MetricEvidence:
     @property
     def change_year_text(self) -> str:
         return self.change_text(self.change_year, "a year before")
+
+    @property
+    def annual(self) -> bool:
+        """One figure a year (``basis: annual``): its previous point is a year before."""
+        return quarters_between_points(self.metric) == 4
+
+    @property
+    def changes_text(self) -> str:
+        """ "Up 3 on the previous quarter; down 5 on a year before." (an annual figure: the year's change only)."""
+        parts = [self.change_year_text] if self.annual else [self.change_previous_text, self.change_year_text]
+        text = "; ".join(parts)
+        return f"{text[0].upper()}{text[1:]}."
 
     # --- currency
     @property

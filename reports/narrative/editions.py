@@ -27,11 +27,15 @@ from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Report, ReportFinding, ReportSection
 
+# Narratives are text: no images at all (a remote one would be fetched by every reader's browser and by the
+# PDF build; a relative one names a file on the server). Charts come from the evidence, not from Markdown.
+NARRATIVE_TAGS = nh3.ALLOWED_TAGS - {"img"}
+
 
 def render_markdown(text: str) -> SafeString:
-    """Markdown to HTML with everything unsafe removed (scripts, event handlers, javascript: links)."""
+    """Markdown to HTML with everything unsafe removed (scripts, event handlers, javascript: links, images)."""
     html = markdown.markdown(text or "", extensions=["extra", "sane_lists"])
-    return mark_safe(nh3.clean(html))  # noqa: S308 - sanitised by nh3 just above
+    return mark_safe(nh3.clean(html, tags=NARRATIVE_TAGS))  # noqa: S308 - sanitised by nh3 just above
 
 
 # --- the editions ------------------------------------------------------------------------------------
@@ -52,6 +56,7 @@ class MetricLine:
 @dataclass
 class SectionView:
     section: ReportSection
+    title: str  # the priority's name as the snapshot published it
     narrative: SafeString
     commentary: SafeString  # partner commentary: the board edition's only
     lines: list[MetricLine]
@@ -86,6 +91,7 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         )
     )
     metrics = [f.metric for s in sections for f in s.findings.all()]
+    source = FigureSource(snapshot)
     evidence = {
         e.metric.pk: e
         for e in build_evidence(
@@ -93,7 +99,7 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
             area=framework.home_area,
             metrics=list({m.pk: m for m in metrics}.values()),
             period=snapshot.period,
-            source=FigureSource(snapshot),
+            source=source,
             parts=parts,
             public=public,
         )
@@ -103,10 +109,10 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         deep_dive = section.priority_id == report.deep_dive_id
         lines = []
         for finding in section.findings.all():
-            metric = finding.metric
-            if public and not in_public_edition(metric):
-                continue
-            item = evidence[metric.pk]
+            item = evidence[finding.metric_id]
+            metric = item.metric  # names, definitions and annotations as the snapshot froze them
+            if public and not (in_public_edition(metric) and in_public_edition(finding.metric)):
+                continue  # left out when published; or withdrawn since (no longer marked public)
             value = _shown(item.latest, metric)
             cats: list[tuple[str, str]] = []
             if deep_dive and item.breakdowns:
@@ -133,6 +139,7 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         out.append(
             SectionView(
                 section=section,
+                title=source.priority_name(section.priority),
                 narrative=render_markdown(section.public_narrative if public else section.narrative),
                 commentary=render_markdown("" if public else section.commentary),
                 lines=lines,

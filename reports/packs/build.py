@@ -77,8 +77,11 @@ def build_pack_html(*, report: Report, public: bool, use_browser: bool = True, p
 def build_pack_pdf(*, report: Report, public: bool = False, use_browser: bool = True, progress: Any = None) -> bytes:
     from weasyprint import HTML
 
+    from reports.packs.fetch import StaticOnlyFetcher
+
     html = build_pack_html(report=report, public=public, use_browser=use_browser, progress=progress)
-    document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()
+    # WeasyPrint reads nothing but the app's static files (no http, no local file outside static/).
+    document = HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=StaticOnlyFetcher()).render()
     # Fixed identifier and dates: the same snapshot gives the same file.
     document.metadata.created = report.snapshot.published_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     document.metadata.modified = document.metadata.created

@@ -29,12 +29,22 @@ def test_report_story(new_page):
     manager_user = UserFactory(username="manager", role=Role.PERFORMANCE_MANAGER)
     UserFactory(username="member", role=Role.BOARD_MEMBER)
     assert import_file(content=DATA.encode(), filename="data.csv", agency=Agency.objects.get(code="police")).accepted
+
+    manager = new_page()
+    log_in(manager, "manager")
+    # An annotation on the metric, through the admin, before the quarter is published (the snapshot freezes it).
+    manager.goto("/admin/reports/annotation/add/")
+    manager.get_by_label("Metric").select_option(label="OFF01 Police recorded crime")
+    manager.get_by_label("Period").fill("2024-06-30")
+    manager.get_by_label("Text").fill("New charging unit from April")
+    manager.get_by_role("button", name="Save", exact=True).click()
+    manager.wait_for_url("**/admin/reports/annotation/")
+    assert "New charging unit from April" in manager.locator("#result_list").inner_text()
     snapshot_publish(
         actor=manager_user, framework=Framework.objects.get(), period=PERIOD, reason="No round in the demo"
     )
 
-    manager = new_page()
-    log_in(manager, "manager")
+    manager.goto("/")
     manager.get_by_role("link", name="Reports", exact=True).click()
     manager.get_by_role("button", name="Write the report on 2024/25 Q1 snapshot 1").click()
     manager.get_by_label("Executive summary (Markdown)").fill("Recorded crime **fell** this quarter.")
@@ -48,15 +58,6 @@ def test_report_story(new_page):
     manager.get_by_role("button", name="Save").click()
     assert manager.get_by_text("Saved.").is_visible()
     assert manager.locator("#history").locator("..").inner_text().count("finding:") == 1
-
-    # An annotation on the metric, through the admin.
-    manager.goto("/admin/reports/annotation/add/")
-    manager.get_by_label("Metric").select_option(label="OFF01 Police recorded crime")
-    manager.get_by_label("Period").fill("2024-06-30")
-    manager.get_by_label("Text").fill("New charging unit from April")
-    manager.get_by_role("button", name="Save", exact=True).click()
-    manager.wait_for_url("**/admin/reports/annotation/")
-    assert "New charging unit from April" in manager.locator("#result_list").inner_text()
 
     manager.goto("/reports/")
     manager.get_by_role("link", name="Returns tests: 2024/25 Q1 report").click()

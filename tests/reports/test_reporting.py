@@ -89,9 +89,17 @@ def test_markdown_is_sanitised():
     assert "onerror" not in html
 
 
-def publish_report(s, changes=None):
+def republished(s):
+    """The quarter published again (a second snapshot, with what changed since the first)."""
+    again = snapshot_publish(actor=s["manager"], framework=s["framework"], period=PERIOD, reason="Annotated")
+    return {**s, "snapshot": again}
+
+
+def publish_report(s, changes=None, narrative=None):
     report = report_create(actor=s["manager"], snapshot=s["snapshot"])
     changes = changes or {"summary": "Recorded crime fell.", "public_summary": "Recorded crime fell (public)."}
+    if narrative is not None:
+        changes |= {f"narrative:{section.pk}": narrative for section in report.sections.all()}
     report = report_edit(actor=s["manager"], report=report, version=0, changes=changes)
     report = report_transition(actor=s["manager"], report=report, to=ReportState.IN_REVIEW)
     return report_transition(actor=s["manager"], report=report, to=ReportState.PUBLISHED)
@@ -115,6 +123,9 @@ def test_public_edition_suppresses_small_numbers_and_leaves_out_management_infor
     assert '<td class="num">3</td>' in board
     Metric.objects.filter(code="FAIR03").update(public=True)
     client.logout()
+    # Marked public after publication: the published edition stays as it was; the next one shows it.
+    assert "Ethnicity recorded" not in client.get(reverse("public-report", args=[report.pk])).content.decode()
+    report = publish_report(republished(published))
     assert "Ethnicity recorded" in client.get(reverse("public-report", args=[report.pk])).content.decode()
 
 
@@ -166,7 +177,7 @@ def test_report_shows_annotations_and_does_not_change_when_data_is_revised(publi
     Annotation.objects.create(
         metric=Metric.objects.get(code="OFF01"), area=None, period=PERIOD, text="New charging unit", kind="context"
     )
-    report = publish_report(published)
+    report = publish_report(republished(published))  # annotations are frozen into the snapshot
     url = reverse("public-report", args=[report.pk])
     before = client.get(url).content.decode()
     assert "New charging unit" in before
@@ -185,7 +196,7 @@ def test_board_edition_draws_the_deep_dive_with_annotations(published, client):
     Annotation.objects.create(
         metric=Metric.objects.get(code="OFF01"), area=None, period=PERIOD, text="New charging unit", kind="context"
     )
-    report = publish_report(published)
+    report = publish_report(republished(published))  # annotations are frozen into the snapshot
     client.force_login(published["board"])
     board = client.get(reverse("report-detail", args=[report.pk])).content.decode()
     assert 'id="rc-OFF01-data"' in board

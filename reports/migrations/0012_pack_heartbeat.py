@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0009_public_texts'),
+        ('reports', '0011_published_guards'),
     ]
 
     operations = [
