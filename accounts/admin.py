@@ -2,13 +2,15 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from .access import Perm, has_perm
 from .audit import AuditAction, record
-from .models import Agency, ApiToken, AuditEvent, User
+from .models import Agency, ApiToken, AuditEvent, User, UserHasActed, refuse_if_acted
 
 
 class RoleAdminMixin:
@@ -67,6 +69,17 @@ class PccUserAdmin(RoleAdminMixin, UserAdmin):
     fieldsets = (*UserAdmin.fieldsets, ("pcc_perf", {"fields": ("role", "agency")}))  # type: ignore[misc]
     add_fieldsets = (*UserAdmin.add_fieldsets, ("pcc_perf", {"fields": ("role", "agency")}))
 
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        """A user the audit trail names is deactivated, not deleted: the page says so instead of deleting."""
+        user = self.get_object(request, unquote(object_id))
+        if user is not None:
+            try:
+                refuse_if_acted(User.objects.filter(pk=user.pk))
+            except UserHasActed as refusal:
+                messages.error(request, str(refusal))
+                return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
 
 @admin.register(Agency)
 class AgencyAdmin(RoleAdminMixin, admin.ModelAdmin):
@@ -76,7 +89,7 @@ class AgencyAdmin(RoleAdminMixin, admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "actor", "action", "object_type", "object_id", "summary")
+    list_display = ("at", "actor_username", "action", "object_type", "object_id", "summary")
     list_filter = ("action", "object_type")
     search_fields = ("summary", "object_id")
 

@@ -23,6 +23,7 @@ class AuditAction(models.TextChoices):
     ADMIN_CREATED = "admin.created", "Created in the admin"
     ADMIN_CHANGED = "admin.changed", "Changed in the admin"
     ADMIN_DELETED = "admin.deleted", "Deleted in the admin"
+    LOGIN_LOCKED_OUT = "login.locked_out", "Locked out after repeated failed log-ins"
     # The framework file
     FRAMEWORK_FILE_CREATED = "framework_file.created", "Created from the framework file"
     FRAMEWORK_FILE_UPDATED = "framework_file.updated", "Updated from the framework file"
@@ -41,6 +42,8 @@ class AuditAction(models.TextChoices):
     UPLOAD_WRITTEN = "upload.written", "Upload written to the return"
     UPLOAD_REJECTED = "upload.rejected", "Upload rejected"
     UPLOAD_SUPERSEDED = "upload.superseded", "Upload superseded"
+    UPLOAD_FAILED = "upload.failed", "Upload could not be checked or written"
+    UPLOAD_RETRIED = "upload.retried", "Upload checked again"
     RETURN_SUBMITTED = "return.submitted", "Return submitted"
     RETURN_RETURNED = "return.returned", "Return sent back"
     RETURN_APPROVED = "return.approved", "Return approved"
@@ -60,10 +63,12 @@ class AuditAction(models.TextChoices):
     PACK_STARTED = "pack.started", "Board pack build started"
     PACK_BUILT = "pack.built", "Board pack built"
     PACK_FAILED = "pack.failed", "Board pack build failed"
+    PACK_RETRIED = "pack.retried", "Board pack build tried again"
 
 
 def event(action: AuditAction, *, actor_id: int | None, obj: models.Model, summary: str, **fields: Any) -> AuditEvent:
-    """An audit event about ``obj``, not yet saved: for writing many at once with ``bulk_create``."""
+    """An audit event about ``obj``, not yet saved: for writing many at once with ``bulk_create`` (which fills
+    in the actor's username)."""
     from .models import AuditEvent
 
     return AuditEvent(
@@ -90,14 +95,17 @@ def record(
     return_id: int | None = None,
     metric_code: str = "",
 ) -> AuditEvent:
-    """Write one audit event. ``actor`` is the user who acted (the system actor for commands, or ``None``)."""
+    """Write one audit event. ``actor`` is the user who acted (the system actor for commands, or ``None``); the
+    event keeps the actor's username as text too, so the trail names them whatever happens to the user."""
     from .models import AuditEvent
 
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
+    acting = actor if getattr(actor, "pk", None) else None
     return AuditEvent.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=acting,
+        actor_username=acting.username if acting is not None else "",
         action=AuditAction(action),
         object_type=object_type,
         object_id=object_id,

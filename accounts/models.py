@@ -5,12 +5,15 @@ These models moved here from ``frameworks``; they keep their database tables (``
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 
 from .audit import AuditAction
+from .immutable import Guard, ImmutableError, ImmutableQuerySet
 
 
 class Role(models.TextChoices):
@@ -34,11 +37,44 @@ class Agency(models.Model):
         return self.name
 
 
+class UserHasActed(Exception):
+    """A user who has acted (the audit trail names them) is deactivated, never deleted."""
+
+    def __init__(self, users: list[str], count: int) -> None:
+        who = ", ".join(users)
+        super().__init__(
+            f"{who} cannot be deleted: the audit trail records {count} action{'s' if count != 1 else ''} by "
+            f"{'them' if len(users) == 1 else 'these users'}. Deactivate the account instead (untick “Active”)."
+        )
+
+
+def refuse_if_acted(users: models.QuerySet[Any]) -> None:
+    """Raise ``UserHasActed`` when any of ``users`` has an audit event."""
+    acted = AuditEvent.objects.filter(actor__in=users)
+    count = acted.count()
+    if count:
+        names = sorted(set(acted.values_list("actor__username", flat=True)))
+        raise UserHasActed(names, count)
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        refuse_if_acted(self)
+        return super().delete()
+
+
+class PccUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    """Django's user manager, whose ``delete`` refuses users who have acted."""
+
+
 class User(AbstractUser):
-    """A person who logs in. An analyst belongs to exactly one agency."""
+    """A person who logs in. An analyst belongs to exactly one agency. Once the audit trail names a user,
+    the user is deactivated, not deleted (``UserHasActed``)."""
 
     role = models.CharField(max_length=32, choices=Role.choices, blank=True)
     agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+
+    objects: ClassVar[PccUserManager] = PccUserManager()
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -50,12 +86,38 @@ class User(AbstractUser):
             ),
         ]
 
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if self.pk is not None:
+            refuse_if_acted(User.objects.filter(pk=self.pk))
+        return super().delete(*args, **kwargs)
+
+
+AUDIT_IMMUTABLE = "Audit events cannot be changed or deleted."
+
+
+class AuditEventQuerySet(ImmutableQuerySet):
+    immutable_message = AUDIT_IMMUTABLE
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        """Each event keeps its actor's username as text (one query for the lot)."""
+        objs = list(objs)
+        wanted = {e.actor_id for e in objs if e.actor_id is not None and not e.actor_username}
+        if wanted:
+            names = dict(User.objects.filter(pk__in=wanted).values_list("pk", "username"))
+            for e in objs:
+                if e.actor_id is not None and not e.actor_username:
+                    e.actor_username = names.get(e.actor_id, "")
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class AuditEvent(models.Model):
     """Who changed what, when, with the old and the new value. Written through ``accounts.audit.record``."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    actor_username = models.CharField(
+        max_length=150, blank=True, help_text="Who acted, as text: kept whatever happens to the user later."
+    )
     action = models.CharField(max_length=64, db_index=True, choices=AuditAction.choices)
     object_type = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64, blank=True)
@@ -67,6 +129,8 @@ class AuditEvent(models.Model):
     return_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     metric_code = models.CharField(max_length=32, blank=True, db_index=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         db_table = "frameworks_auditevent"
         ordering = ["-at", "-id"]
@@ -74,6 +138,21 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableError(AUDIT_IMMUTABLE)
+        if self.actor_id is not None and not self.actor_username:
+            self.actor_username = self.actor.username if self.actor else ""
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableError(AUDIT_IMMUTABLE)
+
+    @property
+    def who(self) -> str:
+        """The actor's username at the time (``actor_username``), else the user's."""
+        return self.actor_username or (self.actor.username if self.actor is not None else "")
 
 
 class ApiToken(models.Model):
@@ -93,3 +172,10 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user_id}{', revoked' if self.revoked_at else ''})"
+
+
+# The audit trail is append-only, whatever writes to the database (installed by migration 0008_audit_guards).
+GUARDS = [
+    Guard("frameworks_auditevent", "UPDATE", AUDIT_IMMUTABLE),
+    Guard("frameworks_auditevent", "DELETE", AUDIT_IMMUTABLE),
+]

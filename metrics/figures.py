@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .models import Metric
+from .models import Basis, Metric
 from .stats.spc import SpcResult, xmr
 
 
@@ -37,4 +37,10 @@ def metric_spc(metric: Metric, observations: Sequence[Any], spc_settings: dict[s
         trend_length=spc_settings["trend_length"],
         rebases=[period for period, _ in rebases],
         rebase_reasons=[reason for _, reason in rebases],
+        step=quarters_between_points(metric),
     )
+
+
+def quarters_between_points(metric: Metric) -> int:
+    """4 for a metric published once a year (``basis: annual``), else 1."""
+    return 4 if metric.basis == Basis.ANNUAL else 1

@@ -46,6 +46,7 @@ class Basis(models.TextChoices):
     QUARTER = "quarter", "Quarter"
     ROLLING_12_MONTHS = "rolling_12_months", "Rolling 12 months"
     FINANCIAL_YEAR_TO_DATE = "financial_year_to_date", "Financial year to date"
+    ANNUAL = "annual", "Annual (one figure a year, at the quarter the year ends)"
 
 
 class Metric(models.Model):
@@ -83,6 +84,12 @@ class Metric(models.Model):
     )
     public = models.BooleanField(
         default=False, help_text="Show in public reports even though it is management information."
+    )
+    plausible_min = models.FloatField(
+        null=True, blank=True, help_text="Lowest plausible value (tightens the unit's range); empty: the unit's."
+    )
+    plausible_max = models.FloatField(
+        null=True, blank=True, help_text="Highest plausible value (tightens the unit's range); empty: the unit's."
     )
 
     class Meta:
@@ -238,6 +245,9 @@ class StoredFigure(models.Model):
     missing = models.CharField(max_length=1, choices=Missing.choices, blank=True, default=Missing.NONE)
     status = models.CharField(max_length=12, choices=ObservationStatus.choices, default=ObservationStatus.PROVISIONAL)
     note = models.TextField(blank=True)
+    illustrative = models.BooleanField(
+        default=False, help_text="Made up to show how the product works (the demo): never a published figure."
+    )
 
     class Meta:
         abstract = True
@@ -245,7 +255,7 @@ class StoredFigure(models.Model):
 
 # What a person gives for a figure, and with the unit copied from the metric, the stored figure: the fields
 # copied, listed and bulk-updated wherever figures move between tables (in ``StoredFigure``'s order).
-FIGURE_VALUE_FIELDS = ("value", "numerator", "denominator", "missing", "status", "note")
+FIGURE_VALUE_FIELDS = ("value", "numerator", "denominator", "missing", "status", "note", "illustrative")
 FIGURE_FIELDS = ("unit", *FIGURE_VALUE_FIELDS)
 
 
@@ -448,17 +458,21 @@ class UploadState(models.TextChoices):
     WRITING = "writing", "Writing"
     COMMITTED = "committed", "Written to the return"
     SUPERSEDED = "superseded", "Superseded"
+    FAILED = "failed", "Stopped"
 
 
 # A small file is created checked (ready) and written at once; a large one is checked and written in the
 # background (checking → ready → writing → committed). Another file written first supersedes a ready one.
+# Background work that stops (its worker died, or an unexpected error) is failed, with nothing written, and
+# may be checked again from the start.
 UPLOAD_TRANSITIONS: dict[UploadState, frozenset[UploadState]] = {
-    UploadState.CHECKING: frozenset({UploadState.READY, UploadState.REJECTED}),
+    UploadState.CHECKING: frozenset({UploadState.READY, UploadState.REJECTED, UploadState.FAILED}),
     UploadState.READY: frozenset({UploadState.WRITING, UploadState.COMMITTED, UploadState.SUPERSEDED}),
-    UploadState.WRITING: frozenset({UploadState.COMMITTED, UploadState.REJECTED}),
+    UploadState.WRITING: frozenset({UploadState.COMMITTED, UploadState.REJECTED, UploadState.FAILED}),
     UploadState.REJECTED: frozenset(),
     UploadState.COMMITTED: frozenset(),
     UploadState.SUPERSEDED: frozenset(),
+    UploadState.FAILED: frozenset({UploadState.CHECKING}),
 }
 
 
@@ -478,6 +492,9 @@ class ReturnUpload(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The worker checking or writing the file: its task, and when it last said it was alive.
+    task_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

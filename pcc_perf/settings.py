@@ -9,6 +9,7 @@
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,11 +49,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django_tasks_db",
+    "axes",
     "accounts",
     "frameworks",
     "metrics",
     "reports",
+    # After reports: reports' `db_worker` (the same worker, which also fails work whose worker stopped)
+    # takes the place of django_tasks_db's.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "accounts.middleware.ImmutableRefusalMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out log-in into the login page saying so
 ]
 
 if not DEBUG and not TESTING:
@@ -111,6 +117,8 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out account before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -204,17 +212,25 @@ TASKS = {
     }
 }
 
+# Work a worker has started (a board pack being built, an upload being checked or written) beats a heartbeat
+# every sixth of this many seconds; with no heartbeat for this long its worker is taken to have stopped, and
+# the work is failed with a message and can be tried again (any worker checks, and so do its pages).
+PCC_PERF_TASK_STALE_SECONDS = float(os.environ.get("PCC_PERF_TASK_STALE_SECONDS", "120"))
+
+# E-mail: SMTP in production. In the local demo (DJANGO_DEBUG=1) every e-mail the app sends (round opened,
+# reminders, returns sent back or approved) is written as a file to PCC_PERF_MAIL_DIR (var/mail/), to read.
+EMAIL_BACKEND_NAME = os.environ.get(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAIL_DIR = os.environ.get("PCC_PERF_MAIL_DIR", str(BASE_DIR / "var" / "mail"))
 MAILERS = {
     "default": {
-        "BACKEND": os.environ.get(
-            "DJANGO_EMAIL_BACKEND",
-            "django.core.mail.backends.console.EmailBackend"
-            if DEBUG
-            else "django.core.mail.backends.smtp.EmailBackend",
-        ),
+        "BACKEND": EMAIL_BACKEND_NAME,
         "OPTIONS": {
             key: value
             for key, value in {
+                "file_path": MAIL_DIR if EMAIL_BACKEND_NAME.endswith("filebased.EmailBackend") else None,
                 "host": os.environ.get("DJANGO_EMAIL_HOST"),
                 "port": int(os.environ["DJANGO_EMAIL_PORT"]) if os.environ.get("DJANGO_EMAIL_PORT") else None,
                 "username": os.environ.get("DJANGO_EMAIL_USER"),
@@ -227,3 +243,19 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "pcc-perf@localhost")
 PCC_PERF_SITE_URL = os.environ.get("PCC_PERF_SITE_URL", "http://127.0.0.1:8000")
+
+# Login throttling (django-axes): after PCC_PERF_LOGIN_FAILURE_LIMIT failed log-ins for a username (from any
+# address) the account is locked for PCC_PERF_LOGIN_LOCKOUT_MINUTES after the last failure; the login page says
+# so and for how long, and the lockout is audited. `manage.py axes_reset_username NAME` unlocks at once.
+# Off in tests (the test client's login has no request); tests/accounts/test_login_throttling.py turns it on.
+AXES_ENABLED = env_bool("PCC_PERF_LOGIN_THROTTLING", not TESTING)
+AXES_FAILURE_LIMIT = int(os.environ.get("PCC_PERF_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("PCC_PERF_LOGIN_LOCKOUT_MINUTES", "15")))
+# By username alone: a guessed account is locked whatever address the guesses come from. Not by address: behind
+# a proxy every user shares one, and one person's typos would lock everybody out (hence axes.W006 silenced).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_VERBOSE = False

@@ -61,8 +61,10 @@ def xmr_figure(
     fig = go.Figure()
     points = spc.points
     values = {o.period: o for o in observations}
-    # A missing quarter is a hole in the line (None), never a segment drawn across it.
-    gaps = set(spc.missing_quarters)
+    # A missing quarter is a hole in the line (None), never a segment drawn across it; so is a figure a
+    # public output suppresses (``missing`` "c"), marked [c] instead of "missing".
+    hidden = {o.period for o in observations if getattr(o, "missing", "") == "c"}
+    gaps = set(spc.missing_quarters) | hidden
     ordered = sorted([(p.period, p) for p in points] + [(g, None) for g in gaps], key=lambda item: item[0])
     x = [when for when, _ in ordered]
     y = [p.value if p is not None else None for _, p in ordered]
@@ -83,7 +85,9 @@ def xmr_figure(
                 [
                     period_label(when),
                     values[when].status if when in values else "",
-                    _cause_text(p.special_cause, p.rules) if p is not None else "missing",
+                    _cause_text(p.special_cause, p.rules)
+                    if p is not None
+                    else ("suppressed [c]" if when in hidden else "missing"),
                 ]
                 for when, p in ordered
             ],
@@ -141,7 +145,12 @@ def xmr_figure(
         half = dt.timedelta(days=45)
         fig.add_vrect(x0=gap - half, x1=gap + half, fillcolor="#b1b4b6", opacity=0.25, line_width=0, layer="below")
         fig.add_annotation(
-            x=gap, y=0.98, yref="paper", text="missing", showarrow=False, font={"size": 9, "color": "#505a5f"}
+            x=gap,
+            y=0.98,
+            yref="paper",
+            text="[c]" if gap in hidden else "missing",
+            showarrow=False,
+            font={"size": 9, "color": "#505a5f"},
         )
     _quarter_axis(fig, x, window=window)
     return _layout(fig, title=title, y_title=unit_label)
@@ -182,6 +191,7 @@ def peer_figure(
     national: float | None,
     unit: str = "count",
     decimals: int | None = None,
+    national_name: str = "England and Wales",
 ) -> go.Figure:
     """Peers' values (home area highlighted) with the national figure as a reference line — only when it
     sits on the peers' scale; otherwise it is named in a note so it cannot squash the bars."""
@@ -198,7 +208,7 @@ def peer_figure(
     )
     top = max((v for _, v in ordered), default=0.0)
     if national is not None:
-        label = f"England and Wales {format_value(national, unit, decimals)}"
+        label = f"{national_name} {format_value(national, unit, decimals)}"
         if 0 <= national <= top * 1.5:
             fig.add_vline(x=national, line={"color": "#d4351c", "width": 2, "dash": "dash"})
             fig.add_annotation(

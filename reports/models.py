@@ -8,18 +8,56 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.immutable import Guard, GuardedQuerySet, ImmutableError, ImmutableQuerySet, guarded
 from frameworks.models import Area, BreakdownCategory, Framework
 from metrics.models import Metric, StoredFigure, figure_constraints, figure_key_constraints
 from metrics.quarters import period_label
 
+__all__ = ["ImmutableError"]  # raised by every refused write below (defined in accounts.immutable)
 
-class ImmutableError(Exception):
-    """A published snapshot cannot be changed."""
+SNAPSHOT_IMMUTABLE = "A published snapshot cannot be changed or deleted."
+SNAPSHOT_OBSERVATION_IMMUTABLE = "A published snapshot's observations cannot be changed or deleted."
+SNAPSHOT_REVISION_IMMUTABLE = "A published snapshot's revisions cannot be changed or deleted."
+REPORT_IMMUTABLE = "A published report cannot be changed or deleted."
+SECTION_IMMUTABLE = "A published report's sections cannot be added, changed or deleted."
+FINDING_IMMUTABLE = "A published report's findings cannot be added, changed or deleted."
 
 
-class Snapshot(models.Model):
+class SnapshotQuerySet(ImmutableQuerySet):
+    immutable_message = SNAPSHOT_IMMUTABLE
+
+
+class SnapshotObservationQuerySet(ImmutableQuerySet):
+    immutable_message = SNAPSHOT_OBSERVATION_IMMUTABLE
+
+
+class SnapshotRevisionQuerySet(ImmutableQuerySet):
+    immutable_message = SNAPSHOT_REVISION_IMMUTABLE
+
+
+class WrittenOnce(models.Model):
+    """A row that is inserted and never changed or deleted (``immutable_message`` says so)."""
+
+    immutable_message = "This row cannot be changed or deleted."
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableError(self.immutable_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableError(self.immutable_message)
+
+
+class Snapshot(WrittenOnce):
     """The immutable copy of approved data, metric definitions, framework structure and SPC settings
-    for a quarter, as published: one version of the truth for every board that discusses it."""
+    for a quarter, as published: one version of the truth for every board that discusses it. The database
+    refuses any change or deletion (``GUARDS``)."""
+
+    immutable_message = SNAPSHOT_IMMUTABLE
 
     period = models.DateField(help_text="The quarter the snapshot is for.")
     number = models.PositiveIntegerField(
@@ -37,6 +75,13 @@ class Snapshot(models.Model):
     reason = models.TextField(blank=True, help_text="Why it was published with returns missing.")
     missing_returns = models.JSONField(default=list, blank=True)
     observation_count = models.PositiveIntegerField(default=0)
+    annotations = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The metrics' annotations as published: [{metric, area (code or null), period, kind, text}].",
+    )
+
+    objects = SnapshotQuerySet.as_manager()
 
     class Meta:
         ordering = ["-period", "-number"]
@@ -45,28 +90,24 @@ class Snapshot(models.Model):
     def __str__(self) -> str:
         return f"{period_label(self.period)} snapshot {self.number}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.pop("_allow_update", False):
-            raise ImmutableError("A published snapshot cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ImmutableError("A published snapshot cannot be deleted.")
-
     @property
     def label(self) -> str:
         return period_label(self.period)
 
 
-class SnapshotObservation(StoredFigure):
+class SnapshotObservation(WrittenOnce, StoredFigure):
     """An approved observation as it was when the snapshot was published (same figure fields and checks as
     Observation)."""
+
+    immutable_message = SNAPSHOT_OBSERVATION_IMMUTABLE
 
     snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="observations")
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
     period = models.DateField()
     category = models.ForeignKey(BreakdownCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = SnapshotObservationQuerySet.as_manager()
 
     class Meta:
         ordering = ["snapshot", "metric", "area", "period"]
@@ -80,8 +121,10 @@ class SnapshotObservation(StoredFigure):
         return f"{self.snapshot_id}: {self.metric_id}/{self.area_id}/{self.period} {self.value}"
 
 
-class SnapshotRevision(models.Model):
+class SnapshotRevision(WrittenOnce):
     """A value that changed since the previous snapshot of any quarter: shown as [r] with old and new."""
+
+    immutable_message = SNAPSHOT_REVISION_IMMUTABLE
 
     snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="revisions")
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
@@ -92,6 +135,8 @@ class SnapshotRevision(models.Model):
     new_value = models.FloatField(null=True, blank=True)
     old_missing = models.CharField(max_length=1, blank=True)
     new_missing = models.CharField(max_length=1, blank=True)
+
+    objects = SnapshotRevisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["snapshot", "metric", "area", "period"]
@@ -147,12 +192,16 @@ REPORT_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 class Report(models.Model):
-    """The quarterly report on a snapshot: narrative first, with the evidence beside it."""
+    """The quarterly report on a snapshot: narrative first, with the evidence beside it. Once published,
+    the database refuses any change to it, its sections and findings (``GUARDS``)."""
 
     snapshot = models.OneToOneField(Snapshot, on_delete=models.PROTECT, related_name="report")
     title = models.CharField(max_length=200)
     state = models.CharField(max_length=12, choices=ReportState.choices, default=ReportState.DRAFT)
     executive_summary = models.TextField(blank=True, help_text="Markdown.")
+    public_summary = models.TextField(
+        blank=True, default="", help_text="The public edition's summary (Markdown); never the board's text."
+    )
     deep_dive = models.ForeignKey(
         "frameworks.Priority", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -170,6 +219,8 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = GuardedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-snapshot__period", "-snapshot__number"]
         constraints = [
@@ -182,13 +233,58 @@ class Report(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.published_in_db:
+            raise ImmutableError(REPORT_IMMUTABLE)
+        with guarded():
+            super().save(*args, **kwargs)
+        self._stored_state = str(self.state)
 
-class ReportSection(models.Model):
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        if self.published_in_db:
+            raise ImmutableError(REPORT_IMMUTABLE)
+        with guarded():
+            return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> Report:
+        report = super().from_db(db, field_names, values, **kwargs)
+        report._stored_state = str(report.__dict__.get("state", ""))
+        return report
+
+    @property
+    def published_in_db(self) -> bool:
+        return getattr(self, "_stored_state", None) == ReportState.PUBLISHED
+
+
+class GuardedSave(models.Model):
+    """A row whose writes the database may refuse (a published report's part): the refusal is ImmutableError."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        with guarded():
+            super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        with guarded():
+            return super().delete(*args, **kwargs)
+
+
+class ReportSection(GuardedSave):
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="sections")
     priority = models.ForeignKey("frameworks.Priority", on_delete=models.PROTECT, related_name="+")
     order = models.PositiveIntegerField(default=0)
     narrative = models.TextField(blank=True, help_text="The analysts' narrative (Markdown).")
     commentary = models.TextField(blank=True, help_text="Partner commentary (Markdown).")
+    public_narrative = models.TextField(
+        blank=True,
+        default="",
+        help_text="The public edition's narrative (Markdown); empty shows none, never the board's narrative.",
+    )
+
+    objects = GuardedQuerySet.as_manager()
 
     class Meta:
         ordering = ["report", "order"]
@@ -198,7 +294,7 @@ class ReportSection(models.Model):
         return f"{self.report_id}: {self.priority_id}"
 
 
-class ReportFinding(models.Model):
+class ReportFinding(GuardedSave):
     """The data-driven finding for a metric, generated from the statistics and editable before publication."""
 
     section = models.ForeignKey(ReportSection, on_delete=models.CASCADE, related_name="findings")
@@ -206,6 +302,8 @@ class ReportFinding(models.Model):
     order = models.PositiveIntegerField(default=0)
     generated = models.TextField()
     text = models.TextField()
+
+    objects = GuardedQuerySet.as_manager()
 
     class Meta:
         ordering = ["section", "order"]
@@ -272,6 +370,9 @@ class BoardPack(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker building the pack: its task, and when it last said it was alive (see accounts.background).
+    task_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -294,3 +395,35 @@ class BoardPack(models.Model):
     @property
     def docx_filename(self) -> str:
         return self.filename.removesuffix(".pdf") + ".docx"
+
+
+# What the database refuses, whatever writes to it (installed by migration 0011_published_guards; accounts.immutable).
+_PUBLISHED = "'published'"
+_SECTION_PUBLISHED = "EXISTS (SELECT 1 FROM reports_report r WHERE r.id = {row}.report_id AND r.state = 'published')"
+_FINDING_PUBLISHED = (
+    "EXISTS (SELECT 1 FROM reports_reportsection s JOIN reports_report r ON r.id = s.report_id "
+    "WHERE s.id = {row}.section_id AND r.state = 'published')"
+)
+GUARDS = [
+    *(Guard("reports_snapshot", op, SNAPSHOT_IMMUTABLE) for op in ("UPDATE", "DELETE")),
+    *(Guard("reports_snapshotobservation", op, SNAPSHOT_OBSERVATION_IMMUTABLE) for op in ("UPDATE", "DELETE")),
+    *(Guard("reports_snapshotrevision", op, SNAPSHOT_REVISION_IMMUTABLE) for op in ("UPDATE", "DELETE")),
+    Guard("reports_report", "UPDATE", REPORT_IMMUTABLE, f"OLD.state = {_PUBLISHED}"),
+    Guard("reports_report", "DELETE", REPORT_IMMUTABLE, f"OLD.state = {_PUBLISHED}"),
+    Guard("reports_reportsection", "INSERT", SECTION_IMMUTABLE, _SECTION_PUBLISHED.format(row="NEW")),
+    Guard(
+        "reports_reportsection",
+        "UPDATE",
+        SECTION_IMMUTABLE,
+        f"{_SECTION_PUBLISHED.format(row='OLD')} OR {_SECTION_PUBLISHED.format(row='NEW')}",
+    ),
+    Guard("reports_reportsection", "DELETE", SECTION_IMMUTABLE, _SECTION_PUBLISHED.format(row="OLD")),
+    Guard("reports_reportfinding", "INSERT", FINDING_IMMUTABLE, _FINDING_PUBLISHED.format(row="NEW")),
+    Guard(
+        "reports_reportfinding",
+        "UPDATE",
+        FINDING_IMMUTABLE,
+        f"{_FINDING_PUBLISHED.format(row='OLD')} OR {_FINDING_PUBLISHED.format(row='NEW')}",
+    ),
+    Guard("reports_reportfinding", "DELETE", FINDING_IMMUTABLE, _FINDING_PUBLISHED.format(row="OLD")),
+]

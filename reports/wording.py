@@ -34,7 +34,13 @@ VARIATION_SHORT = {
 
 
 def peer_text(
-    comparison: PeerComparison | None, unit: str, area_name: str, *, decimals: int | None = None, stale: bool = False
+    comparison: PeerComparison | None,
+    unit: str,
+    area_name: str,
+    *,
+    decimals: int | None = None,
+    stale: bool = False,
+    national_name: str = "England and Wales",
 ) -> str:
     """Where the area stands among its peers, on comparable figures only, and which peers and quarter."""
     if comparison is None:
@@ -49,7 +55,7 @@ def peer_text(
     else:
         why = "the figure is out of date" if stale else "counts depend on an area's size; compare rates"
         rank = f"is not ranked among its {comparison.of} peers ({why})"
-    national = f"; England and Wales {fmt(comparison.national)}" if comparison.national is not None else ""
+    national = f"; {national_name} {fmt(comparison.national)}" if comparison.national is not None else ""
     return (
         f"In {period_label(comparison.period)} {area_name} {rank}; the peer average is "
         f"{fmt(comparison.peer_mean)} (range {fmt(comparison.peer_min)} to {fmt(comparison.peer_max)}){national}."
@@ -82,6 +88,8 @@ def disproportionality_sentences(
             )
     return sentences
 
+
+ILLUSTRATIVE = "Illustrative figures, made up for the demonstration: not published data."
 
 DISPROPORTIONALITY_CAVEAT = (
     "Disproportionality shows how rates differ between groups; it does not show why. Differences can reflect "

@@ -251,6 +251,8 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                     "decimals": m.decimals,
                     "comparable": m.comparable,
                     "source": m.source,
+                    "plausible_min": m.plausible_min,
+                    "plausible_max": m.plausible_max,
                 },
                 f"metric {m.code}",
             )

@@ -10,6 +10,7 @@ from typing import Any
 from accounts.models import Agency
 from frameworks.models import Area, BreakdownCategory
 from metrics.models import SIGNED_UNITS, UNIT_SCALE, Metric, ObservationStatus, Unit
+from metrics.plausible import implausible_part, implausible_value
 from metrics.quarters import QuarterError
 
 from .parse import MISSING_TOKENS, cell, parse_number, parse_period
@@ -31,6 +32,7 @@ class Row:
     missing: str
     status: str
     note: str
+    illustrative: bool = False
 
     @property
     def key(self) -> tuple[int, int, dt.date, int | None]:
@@ -49,6 +51,7 @@ class Row:
             "missing": self.missing,
             "status": self.status,
             "note": self.note,
+            "illustrative": self.illustrative,
         }
 
 
@@ -164,6 +167,15 @@ def _check_row(
         if value < 0 and not (column == "value" and unit in SIGNED_UNITS):
             err(column, "negative", f"{column} {raw} is negative")
             return None
+        if column != "value":
+            problem = implausible_part(value, column=column)
+        elif unit is not None:
+            problem = implausible_value(value, unit=unit, low=metric.plausible_min, high=metric.plausible_max)  # type: ignore[union-attr]
+        else:
+            problem = None
+        if problem is not None:
+            err(column, "out_of_range", problem)
+            return None
         return value
 
     raw_value = cell(cells, positions, "value")
@@ -203,8 +215,10 @@ def _check_row(
                     f"value {value:g} differs from numerator / denominator = {computed:.2f}",
                 )
             )
-    if unit == Unit.PERCENTAGE and value is not None and value > 100:
-        err("value", "out_of_range", f"percentage {value:g} is above 100")
+    if value is not None and raw_value is None and unit is not None:  # worked out from numerator / denominator
+        problem = implausible_value(value, unit=unit, low=metric.plausible_min, high=metric.plausible_max)  # type: ignore[union-attr]
+        if problem is not None:
+            err("value", "out_of_range", problem)
 
     raw_status = cell(cells, positions, "status")
     status = ObservationStatus.PROVISIONAL.value
@@ -213,6 +227,13 @@ def _check_row(
         if status not in (ObservationStatus.PROVISIONAL, ObservationStatus.FINAL):
             err("status", "bad_status", f"status '{raw_status}' is not provisional or final")
     note = cell(cells, positions, "note")
+    raw_illustrative = cell(cells, positions, "illustrative")
+    illustrative = False
+    if raw_illustrative is not None:
+        flag = str(raw_illustrative).strip().lower()
+        if flag not in ILLUSTRATIVE_FLAGS:
+            err("illustrative", "bad_flag", f"illustrative '{raw_illustrative}' is not yes or no")
+        illustrative = ILLUSTRATIVE_FLAGS.get(flag, False)
 
     if len(errors) > before or metric is None or area_id is None or period is None:
         return None
@@ -228,6 +249,7 @@ def _check_row(
         missing=missing,
         status=status,
         note=str(note) if note is not None else "",
+        illustrative=illustrative,
     )
 
 
@@ -242,6 +264,9 @@ def numbers_of(figure: Any) -> dict[str, Any]:
     return {name: getattr(figure, name) for name in ("value", "numerator", "denominator", "missing")}
 
 
+ILLUSTRATIVE_FLAGS = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False, "": False}
+
+
 def same_numbers(a: Any, b: Any) -> bool:
     """Whether two figures (rows, observations or return values) have the same numbers and missing symbol."""
     return (
@@ -249,4 +274,5 @@ def same_numbers(a: Any, b: Any) -> bool:
         and same_number(a.numerator, b.numerator)
         and same_number(a.denominator, b.denominator)
         and a.missing == b.missing
+        and bool(getattr(a, "illustrative", False)) == bool(getattr(b, "illustrative", False))
     )

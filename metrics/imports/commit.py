@@ -117,6 +117,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
             figures_changed = not same_numbers(obs, row)
             obs.value, obs.numerator, obs.denominator = row.value, row.numerator, row.denominator
             obs.missing, obs.note, obs.unit = row.missing, row.note, row.metric.unit
+            obs.illustrative = row.illustrative
             # Any change to an approved figure is a revision ([r]); the old figure is in the audit trail.
             obs.status = ObservationStatus.REVISED if figures_changed else row.status
             obs.source, obs.source_row, obs.updated_at = batch, row.row, now

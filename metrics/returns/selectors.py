@@ -8,14 +8,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from accounts.access import Perm, has_perm
 from accounts.models import Agency
 from frameworks.models import Area, BreakdownCategory, Framework
 from frameworks.selectors import current_framework
-from metrics.models import FrameworkMetric, Metric, Observation, Return, ReturnState, ReturnValue
+from metrics.models import (
+    Basis,
+    CollectionRound,
+    FrameworkMetric,
+    Metric,
+    Observation,
+    Return,
+    ReturnState,
+    ReturnValue,
+)
 from metrics.quarters import Quarter
 
 from .validation import Finding, Key, evaluate
@@ -48,6 +57,8 @@ def owed_lines(*, framework: Framework, agency: Agency | None = None) -> list[Ow
     lines: list[OwedLine] = []
     for place in placements:
         metric = place.metric
+        if not owed_quarterly(metric):
+            continue
         areas = sorted(metric.areas.all(), key=lambda a: a.name) or [home]
         for area in areas:
             lines.append(OwedLine(metric, area, None))
@@ -56,8 +67,17 @@ def owed_lines(*, framework: Framework, agency: Agency | None = None) -> list[Ow
     return lines
 
 
+def owed_quarterly(metric: Metric) -> bool:
+    """Annual figures (``basis: annual``) come from yearly publications, not from the quarterly returns."""
+    return metric.basis != Basis.ANNUAL
+
+
 def owing_agencies(*, framework: Framework) -> list[Agency]:
-    ids = FrameworkMetric.objects.filter(framework=framework).values_list("metric__agency_id", flat=True)
+    ids = (
+        FrameworkMetric.objects.filter(framework=framework)
+        .exclude(metric__basis=Basis.ANNUAL)
+        .values_list("metric__agency_id", flat=True)
+    )
     return list(Agency.objects.filter(pk__in=set(ids)).order_by("name"))
 
 
@@ -155,3 +175,19 @@ def can_act(user: Any, return_obj: Return, perm: Perm) -> bool:
 def require_return_access(user: Any, return_obj: Return) -> None:
     if not has_perm(user, Perm.VIEW_AGENCY_RETURNS, agency=return_obj.agency_id):
         raise PermissionDenied("This return belongs to another agency.")
+
+
+def next_round(*, today: dt.date) -> tuple[Quarter, dt.date]:
+    """The quarter to open a round for and its suggested due date: the quarter after the latest round, else
+    after the latest approved figure (never the calendar's quarter: data lags it), else the last whole
+    quarter; due 30 days after the quarter ends and never sooner than two weeks from today."""
+    latest_round = CollectionRound.objects.aggregate(last=Max("period"))["last"]
+    latest_data = Observation.objects.aggregate(last=Max("period"))["last"]
+    if latest_round is not None:
+        quarter = Quarter.from_end_date(latest_round).shift(1)
+    elif latest_data is not None:
+        quarter = Quarter.from_end_date(latest_data).shift(1)
+    else:
+        quarter = Quarter.containing(today).previous()
+    due = max(quarter.end_date + dt.timedelta(days=30), today + dt.timedelta(days=14))
+    return quarter, due

@@ -211,6 +211,7 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
                 missing=v.missing,
                 status=v.status,
                 note=(v.note + (f" Comment: {v.comment}" if v.comment else "")).strip(),
+                illustrative=v.illustrative,
             )
             for v in values
         ]

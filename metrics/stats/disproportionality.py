@@ -147,6 +147,35 @@ def withhold(groups: Iterable[GroupRate], reason: str | None) -> list[GroupRate]
     return [replace(g, ratio=None, ci_lower=None, ci_upper=None, significant=None, note=reason) for g in groups]
 
 
+SUPPRESSED_NOTE = "suppressed to protect small numbers"
+
+
+def suppress_groups(
+    groups: Iterable[GroupRate], hidden: set[str], *, reference_hidden: bool = False
+) -> list[GroupRate]:
+    """Public outputs: a group whose count is hidden shows no count, population, rate, ratio or interval (any
+    of them with the reference's figures would give the count back); when the reference group's count is
+    hidden, no group shows a ratio."""
+    out = []
+    for g in groups:
+        if g.category in hidden:
+            g = replace(
+                g,
+                numerator=None,
+                denominator=None,
+                rate=None,
+                ratio=None,
+                ci_lower=None,
+                ci_upper=None,
+                significant=None,
+                note=SUPPRESSED_NOTE,
+            )
+        elif reference_hidden:
+            g = replace(g, ratio=None, ci_lower=None, ci_upper=None, significant=None, note=SUPPRESSED_NOTE)
+        out.append(g)
+    return out
+
+
 def _percent(share: float, decimals: int) -> str:
     return f"{share * 100:.{decimals}f}%"
 

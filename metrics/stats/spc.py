@@ -177,11 +177,14 @@ def xmr(
     rebases: Iterable[dt.date] = (),
     rebase_reasons: Sequence[str] | None = None,
     baseline_points: int | None = None,
+    step: int = 1,
 ) -> SpcResult:
     """An XmR chart of ``series`` (values indexed by quarter end date; missing values are gaps).
 
     ``rebases`` are the quarters from which new limits apply. ``baseline_points`` fixes each segment's
     limits on its first N points (default: all of them). The order of ``series`` does not matter.
+    ``step`` is the number of quarters between expected points: 1 for a quarterly series, 4 for an annual
+    one (a figure a year, at the quarter its year ends), so an annual series has no "missing" quarters.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
@@ -196,11 +199,11 @@ def xmr(
     values = clean.to_numpy(dtype=float)
     tol = _tolerance(values)
     quarters = [Quarter.containing(p) for p in periods]
-    gaps = np.array([False] + [quarters[i - 1].quarters_between(quarters[i]) > 1 for i in range(1, len(periods))])
+    gaps = np.array([False] + [quarters[i - 1].quarters_between(quarters[i]) > step for i in range(1, len(periods))])
     present = set(quarters)
     missing = [
         quarters[0].shift(k).end_date
-        for k in range(quarters[0].quarters_between(quarters[-1]) + 1)
+        for k in range(0, quarters[0].quarters_between(quarters[-1]) + 1, step)
         if quarters[0].shift(k) not in present
     ]
 

@@ -10,7 +10,8 @@ Rates and ratios built on a hidden count are hidden too (``suppress_dependent``)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,8 @@ NOT_AVAILABLE = "[x]"
 NOT_APPLICABLE = "[z]"
 REVISED = "[r]"
 PROVISIONAL = "[p]"
+
+SUPPRESSED = "c"  # the ``missing`` code of a figure a public output hides (shown as ``[c]``)
 
 SYMBOLS = {
     CONFIDENTIAL: "confidential: suppressed to protect small numbers",
@@ -79,6 +82,13 @@ def suppression_mask(
     if column_totals:
         for j in range(values.shape[1]):
             lines.append([(i, j) for i in range(n_rows)] + [(n_rows, j)])
+    _protect(values, hidden, lines)
+    return pd.DataFrame(hidden, index=table.index, columns=table.columns)
+
+
+def _protect(values: np.ndarray, hidden: np.ndarray, lines: list[list[tuple[int, int]]]) -> None:
+    """Secondary suppression in place: hide more entries until no line (its parts, then its total) has a
+    single hidden entry and no hidden non-zero entry is pinned down by the published ones."""
     while True:
         changed = True
         while changed:
@@ -100,7 +110,6 @@ def suppression_mask(
         if pick is None:
             break
         hidden[pick] = True
-    return pd.DataFrame(hidden, index=table.index, columns=table.columns)
 
 
 def _pinned_entries(
@@ -193,10 +202,54 @@ def suppress_dependent(values: pd.Series, hidden_counts: pd.Series | Iterable[bo
     return values.astype(object).where(~mask.reindex(values.index, fill_value=False).astype(bool), CONFIDENTIAL)
 
 
+@dataclass(frozen=True)
+class BreakdownMask:
+    """Which entries of a figure and its breakdowns to hide: the total, and per breakdown per category."""
+
+    total: bool
+    cells: list[list[bool]]
+
+
+def breakdown_mask(
+    total: float | None, breakdowns: Sequence[Sequence[float | None]], *, threshold: int = 4
+) -> BreakdownMask:
+    """Suppression of one figure (a quarter's total count) published with its breakdowns — by ethnicity, by
+    sex, by offence group — each a list of category counts that add up to the total.
+
+    Primary: a count from 1 to ``threshold``, the total's too. Secondary: every breakdown that, with the
+    total, has exactly one hidden entry gets a second (the smallest non-zero category left, else the total,
+    else a zero category), then linear programming checks that no hidden count is pinned down by what is
+    published — several breakdowns share the total, so hiding it for one opens the others — and widens
+    until none is. A missing category (None) is taken as a published zero, the reading that protects most;
+    a missing total as unpublished (it constrains nothing a reader can use).
+    """
+    sizes = [len(b) for b in breakdowns]
+    known = [[0.0 if v is None or np.isnan(float(v)) else float(v) for v in b] for b in breakdowns]
+    no_total = total is None or np.isnan(float(total))
+    total_value = max([sum(b) for b in known] + [0.0]) if no_total else float(total)  # type: ignore[arg-type]
+    values = np.array([[total_value] + [v for b in known for v in b]], dtype=float)
+    hidden = np.array(
+        [[bool(no_total) or is_primary(total_value, threshold)] + [is_primary(v, threshold) for b in known for v in b]]
+    )
+    lines: list[list[tuple[int, int]]] = []
+    start = 1
+    for size in sizes:
+        lines.append([(0, j) for j in range(start, start + size)] + [(0, 0)])
+        start += size
+    _protect(values, hidden, lines)
+    flat = hidden[0].tolist()
+    cells, start = [], 1
+    for size in sizes:
+        cells.append([bool(h) for h in flat[start : start + size]])
+        start += size
+    return BreakdownMask(total=bool(flat[0]) and not no_total, cells=cells)
+
+
 def status_symbol(status: str) -> str:
     """The GSS symbol shown beside a value of this observation status."""
     return {"provisional": PROVISIONAL, "revised": REVISED}.get(status, "")
 
 
 def missing_symbol(missing: str) -> str:
-    return {"x": NOT_AVAILABLE, "z": NOT_APPLICABLE}.get(missing, "")
+    """The symbol of a missing value: ``x`` not available, ``z`` not applicable, ``c`` suppressed."""
+    return {"x": NOT_AVAILABLE, "z": NOT_APPLICABLE, SUPPRESSED: CONFIDENTIAL}.get(missing, "")

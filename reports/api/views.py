@@ -128,6 +128,7 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
                 "special_cause": point.special_cause if point else None,
                 "rules": list(point.rules) if point else [],
                 "after_gap": bool(point.after_gap) if point else False,
+                "illustrative": obs.illustrative,
             }
         )
     spc: dict[str, Any] | None = None
@@ -173,14 +174,15 @@ def series(request: HttpRequest, user: Any) -> dict[str, Any]:
         "national_fallback": data.national_fallback,
         "breakdown": category.breakdown.code if category else None,
         "category": category.code if category else None,
-        "unit": metric.unit,
-        "direction": metric.direction,
+        "unit": data.metric.unit,  # as the snapshot defined it, when one is asked for
+        "direction": data.metric.direction,
         "points": points,
         "spc": spc,
         "comparison": comparison,
         "snapshot": snapshot_json(snapshot),
         "latest_period": data.vintage.isoformat() if data.vintage else None,
         "stale": data.stale,
+        "illustrative": data.illustrative,
         "suggested_rebases": [{"period": r.period.isoformat(), "reason": r.reason} for r in data.suggested_rebases],
     }
 

@@ -41,6 +41,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         "priority", "metric", "name", "area", "quarter", "value", "symbol", "unit", "change on previous quarter",
         "change on previous quarter %", "change on same quarter last year", "change on same quarter last year %",
         "variation", "rank among peers", "peers", "value (full precision)", "changes in", "out of date",
+        "illustrative",
     ]  # fmt: skip
     about = [
         ["Framework", f"{framework.name} (version {framework.version})"],
@@ -96,6 +97,7 @@ def _tile_row(tile: MetricEvidence) -> list[Any]:
         latest.value if latest else "",
         "percentage points" if percentage else tile.metric.get_unit_display(),
         "yes" if tile.stale else "",
+        "yes" if tile.illustrative else "",
     ]
 
 
@@ -158,6 +160,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     evidence = metric_evidence(
         framework=framework, metric=metric, area=area, period=period, source=FigureSource(snapshot)
     )
+    metric = evidence.metric  # as the snapshot defined it, when one is asked for
     show_all = request.GET.get("window") == "all"
     context = _metric_context(evidence, window=None if show_all else DEFAULT_WINDOW)
     context["show_all"] = show_all
@@ -177,6 +180,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
         "lower limit",
         "upper limit",
         "value (full precision)",
+        "illustrative",
     ]
     rows = [
         [
@@ -192,6 +196,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
             evidence.rounded(r.lower) if r.lower is not None else "",
             evidence.rounded(r.upper) if r.upper is not None else "",
             r.obs.value if r.obs.value is not None else "",
+            "yes" if r.obs.illustrative else "",
         ]
         for r in context["table"]
     ]

@@ -14,16 +14,24 @@ everywhere. Rules decided here, once:
   other peer has a figure.
 - Breakdowns are read at the latest figure's quarter; disproportionality at the latest quarter (up to the
   one asked for) with counts by group.
+- Public evidence (``public=True``, for the public edition, its PDF and CSV) is built from suppressed figures:
+  a count from 1 to ``PCC_PERF_SUPPRESSION_THRESHOLD`` (or a rate or percentage on one) becomes a ``[c]``
+  gap before anything is worked out, every quarter's total is suppressed together with its breakdowns
+  (``suppression.breakdown_mask``: secondary suppression, so no hidden count comes back by subtraction),
+  and the SPC, changes, peers, findings, chart texts and charts are worked out from what is left — so no
+  number derived from a hidden count can reach a public output.
 
 Fetches run in a fixed number of queries whatever the number of metrics; ``parts`` says which optional
 evidence a view needs (a tile needs no breakdowns), never how it is computed."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db.models import Max, Prefetch, Q
 
 from frameworks.models import (
@@ -35,7 +43,7 @@ from frameworks.models import (
     PeerGroupMembership,
     Priority,
 )
-from metrics.figures import metric_spc, observation_values
+from metrics.figures import metric_spc, observation_values, quarters_between_points
 from metrics.models import FrameworkMetric, Metric
 from metrics.quarters import Quarter
 from metrics.stats.compare import (
@@ -43,7 +51,9 @@ from metrics.stats.compare import (
     change_on_same_quarter_last_year,
     peer_comparison,
 )
-from reports.evidence.items import BreakdownEvidence, MetricEvidence, Part, PeerBar, fairness_at
+from metrics.stats.disproportionality import suppress_groups
+from metrics.stats.suppression import SUPPRESSED, breakdown_mask, is_primary
+from reports.evidence.items import BreakdownEvidence, FairnessEvidence, MetricEvidence, Part, PeerBar, fairness_at
 from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows
 from reports.models import Annotation
 
@@ -54,6 +64,14 @@ def national_area(*, exclude: Area | None = None) -> Area | None:
     if exclude is not None:
         query = query.exclude(pk=exclude.pk)
     return query.order_by("pk").first()
+
+
+def _national_areas(*, exclude: Area | None = None) -> list[Area]:
+    """The national areas, the first (England and Wales) first."""
+    query = Area.objects.filter(type=AreaType.NATIONAL)
+    if exclude is not None:
+        query = query.exclude(pk=exclude.pk)
+    return list(query.order_by("pk"))
 
 
 def placements_of(*, framework: Framework, priority: str | None = None) -> list[FrameworkMetric]:
@@ -78,18 +96,23 @@ def build_evidence(
     source: FigureSource = LIVE,
     category: BreakdownCategory | None = None,
     parts: Part = Part.PEERS,
+    public: bool = False,
 ) -> list[MetricEvidence]:
     """Evidence for each metric (``placements`` of the framework, or bare ``metrics``) for ``area`` up to
-    ``period``, in a fixed number of queries whatever the number of metrics."""
+    ``period``, in a fixed number of queries whatever the number of metrics. ``public``: from suppressed
+    figures (see the module's docstring)."""
     if placements is None and metrics is None:
         placements = placements_of(framework=framework) if framework is not None else []
     items: list[tuple[Metric, Priority | None]] = (
         [(p.metric, p.priority) for p in placements] if placements is not None else [(m, None) for m in metrics or []]
     )
+    # A snapshot's metrics read as it defined them (name, definition, unit, direction, …), not as they are now.
+    items = [(source.definition(m), p) for m, p in items]
     if not items:
         return []
     metric_ids = [m.pk for m, _ in items]
-    national = national_area(exclude=area)
+    nationals = _national_areas(exclude=area)
+    national = nationals[0] if nationals else None
     area_ids = [area.pk] + ([national.pk] if national else [])
     rows = source.rows.filter(metric_id__in=metric_ids, area_id__in=area_ids, category=category)
     if period is not None:
@@ -97,6 +120,11 @@ def build_evidence(
     series: dict[tuple[int, int], list[ObsRow]] = defaultdict(list)
     for obs in _obs_rows(rows.order_by("period")):
         series[(obs.metric_id, obs.area_id)].append(obs)
+    hidden_cells: set[tuple[int, dt.date, int]] | None = None
+    if public:
+        hidden_cells = _suppress_for_public(
+            series, {m.pk: m for m, _ in items}, area=area, period=period, source=source, category=category
+        )
 
     as_at = period or (
         source.snapshot.period if source.snapshot is not None else source.rows.aggregate(last=Max("period"))["last"]
@@ -120,18 +148,23 @@ def build_evidence(
             spc=spc,
             source=source,
             as_at=as_at,
+            public=public,
         )
         latest = evidence.latest
-        if latest is not None:
+        if latest is not None and latest.value is not None:
             values = observation_values(observations)
-            evidence.change_previous = change_on_previous_quarter(values, latest.period)
+            # An annual figure's previous point is a year before: only the change on a year is given.
+            if quarters_between_points(metric) == 1:
+                evidence.change_previous = change_on_previous_quarter(values, latest.period)
             evidence.change_year = change_on_same_quarter_last_year(values, latest.period)
         out.append(evidence)
 
     if parts & Part.PEERS:
-        _add_peers(out, framework=framework, area=area, national=national, source=source, category=category)
+        _add_peers(
+            out, framework=framework, area=area, nationals=nationals, source=source, category=category, public=public
+        )
     if parts & Part.ANNOTATIONS:
-        _add_annotations(out, area=area, period=period)
+        _add_annotations(out, area=area, period=period, source=source)
     if parts & (Part.BREAKDOWNS | Part.FAIRNESS) and category is None:
         national_totals = {
             m.pk: {o.period: o for o in series.get((m.pk, national.pk), [])} for m, _ in items if national is not None
@@ -142,10 +175,100 @@ def build_evidence(
             period=period,
             source=source,
             parts=parts,
-            national=national,
+            hidden=hidden_cells,
+            # the national ratio's trend is the board's: public outputs show the area's own, suppressed
+            national=national if hidden_cells is None else None,
             national_totals=national_totals,
         )
     return out
+
+
+# --- public evidence: suppressed before anything is worked out ----------------------------------------------
+def public_count(obs: ObsRow | None, unit: str) -> float | None:
+    """The count a figure discloses: a count's value, a rate's or percentage's numerator; None for others
+    (days, ratios without counts) and missing figures."""
+    if obs is None or obs.value is None:
+        return None
+    if unit == "count":
+        return obs.value
+    return obs.numerator
+
+
+def suppressed(obs: ObsRow) -> ObsRow:
+    """The figure as a public output shows it: no value, numerator or denominator, missing as ``[c]``."""
+    return dataclasses.replace(obs, value=None, numerator=None, denominator=None, missing=SUPPRESSED)
+
+
+def _primary(obs: ObsRow, unit: str, threshold: int) -> ObsRow:
+    return suppressed(obs) if is_primary(public_count(obs, unit), threshold) else obs
+
+
+def _suppress_for_public(
+    series: dict[tuple[int, int], list[ObsRow]],
+    metrics: dict[int, Metric],
+    *,
+    area: Area,
+    period: dt.date | None,
+    source: FigureSource,
+    category: BreakdownCategory | None,
+) -> set[tuple[int, dt.date, int]]:
+    """Suppress ``series`` in place for a public output and return the breakdown cells to hide, as
+    (metric, quarter, category). Every quarter of the area's total series is suppressed together with all
+    its breakdowns (whichever quarter a report shows them at: a figure hidden in one public report must not
+    be shown by the next), so the total may be hidden too (its quarter becomes a gap)."""
+    threshold = settings.PCC_PERF_SUPPRESSION_THRESHOLD
+    raw = {key: list(rows) for key, rows in series.items()}
+    for key, rows in raw.items():
+        unit = metrics[key[0]].unit
+        series[key] = [_primary(o, unit, threshold) for o in rows]
+    hidden: set[tuple[int, dt.date, int]] = set()
+    if category is not None:
+        return hidden  # a category's own series: its breakdown lines are not shown with it
+    links = list(
+        Metric.breakdowns.through.objects.filter(metric_id__in=list(metrics)).values_list("metric_id", "breakdown_id")
+    )
+    if not links:
+        return hidden
+    categories: dict[int, list[int]] = defaultdict(list)
+    for cat_id, breakdown_id in (
+        BreakdownCategory.objects.filter(breakdown_id__in={b for _, b in links})
+        .order_by("order", "pk")
+        .values_list("pk", "breakdown_id")
+    ):
+        categories[breakdown_id].append(cat_id)
+    found = source.rows.filter(metric_id__in={m for m, _ in links}, area=area, category__isnull=False)
+    if period is not None:
+        found = found.filter(period__lte=period)
+    cells: dict[tuple[int, dt.date, int], ObsRow] = {}
+    for obs in _obs_rows(found):
+        assert obs.category_id is not None
+        cells[(obs.metric_id, obs.period, obs.category_id)] = obs
+    by_metric: dict[int, list[int]] = defaultdict(list)
+    for metric_id, breakdown_id in links:
+        by_metric[metric_id].append(breakdown_id)
+    periods: dict[int, set[dt.date]] = defaultdict(set)
+    for metric_id, when, _ in cells:
+        periods[metric_id].add(when)
+    for metric_id, breakdown_ids in by_metric.items():
+        unit = metrics[metric_id].unit
+        own_raw = raw.get((metric_id, area.pk), [])
+        position = {o.period: i for i, o in enumerate(own_raw)}
+        for when in sorted(periods[metric_id]):
+            at = position.get(when)
+            total = public_count(own_raw[at], unit) if at is not None else None
+            lines = [
+                [public_count(cells.get((metric_id, when, c)), unit) for c in categories[b]] for b in breakdown_ids
+            ]
+            if not any(is_primary(v, threshold) for line in lines for v in line):
+                continue  # nothing hidden among the categories: the total's own suppression is enough
+            mask = breakdown_mask(total, lines, threshold=threshold)
+            for b, row in zip(breakdown_ids, mask.cells, strict=True):
+                for cat_id, hide in zip(categories[b], row, strict=True):
+                    if hide and (metric_id, when, cat_id) in cells:
+                        hidden.add((metric_id, when, cat_id))
+            if mask.total and at is not None:
+                series[(metric_id, area.pk)][at] = suppressed(own_raw[at])
+    return hidden
 
 
 def metric_evidence(
@@ -157,6 +280,7 @@ def metric_evidence(
     source: FigureSource = LIVE,
     category: BreakdownCategory | None = None,
     parts: Part = Part.ALL,
+    public: bool = False,
 ) -> MetricEvidence:
     """One metric's evidence (the metric page, the API)."""
     place = (
@@ -172,6 +296,7 @@ def metric_evidence(
         source=source,
         category=category,
         parts=parts,
+        public=public,
     )
     evidence.priority = place.priority if place else None
     return evidence
@@ -199,25 +324,40 @@ def _add_peers(
     *,
     framework: Framework | None,
     area: Area,
-    national: Area | None,
+    nationals: list[Area],
     source: FigureSource,
     category: BreakdownCategory | None,
+    public: bool = False,
 ) -> None:
     wanted = {e.metric.pk: e.latest.period for e in evidence if e.latest is not None and not e.national_fallback}
     if not wanted:
         return
     peers = _peer_areas(framework, area, set(wanted.values()))
-    area_ids = {a for members in peers.values() for a in members} | ({national.pk} if national else set())
+    # The national figure: the first national area's (England and Wales), else another's (England alone,
+    # where a source covers England only), named as such.
+    national_rank = {a.pk: i for i, a in enumerate(nationals)}
+    area_ids = {a for members in peers.values() for a in members} | set(national_rank)
     rows = source.rows.filter(
         metric_id__in=list(wanted), area_id__in=area_ids, category=category, period__in=set(wanted.values())
-    ).values_list("metric_id", "area_id", "period", "value")
+    ).values_list("metric_id", "area_id", "period", "value", "numerator")
     values: dict[int, dict[int, float | None]] = defaultdict(dict)
-    national_values: dict[int, float | None] = {}
-    for metric_id, area_id, when, value in rows:
+    national_values: dict[int, dict[int, float]] = defaultdict(dict)
+    units = {e.metric.pk: e.metric.unit for e in evidence}
+    own = {e.metric.pk: e.latest.value for e in evidence if e.latest is not None}
+    threshold = settings.PCC_PERF_SUPPRESSION_THRESHOLD
+    for metric_id, area_id, when, value, numerator in rows:
         if when != wanted[metric_id]:
             continue
-        if national is not None and area_id == national.pk:
-            national_values[metric_id] = value
+        if public:
+            # Peers and the national figure are suppressed like the area's own; the area's own value is the
+            # public series' (it may be hidden by secondary suppression).
+            count = value if units[metric_id] == "count" else numerator
+            if is_primary(count, threshold):
+                value = None
+            if area_id == area.pk:
+                value = own.get(metric_id)
+        if area_id in national_rank and value is not None:
+            national_values[metric_id][national_rank[area_id]] = value
         if area_id in peers.get(when, {}):
             values[metric_id][area_id] = value
     for item in evidence:
@@ -226,7 +366,10 @@ def _add_peers(
             continue
         members = peers.get(when, {})
         found = values.get(item.metric.pk, {})
-        item.national_value = national_values.get(item.metric.pk)
+        found_national = national_values.get(item.metric.pk, {})
+        if found_national:
+            first = min(found_national)
+            item.national_value, item.national_name = found_national[first], nationals[first].name
         item.peers = [PeerBar(members[a], v) for a, v in found.items() if v is not None]
         if any(v is not None and a != area.pk for a, v in found.items()):
             item.comparison = peer_comparison(
@@ -239,7 +382,16 @@ def _add_peers(
             )
 
 
-def _add_annotations(evidence: list[MetricEvidence], *, area: Area, period: dt.date | None) -> None:
+def _add_annotations(
+    evidence: list[MetricEvidence], *, area: Area, period: dt.date | None, source: FigureSource
+) -> None:
+    """Each metric's annotations for the area (or every area) up to ``period``: as the snapshot froze them, or
+    the live ones."""
+    if source.frozen is not None:
+        frozen = source.frozen.annotations_for([e.metric for e in evidence], area=area, period=period)
+        for item in evidence:
+            item.annotations = frozen.get(item.metric.pk, [])
+        return
     notes: dict[int, list[Annotation]] = defaultdict(list)
     query = Annotation.objects.filter(metric_id__in=[e.metric.pk for e in evidence]).filter(
         Q(area__isnull=True) | Q(area=area)
@@ -259,12 +411,15 @@ def _add_breakdowns(
     period: dt.date | None,
     source: FigureSource,
     parts: Part,
+    hidden: set[tuple[int, dt.date, int]] | None = None,
     national: Area | None = None,
     national_totals: dict[int, dict[dt.date, ObsRow]] | None = None,
 ) -> None:
     """Each metric's breakdowns at its latest figure's quarter, and disproportionality (for breakdowns with a
     reference group) at the latest quarter with counts by group, with its trend over the last quarters for the
-    area and for England and Wales (when the national figures are broken down too)."""
+    area and for England and Wales (when the national figures are broken down too). ``hidden``: public
+    evidence, with these cells suppressed (ratios are worked out from the full counts, then every one a hidden
+    count would give back is removed)."""
     by_metric = {e.metric.pk: e for e in evidence if not e.national_fallback}
     breakdowns: dict[int, list[Breakdown]] = defaultdict(list)
     through = Metric.breakdowns.through.objects.filter(metric_id__in=list(by_metric)).select_related(
@@ -289,7 +444,10 @@ def _add_breakdowns(
         fair_periods = dict(
             counted.values("metric_id").annotate(last=Max("period")).order_by().values_list("metric_id", "last")
         )
-    trend = {m: _quarters_to(when, TREND_QUARTERS) for m, when in fair_periods.items()}
+    trend = {
+        m: _quarters_to(when, TREND_QUARTERS, step=quarters_between_points(by_metric[m].metric))
+        for m, when in fair_periods.items()
+    }
     periods = {e.latest.period for m, e in by_metric.items() if m in breakdowns and e.latest} | {
         q for quarters in trend.values() for q in quarters
     }
@@ -304,6 +462,9 @@ def _add_breakdowns(
             assert obs.category_id is not None
             into = cells if obs.area_id == area.pk else national_cells
             into[(obs.metric_id, obs.period, obs.category_id)] = obs
+    shown = cells
+    if hidden is not None:
+        shown = {key: suppressed(obs) if key in hidden else obs for key, obs in cells.items()}
     for metric_id, metric_breakdowns in breakdowns.items():
         item = by_metric[metric_id]
         for breakdown in metric_breakdowns:
@@ -312,7 +473,7 @@ def _add_breakdowns(
             if parts & Part.BREAKDOWNS and latest is not None:
                 item.breakdowns.append(
                     BreakdownEvidence(
-                        breakdown, latest.period, [(c, cells.get((metric_id, latest.period, c.pk))) for c in cats]
+                        breakdown, latest.period, [(c, shown.get((metric_id, latest.period, c.pk))) for c in cats]
                     )
                 )
             if breakdown.reference_id is None or metric_id not in fair_periods:
@@ -329,6 +490,13 @@ def _add_breakdowns(
                 )
                 for when in trend[metric_id]
             ]
+            if hidden is not None:
+                by_quarter = [
+                    _public_fairness(
+                        f, shown, metric_id, total_hidden=getattr(totals.get(f.period), "missing", "") == SUPPRESSED
+                    )
+                    for f in by_quarter
+                ]
             latest_fair = by_quarter[-1]
             latest_fair.trend = [f for f in by_quarter if any(o is not None for _, o in f.cells)]
             if national is not None and national_cells:
@@ -348,13 +516,39 @@ def _add_breakdowns(
             item.fairness.append(latest_fair)
 
 
+def _public_fairness(
+    item: FairnessEvidence, shown: dict[tuple[int, dt.date, int], ObsRow], metric_id: int, *, total_hidden: bool
+) -> FairnessEvidence:
+    """Disproportionality as a public output shows it: the cells suppressed, no ratio, rate or count a hidden
+    count would give back, and no recorded share (with the total it would give back a hidden not-recorded
+    count); ratios withheld for thin records stay withheld, with the reason but not the share."""
+    cells = [(c, shown.get((metric_id, item.period, c.pk))) for c, _ in item.cells]
+    hidden = {c.code for c, o in cells if o is not None and o.missing == SUPPRESSED}
+    if total_hidden:
+        hidden |= {c.code for c, _ in cells}
+    if not hidden:
+        return dataclasses.replace(item, cells=cells)
+    withheld = item.withheld
+    if withheld is not None:
+        needed = f"{(item.min_recorded or 0) * 100:.0f}%"
+        withheld = f"{item.breakdown.name.split(' (')[0].lower()} recorded for fewer than {needed} of records"
+    return dataclasses.replace(
+        item,
+        cells=cells,
+        groups=suppress_groups(item.groups, hidden, reference_hidden=item.reference.code in hidden),
+        recorded_share=None,
+        withheld=withheld,
+    )
+
+
 TREND_QUARTERS = 8  # quarters of disproportionality and recorded share shown as a trend
 
 
-def _quarters_to(end: dt.date, count: int) -> list[dt.date]:
-    """The ``count`` quarter end dates up to and including ``end``, oldest first."""
+def _quarters_to(end: dt.date, count: int, *, step: int = 1) -> list[dt.date]:
+    """The ``count`` quarter end dates up to and including ``end``, oldest first, ``step`` quarters apart
+    (4 for an annual measure: its last 8 years)."""
     last = Quarter.from_end_date(end)
-    return [last.shift(-back).end_date for back in range(count - 1, -1, -1)]
+    return [last.shift(-back * step).end_date for back in range(count - 1, -1, -1)]
 
 
 def breakdown_cells(

@@ -17,6 +17,7 @@ from frameworks.models import (
     BreakdownCategory,
     Priority,
 )
+from metrics.figures import quarters_between_points
 from metrics.models import Metric
 from metrics.quarters import period_label
 from metrics.stats.compare import Change, PeerComparison, default_comparable
@@ -26,7 +27,7 @@ from metrics.stats.findings import latest_signal, plain_finding
 from metrics.stats.presentation import display_decimals, format_change, format_value
 from metrics.stats.rebase import SuggestedRebase, suggest_rebases
 from metrics.stats.spc import SpcResult
-from metrics.stats.suppression import missing_symbol, status_symbol
+from metrics.stats.suppression import CONFIDENTIAL, SUPPRESSED, missing_symbol, status_symbol
 from reports import charts, wording
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Annotation
@@ -136,11 +137,25 @@ class FairnessEvidence:
         return next((o for c, o in self.cells if c.pk == self.reference.pk), None)
 
     @property
+    def per(self) -> float:
+        """Rates are per 1,000 people, or per 100 records (a percentage, e.g. searches leading to arrest)."""
+        return rate_base(self.metric.unit)
+
+    @property
+    def rate_label(self) -> str:
+        return "Share (%)" if self.per == 100 else "Rate per 1,000"
+
+    @property
+    def base_label(self) -> str:
+        """What the denominator counts: people (a population) or the records the share is of."""
+        return "Out of" if self.per == 100 else "Population"
+
+    @property
     def reference_rate(self) -> float | None:
         ref = self.reference_counts
         if ref is None or ref.numerator is None or not ref.denominator:
             return None
-        return ref.numerator / ref.denominator * 1000
+        return ref.numerator / ref.denominator * self.per
 
     @property
     def chart_text(self) -> str:
@@ -169,6 +184,10 @@ class FairnessEvidence:
         )
 
 
+def rate_base(unit: str) -> float:
+    return 100.0 if unit == "percentage" else 1000.0
+
+
 def fairness_at(
     *,
     metric: Metric,
@@ -191,7 +210,11 @@ def fairness_at(
         columns=["category", "numerator", "denominator"],
     )
     groups = relative_rates(
-        table, reference=breakdown.reference.code, min_count=1, small_count=settings.PCC_PERF_SUPPRESSION_THRESHOLD
+        table,
+        reference=breakdown.reference.code,
+        min_count=1,
+        small_count=settings.PCC_PERF_SUPPRESSION_THRESHOLD,
+        per=rate_base(metric.unit),
     )
     not_recorded = next((c.code for c, _ in cells if c.pk == breakdown.not_recorded_id), None)
     share = recorded_share(
@@ -235,10 +258,12 @@ class MetricEvidence:
     comparison: PeerComparison | None = None
     peers: list[PeerBar] = field(default_factory=list)
     national_value: float | None = None
+    national_name: str = "England and Wales"  # England when only England's figure is published (youth justice)
     breakdowns: list[BreakdownEvidence] = field(default_factory=list)
     fairness: list[FairnessEvidence] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
     as_at: dt.date | None = None  # the quarter the measure is read at (the one asked, or the data's latest)
+    public: bool = False  # built from suppressed figures (a public output): hidden figures are [c] gaps
 
     @cached_property
     def suggested_rebases(self) -> list[SuggestedRebase]:
@@ -255,8 +280,19 @@ class MetricEvidence:
     # --- the figures
     @property
     def latest(self) -> ObsRow | None:
-        """The latest quarter with a value (up to the quarter asked for)."""
-        return next((o for o in reversed(self.series) if o.value is not None), None)
+        """The latest quarter with a value (up to the quarter asked for); in public evidence a suppressed
+        quarter counts (its value is hidden, not missing: it reads ``[c]``)."""
+        return next((o for o in reversed(self.series) if o.value is not None or o.missing == SUPPRESSED), None)
+
+    @property
+    def latest_suppressed(self) -> bool:
+        """The latest figure is hidden to protect small numbers (public evidence only)."""
+        latest = self.latest
+        return latest is not None and latest.value is None
+
+    @property
+    def suppressed_quarters(self) -> list[dt.date]:
+        return [o.period for o in self.series if o.missing == SUPPRESSED]
 
     @property
     def vintage(self) -> dt.date | None:
@@ -266,6 +302,11 @@ class MetricEvidence:
     @property
     def quarter_label(self) -> str:
         return period_label(self.vintage) if self.vintage else ""
+
+    @property
+    def illustrative(self) -> bool:
+        """Some figure shown is made up for the demo (never published data): every page that shows it says so."""
+        return any(o.illustrative for o in self.series)
 
     @property
     def has_figures(self) -> bool:
@@ -304,6 +345,18 @@ class MetricEvidence:
     def change_year_text(self) -> str:
         return self.change_text(self.change_year, "a year before")
 
+    @property
+    def annual(self) -> bool:
+        """One figure a year (``basis: annual``): its previous point is a year before."""
+        return quarters_between_points(self.metric) == 4
+
+    @property
+    def changes_text(self) -> str:
+        """ "Up 3 on the previous quarter; down 5 on a year before." (an annual figure: the year's change only)."""
+        parts = [self.change_year_text] if self.annual else [self.change_previous_text, self.change_year_text]
+        text = "; ".join(parts)
+        return f"{text[0].upper()}{text[1:]}."
+
     # --- currency
     @property
     def staleness(self) -> Staleness | None:
@@ -334,17 +387,23 @@ class MetricEvidence:
 
     @property
     def missing_quarters(self) -> list[dt.date]:
-        return list(self.spc.missing_quarters)
+        """Gaps in the series that are not suppressed figures (those are named as such)."""
+        hidden = set(self.suppressed_quarters)
+        return [p for p in self.spc.missing_quarters if p not in hidden]
 
     @property
     def latest_text(self) -> str:
         latest = self.latest
+        if latest is not None and latest.value is None:
+            return CONFIDENTIAL
         return self.format(latest.value) if latest else "[x]"
 
     # --- variation
     @property
     def variation(self) -> str | None:
-        return self.spc.variation if self.latest is not None else None
+        """The latest figure's variation; None without figures, or when the latest figure is suppressed (its
+        variation would say where a hidden count lies)."""
+        return self.spc.variation if self.latest is not None and not self.latest_suppressed else None
 
     @property
     def variation_key(self) -> str:
@@ -358,6 +417,8 @@ class MetricEvidence:
 
     @property
     def variation_short(self) -> str:
+        if self.latest_suppressed:
+            return "Not shown (small numbers)"
         return wording.VARIATION_SHORT[self.variation]
 
     @property
@@ -376,6 +437,12 @@ class MetricEvidence:
         if not self.has_figures:
             return f"No figures for {self.metric.name} in {self.requested_area.name}."
         where = f" ({self.area.name})" if self.national_fallback else ""
+        if self.latest_suppressed:
+            text = (
+                f"The latest figure for {self.metric.name}{where}, for {self.quarter_label}, is suppressed "
+                f"{CONFIDENTIAL} to protect small numbers, so it is not compared or judged here."
+            )
+            return f"{wording.ILLUSTRATIVE} {text}" if self.illustrative else text
         text = plain_finding(
             name=f"{self.metric.name}{where}",
             unit=self.metric.unit,
@@ -390,14 +457,21 @@ class MetricEvidence:
         if self.missing_quarters and not self.stale:
             count = len(self.missing_quarters)
             text += f" {count} quarter{'s are' if count > 1 else ' is'} missing from the series."
+        if self.suppressed_quarters:
+            count = len(self.suppressed_quarters)
+            text += f" {count} quarter{'s are' if count > 1 else ' is'} suppressed {CONFIDENTIAL} (small numbers)."
+        if self.illustrative:
+            text = f"{wording.ILLUSTRATIVE} {text}"
         return text
 
     @property
     def chart_text(self) -> str:
         """The XmR chart's text alternative: what the chart shows (the finding is printed beside it)."""
         if not self.spc.points:
+            if self.suppressed_quarters:
+                return f"No chart: every figure for {self.metric.name} is suppressed {CONFIDENTIAL} (small numbers)."
             return f"No chart: no figures for {self.metric.name} in {self.requested_area.name}."
-        first, last = self.spc.points[0].period, self.spc.points[-1].period
+        first, last = self.spc.points[0].period, max([self.spc.points[-1].period, *self.suppressed_quarters])
         seg = self.spc.last_segment
         assert seg is not None
         parts = [
@@ -414,12 +488,25 @@ class MetricEvidence:
             parts.append(f"Limits recalculated from {period_label(seg.start)}: {seg.reason or 'rebased'}.")
         if self.missing_quarters:
             parts.append("Missing: " + ", ".join(period_label(p) for p in self.missing_quarters) + ".")
+        if self.suppressed_quarters:
+            parts.append(
+                f"Suppressed {CONFIDENTIAL} to protect small numbers, not drawn: "
+                + ", ".join(period_label(p) for p in self.suppressed_quarters)
+                + "."
+            )
+        if self.illustrative:
+            parts.insert(0, wording.ILLUSTRATIVE)
         return " ".join(parts)
 
     @property
     def peer_text(self) -> str:
         return wording.peer_text(
-            self.comparison, self.metric.unit, self.area.name, decimals=self.metric.decimals, stale=self.stale
+            self.comparison,
+            self.metric.unit,
+            self.area.name,
+            decimals=self.metric.decimals,
+            stale=self.stale,
+            national_name=self.national_name,
         )
 
     @property
@@ -515,6 +602,7 @@ class MetricEvidence:
             national=self.national_value,
             unit=self.metric.unit,
             decimals=self.metric.decimals,
+            national_name=self.national_name,
         )
 
     def breakdown_figure(self, item: BreakdownEvidence) -> Any:

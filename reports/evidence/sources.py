@@ -6,19 +6,24 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
+from frameworks.models import Priority
 from metrics.models import Metric, Observation
 from metrics.quarters import period_label
 from metrics.stats.suppression import missing_symbol, status_symbol
 from reports.models import Snapshot, SnapshotObservation
 
+if TYPE_CHECKING:
+    from reports.snapshots.frozen import FrozenDefinitions
+
 
 # --- where figures come from ------------------------------------------------------------------------------
 class FigureSource:
-    """Approved data as it stands now, or a snapshot's copy with the SPC settings it was published with."""
+    """Approved data as it stands now, or a snapshot's copy with what it froze: SPC settings, metric
+    definitions, priority names and annotations as published."""
 
     def __init__(self, snapshot: Snapshot | None = None) -> None:
         self.snapshot = snapshot
@@ -30,13 +35,25 @@ class FigureSource:
         return SnapshotObservation.objects.filter(snapshot=self.snapshot)
 
     @cached_property
-    def spc_settings(self) -> dict[str, dict[str, Any]] | None:
-        """Each metric's SPC settings and rebases by code, as the snapshot published them (None: live)."""
+    def frozen(self) -> FrozenDefinitions | None:
+        """What the snapshot froze (None: live data, read from the live rows)."""
         if self.snapshot is None:
             return None
-        from reports.snapshots.services import snapshot_spc_settings
+        from reports.snapshots.frozen import FrozenDefinitions
 
-        return snapshot_spc_settings(self.snapshot)
+        return FrozenDefinitions.of(self.snapshot)
+
+    @cached_property
+    def spc_settings(self) -> dict[str, dict[str, Any]] | None:
+        """Each metric's SPC settings and rebases by code, as the snapshot published them (None: live)."""
+        return self.frozen.spc_settings() if self.frozen is not None else None
+
+    def definition(self, metric: Metric) -> Metric:
+        """``metric`` as the source defines it: as published in the snapshot, or the live row."""
+        return self.frozen.metric(metric) if self.frozen is not None else metric
+
+    def priority_name(self, priority: Priority) -> str:
+        return self.frozen.priority_name(priority.code, priority.name) if self.frozen is not None else priority.name
 
     def spc_settings_for(self, metric: Metric) -> dict[str, Any] | None:
         return self.spc_settings.get(metric.code) if self.spc_settings is not None else None
@@ -66,6 +83,7 @@ class ObsRow:
     status: str
     unit: str
     category_id: int | None = None
+    illustrative: bool = False
 
     @property
     def symbol(self) -> str:
@@ -84,6 +102,7 @@ OBS_FIELDS = (
     "status",
     "unit",
     "category_id",
+    "illustrative",
 )
 
 

@@ -1,4 +1,11 @@
-"""A report's two editions, from the evidence of its snapshot: the board's, and the public's with small numbers suppressed and management information left out."""
+"""A report's two editions, from the evidence of its snapshot: the board's, and the public's.
+
+The public edition is built from public evidence (``build_evidence(public=True)``: small numbers suppressed
+with secondary suppression before anything is worked out, so cells, findings, chart texts and charts hold no
+hidden number); its findings are the ones generated from that evidence (never the board's edited text), its
+narrative is the public text written for it (never the board's: empty when none was written), and it leaves
+out management information unless a measure is marked public, and every internal note (partner commentary,
+publishing reasons, returns, agency codes, user names)."""
 
 from __future__ import annotations
 
@@ -7,25 +14,28 @@ from typing import Any
 
 import markdown
 import nh3
-from django.conf import settings
 from django.db.models import Prefetch
 from django.utils.safestring import SafeString, mark_safe
 
 from metrics.models import Metric, SourceType
 from metrics.quarters import period_label
 from metrics.stats.presentation import format_value
-from metrics.stats.suppression import CONFIDENTIAL, is_primary, missing_symbol
+from metrics.stats.suppression import missing_symbol
 from reports import charts
 from reports.evidence.build import build_evidence
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Report, ReportFinding, ReportSection
 
+# Narratives are text: no images at all (a remote one would be fetched by every reader's browser and by the
+# PDF build; a relative one names a file on the server). Charts come from the evidence, not from Markdown.
+NARRATIVE_TAGS = nh3.ALLOWED_TAGS - {"img"}
+
 
 def render_markdown(text: str) -> SafeString:
-    """Markdown to HTML with everything unsafe removed (scripts, event handlers, javascript: links)."""
+    """Markdown to HTML with everything unsafe removed (scripts, event handlers, javascript: links, images)."""
     html = markdown.markdown(text or "", extensions=["extra", "sane_lists"])
-    return mark_safe(nh3.clean(html))  # noqa: S308 - sanitised by nh3 just above
+    return mark_safe(nh3.clean(html, tags=NARRATIVE_TAGS))  # noqa: S308 - sanitised by nh3 just above
 
 
 # --- the editions ------------------------------------------------------------------------------------
@@ -46,20 +56,32 @@ class MetricLine:
 @dataclass
 class SectionView:
     section: ReportSection
+    title: str  # the priority's name as the snapshot published it
     narrative: SafeString
-    commentary: SafeString
+    commentary: SafeString  # partner commentary: the board edition's only
     lines: list[MetricLine]
     deep_dive: bool
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (metric, quarter, note)
 
 
+def in_public_edition(metric: Metric) -> bool:
+    """Official statistics are published openly elsewhere and always appear; management information only
+    when the framework marks the measure public; local returns appear (suppressed like everything else)."""
+    if metric.source_type == SourceType.OFFICIAL_STATISTICS:
+        return True
+    return metric.source_type != SourceType.MANAGEMENT_INFORMATION or metric.public
+
+
+def summary_of(report: Report, *, public: bool) -> SafeString:
+    """The executive summary of an edition: the public one is its own text (empty when none was written)."""
+    return render_markdown(report.public_summary if public else report.executive_summary)
+
+
 def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[SectionView]:
-    """What a report shows, from the evidence of its snapshot. The public edition leaves out management
-    information (unless a metric is marked public) and suppresses counts from 1 to the threshold, with rates
-    built on them."""
+    """What a report shows, from the evidence of its snapshot (see the module's docstring for the public
+    edition)."""
     snapshot = report.snapshot
     framework = snapshot.framework
-    threshold = settings.PCC_PERF_SUPPRESSION_THRESHOLD
     sections = list(
         report.sections.select_related("priority").prefetch_related(
             Prefetch(
@@ -69,6 +91,7 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         )
     )
     metrics = [f.metric for s in sections for f in s.findings.all()]
+    source = FigureSource(snapshot)
     evidence = {
         e.metric.pk: e
         for e in build_evidence(
@@ -76,8 +99,9 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
             area=framework.home_area,
             metrics=list({m.pk: m for m in metrics}.values()),
             period=snapshot.period,
-            source=FigureSource(snapshot),
+            source=source,
             parts=parts,
+            public=public,
         )
     }
     out = []
@@ -85,27 +109,25 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         deep_dive = section.priority_id == report.deep_dive_id
         lines = []
         for finding in section.findings.all():
-            metric = finding.metric
-            if public and metric.source_type == SourceType.MANAGEMENT_INFORMATION and not metric.public:
-                continue
-            item = evidence[metric.pk]
-            latest = item.latest
-            value = _shown(latest, metric.unit, public, threshold)
+            item = evidence[finding.metric_id]
+            metric = item.metric  # names, definitions and annotations as the snapshot froze them
+            if public and not (in_public_edition(metric) and in_public_edition(finding.metric)):
+                continue  # left out when published; or withdrawn since (no longer marked public)
+            value = _shown(item.latest, metric)
             cats: list[tuple[str, str]] = []
             if deep_dive and item.breakdowns:
                 cells = [(cat, obs) for b in item.breakdowns for cat, obs in b.cells if obs is not None]
                 ordered = sorted(cells, key=lambda cell: cell[0].order)
-                cats = [(cat.name, _shown(obs, metric.unit, public, threshold)) for cat, obs in ordered]
-                if public and metric.unit == "count" and latest is not None:
-                    value, cats = _secondary(value, cats, ordered, threshold)
+                cats = [(cat.name, _shown(obs, metric)) for cat, obs in ordered]
             chart = chart_text = None
-            if deep_dive and not public and item.series:
-                chart, chart_text = charts.figure_json(item.xmr_figure()), item.finding
+            if deep_dive and item.spc.points:
+                chart, chart_text = charts.figure_json(item.xmr_figure()), item.chart_text
             lines.append(
                 MetricLine(
                     metric=metric,
                     evidence=item,
-                    finding=finding.text,
+                    # The public edition's finding is generated from the public evidence, never the board's text.
+                    finding=item.finding if public else finding.text,
                     value=value,
                     quarter=item.stale_text or item.quarter_label,
                     variation="Out of date (not judged)" if item.stale else item.variation_short,
@@ -117,8 +139,9 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         out.append(
             SectionView(
                 section=section,
-                narrative=render_markdown(section.narrative),
-                commentary=render_markdown(section.commentary),
+                title=source.priority_name(section.priority),
+                narrative=render_markdown(section.public_narrative if public else section.narrative),
+                commentary=render_markdown("" if public else section.commentary),
                 lines=lines,
                 deep_dive=deep_dive,
                 notes=[
@@ -131,33 +154,13 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
     return out
 
 
-def _secondary(
-    total_text: str, cats: list[tuple[str, str]], ordered: list[tuple[Any, ObsRow]], threshold: int
-) -> tuple[str, list[tuple[str, str]]]:
-    """Categories shown with their total: hide a second cell where one hidden cell could be worked out."""
-    import pandas as pd
-
-    from metrics.stats.suppression import suppression_mask
-
-    counts = pd.DataFrame([[obs.value or 0.0 for _, obs in ordered]], columns=[str(i) for i in range(len(ordered))])
-    if counts.empty:
-        return total_text, cats
-    mask = suppression_mask(counts, threshold=threshold, row_totals=True, column_totals=False).iloc[0].tolist()
-    shown = [(name, CONFIDENTIAL if hidden else text) for (name, text), hidden in zip(cats, mask[:-1], strict=True)]
-    return (CONFIDENTIAL if mask[-1] else total_text), shown
-
-
-def _shown(obs: ObsRow | None, unit: str, public: bool, threshold: int) -> str:
+def _shown(obs: ObsRow | None, metric: Metric) -> str:
+    """A figure as an edition prints it: at its unit's precision with its symbol, or the symbol of a missing
+    or suppressed figure (public evidence holds suppressed figures as ``[c]`` gaps already)."""
     if obs is None:
         return "[x]"
     if obs.value is None:
-        return missing_symbol(obs.missing)
-    if public:
-        # A small count, or a rate or percentage built on one, is suppressed.
-        if unit == "count" and is_primary(obs.value, threshold):
-            return CONFIDENTIAL
-        if obs.numerator is not None and is_primary(obs.numerator, threshold):
-            return CONFIDENTIAL
+        return missing_symbol(obs.missing) or "[x]"
     symbol = obs.symbol
-    text = format_value(obs.value, unit)
+    text = format_value(obs.value, metric.unit, metric.decimals)
     return f"{text} {symbol}" if symbol else text

@@ -89,9 +89,10 @@ EDITABLE = {ReportState.DRAFT, ReportState.IN_REVIEW}
 
 
 def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, str]) -> Report:
-    """Apply text changes: ``summary``, ``deep_dive`` (a priority id or ""), ``deep_dive_findings``,
-    ``deep_dive_recommendations``, ``narrative:<section id>``, ``commentary:<section id>``,
-    ``finding:<finding id>``. Each change is kept as a version."""
+    """Apply text changes: ``summary``, ``public_summary``, ``deep_dive`` (a priority id or ""),
+    ``deep_dive_findings``, ``deep_dive_recommendations``, ``narrative:<section id>``, ``public:<section id>``
+    (the section's public narrative), ``commentary:<section id>``, ``finding:<finding id>``. Each change is kept
+    as a version."""
     require(actor, Perm.EDIT_REPORT)
     with transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
@@ -112,6 +113,8 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
                 target, attr = locked, "executive_summary"
             elif kind in ("deep_dive_findings", "deep_dive_recommendations"):
                 target, attr = locked, kind
+            elif kind == "public_summary":
+                target, attr = locked, "public_summary"
             elif kind == "deep_dive":
                 old_id = locked.deep_dive_id
                 new_id = int(new) if new.isdigit() else None
@@ -125,6 +128,8 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
                 continue
             elif kind in ("narrative", "commentary") and ident.isdigit() and int(ident) in sections:
                 target, attr = sections[int(ident)], kind
+            elif kind == "public" and ident.isdigit() and int(ident) in sections:
+                target, attr = sections[int(ident)], "public_narrative"
             elif kind == "finding" and ident.isdigit() and int(ident) in findings:
                 target, attr = findings[int(ident)], "text"
             else:
@@ -143,6 +148,7 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
                     "version",
                     "deep_dive",
                     "executive_summary",
+                    "public_summary",
                     "deep_dive_findings",
                     "deep_dive_recommendations",
                 ]

@@ -11,8 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
+from reports.dashboards.common import export
 from reports.models import Report, ReportEdit, ReportState, Snapshot
-from reports.narrative.editions import edition, render_markdown
+from reports.narrative.editions import SectionView, edition, render_markdown, summary_of
 from reports.narrative.services import ReportError, can_read, report_create, report_edit, report_transition
 
 
@@ -48,17 +49,42 @@ def _report(request: HttpRequest, pk: int) -> Report:
 
 
 def _report_page(request: HttpRequest, report: Report, *, public: bool, **more: Any) -> HttpResponse:
-    """A report's edition: the board's, or the public one (published reports, public metrics only)."""
+    """A report's edition: the board's, or the public one (published reports, public metrics only); with
+    ``?format=csv`` or ``xlsx``, the figures it shows."""
+    sections = edition(report=report, public=public)
+    header, rows = edition_table(sections)
+    about = [
+        ["Report", report.title],
+        ["Edition", "Public: small numbers suppressed [c]" if public else "Board"],
+        ["Figures", f"As published in {report.snapshot} on {report.snapshot.published_at:%d %B %Y}"],
+    ]
+    name = f"report-{report.snapshot.period:%Y-%m-%d}-{'public' if public else 'board'}"
     context = {
         "report": report,
-        "summary": render_markdown(report.executive_summary),
-        "sections": edition(report=report, public=public),
+        "summary": summary_of(report, public=public),
+        "sections": sections,
         "public": public,
         "deep_dive_findings": "" if public else render_markdown(report.deep_dive_findings),
         "deep_dive_recommendations": "" if public else render_markdown(report.deep_dive_recommendations),
-        **more,
     }
-    return render(request, "reports/report.html", context)
+    return export(request, name, header, rows, about) or render(request, "reports/report.html", {**context, **more})
+
+
+def edition_table(sections: list[SectionView]) -> tuple[list[str], list[list[Any]]]:
+    """Every figure an edition shows, one row each: each measure's latest figure with its finding, its
+    categories (deep dive) and its charted quarters (the same suppressed figures as the page)."""
+    header = ["priority", "measure_code", "measure", "row", "category", "quarter", "value", "variation", "finding"]
+    rows: list[list[Any]] = []
+    for s in sections:
+        for line in s.lines:
+            base = [s.section.priority.name, line.metric.code, line.metric.name]
+            rows.append([*base, "latest", "", line.quarter, line.value, line.variation, line.finding])
+            quarter = line.evidence.quarter_label
+            rows.extend([*base, "category", name, quarter, value, "", ""] for name, value in line.categories)
+            if line.chart:
+                for row in line.evidence.rows():
+                    rows.append([*base, "series", "", row.label, f"{row.value} {row.symbol}".strip(), row.cause, ""])
+    return header, rows
 
 
 @permission_required(Perm.VIEW_APPROVED_DATA)
@@ -72,7 +98,7 @@ def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     posted: dict[str, Any] | None = None
     if request.method == "POST":
-        fields = ("summary", "deep_dive", "deep_dive_findings", "deep_dive_recommendations")
+        fields = ("summary", "public_summary", "deep_dive", "deep_dive_findings", "deep_dive_recommendations")
         changes = {k: str(request.POST.get(k, "")) for k in request.POST if k in fields or ":" in k}
         try:
             version = int(request.POST.get("version", "-1"))
@@ -102,6 +128,24 @@ def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
             "editable": report.state != ReportState.PUBLISHED,
         },
         status=status,
+    )
+
+
+@permission_required(Perm.EDIT_REPORT)
+def report_public_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """Before publishing: each text of the board edition beside its public text, then the public edition
+    exactly as the public will see it (the publish button lives here)."""
+    report = _report(request, pk)
+    sections = list(report.sections.select_related("priority"))
+    texts = [("Executive summary", render_markdown(report.executive_summary), render_markdown(report.public_summary))]
+    texts += [(s.priority.name, render_markdown(s.narrative), render_markdown(s.public_narrative)) for s in sections]
+    return _report_page(
+        request,
+        report,
+        public=True,
+        preview=True,
+        texts=texts,
+        can_publish=has_perm(request.user, Perm.PUBLISH_SNAPSHOT) and report.state == ReportState.IN_REVIEW,
     )
 
 

@@ -13,12 +13,13 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from accounts.background import heartbeat
 from metrics.quarters import period_label
 from reports.icons import ASSURANCE_NOTE
 from reports.models import BoardPack, Report, ReportState
-from reports.narrative.editions import edition, render_markdown
+from reports.narrative.editions import edition, render_markdown, summary_of
 from reports.packs.content import Slot, board_content, print_links
-from reports.packs.services import pack_built, pack_progress, pack_started
+from reports.packs.services import building, pack_built, pack_progress, pack_started
 from reports.packs.svg import chromium_path, render_svgs
 from reports.wording import DISPROPORTIONALITY_CAVEAT
 
@@ -45,13 +46,14 @@ def build_pack_html(
         for section in sections:
             for line in section.lines:
                 evidence = line.evidence
-                if not evidence.has_figures or line.metric.unit == "count":
+                # Public evidence holds small numbers as [c] gaps already: its charts draw only what may be shown.
+                if not evidence.spc.points:
                     continue
                 line.pack_chart = Slot(
                     evidence.xmr_figure(),
                     line.metric.name,
                     evidence.finding,
-                    [(row.label, row.value) for row in evidence.rows()[-8:]],
+                    [(row.label, f"{row.value} {row.symbol}".strip()) for row in evidence.rows()[-8:]],
                 )
                 slots.append(line.pack_chart)
     if progress:
@@ -76,9 +78,11 @@ def build_pack_html(
             "framework": framework,
             "sections": sections,
             "board": board,
-            "summary": mark_safe(print_links(render_markdown(report.executive_summary))),  # noqa: S308 - sanitised
-            "deep_dive_findings": mark_safe(print_links(render_markdown(report.deep_dive_findings))),  # noqa: S308
-            "deep_dive_recommendations": mark_safe(print_links(render_markdown(report.deep_dive_recommendations))),  # noqa: S308
+            "summary": mark_safe(print_links(summary_of(report, public=public))),  # noqa: S308 - sanitised
+            "deep_dive_findings": "" if public else mark_safe(print_links(render_markdown(report.deep_dive_findings))),  # noqa: S308
+            "deep_dive_recommendations": ""
+            if public
+            else mark_safe(print_links(render_markdown(report.deep_dive_recommendations))),  # noqa: S308
             "public": public,
             "draft": report.state != ReportState.PUBLISHED,
             "marking": settings.PCC_PERF_PROTECTIVE_MARKING,
@@ -93,10 +97,13 @@ def build_pack_html(
 def build_pack_pdf(*, report: Report, public: bool = False, use_browser: bool = True, progress: Any = None) -> bytes:
     from weasyprint import HTML
 
+    from reports.packs.fetch import StaticOnlyFetcher
+
     started = time.perf_counter()
     stats: dict[str, Any] = {}
     html = build_pack_html(report=report, public=public, use_browser=use_browser, progress=progress, stats=stats)
-    document = HTML(string=html, base_url=str(settings.BASE_DIR)).render()
+    # WeasyPrint reads nothing but the app's static files (no http, no local file outside static/).
+    document = HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=StaticOnlyFetcher()).render()
     # Fixed identifier and dates: the same snapshot gives the same file.
     document.metadata.created = report.snapshot.published_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     document.metadata.modified = document.metadata.created
@@ -117,19 +124,21 @@ def build_pack_pdf(*, report: Report, public: bool = False, use_browser: bool = 
     return pdf
 
 
-def build_pack(*, pack_id: int) -> BoardPack:
-    """Build a queued pack, recording progress on it, and store the PDF with its checksum (and the board
-    edition's Word document)."""
-    pack = pack_started(pack_id=pack_id)
+def build_pack(*, pack_id: int, task_id: str = "") -> BoardPack:
+    """Build a queued pack, recording progress on it and beating a heartbeat while it builds, and store the
+    PDF with its checksum (and the board edition's Word document). ``task_id``: the worker's task
+    (``PackSuperseded`` if the pack stopped being its)."""
+    pack = pack_started(pack_id=pack_id, task_id=task_id)
 
     def progress(percent: int, message: str) -> None:
-        pack_progress(pack_id=pack_id, percent=percent, message=message)
+        pack_progress(pack_id=pack_id, percent=percent, message=message, task_id=task_id)
 
-    pdf = build_pack_pdf(report=pack.report, public=pack.public, progress=progress)
     docx = None
-    if not pack.public:  # the board edition as an editable Word document too
-        from reports.packs.word import build_pack_docx
+    with heartbeat(building(pack_id, task_id)):
+        pdf = build_pack_pdf(report=pack.report, public=pack.public, progress=progress)
+        if not pack.public:  # the board edition as an editable Word document too
+            from reports.packs.word import build_pack_docx
 
-        progress(85, "Writing the Word document")
-        docx = build_pack_docx(report=pack.report, use_browser=chromium_path() is not None)
-    return pack_built(pack_id=pack_id, pdf=pdf, charts_rendered=chromium_path() is not None, docx=docx)
+            progress(85, "Writing the Word document")
+            docx = build_pack_docx(report=pack.report, use_browser=chromium_path() is not None)
+    return pack_built(pack_id=pack_id, pdf=pdf, charts_rendered=chromium_path() is not None, docx=docx, task_id=task_id)

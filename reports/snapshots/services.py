@@ -15,7 +15,7 @@ from frameworks.models import Framework
 from metrics.catalogue.export import framework_export
 from metrics.models import FIGURE_FIELDS, CollectionRound, Observation, Return, ReturnState
 from metrics.quarters import Quarter
-from reports.models import Snapshot, SnapshotObservation, SnapshotRevision
+from reports.models import Annotation, Snapshot, SnapshotObservation, SnapshotRevision
 
 COPIED_FIELDS = ["metric_id", "area_id", "period", "category_id", *FIGURE_FIELDS]
 
@@ -67,6 +67,8 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
             Snapshot.objects.select_for_update().filter(period=quarter.end_date).aggregate(n=Max("number"))["n"] or 0
         )
         previous = Snapshot.objects.order_by("-published_at", "-pk").first()
+        # The snapshot row is written once, complete: the database refuses any later change to it.
+        expected = Observation.objects.filter(period__lte=quarter.end_date).count()
         snapshot = Snapshot.objects.create(
             period=quarter.end_date,
             number=previous_number + 1,
@@ -76,6 +78,8 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
             published_by=actor if getattr(actor, "pk", None) else None,
             reason=reason.strip(),
             missing_returns=[r.agency.code for r in state.missing],
+            observation_count=expected,
+            annotations=frozen_annotations(period=quarter.end_date),
         )
         columns = ", ".join(COPIED_FIELDS)
         table = SnapshotObservation._meta.db_table
@@ -86,8 +90,8 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
                 [snapshot.pk, quarter.end_date],
             )
             count = cursor.rowcount
-        snapshot.observation_count = count
-        snapshot.save(_allow_update=True, update_fields=["observation_count"])
+        if count != expected:
+            raise SnapshotError("Approved data changed while the snapshot was being published: publish it again.")
         revisions = _revisions(previous, snapshot) if previous is not None else []
         SnapshotRevision.objects.bulk_create(revisions, batch_size=2000)
         record(
@@ -99,6 +103,20 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
             reason=snapshot.reason,
         )
     return snapshot
+
+
+def frozen_annotations(*, period: dt.date) -> list[dict[str, Any]]:
+    """The metrics' annotations up to ``period`` as they stand: frozen into the snapshot, so editing one later
+    changes no published page, report or pack."""
+    rows = (
+        Annotation.objects.filter(period__lte=period)
+        .order_by("period", "pk")
+        .values_list("metric__code", "area__code", "period", "kind", "text")
+    )
+    return [
+        {"metric": metric, "area": area, "period": when.isoformat(), "kind": kind, "text": text}
+        for metric, area, when, kind, text in rows
+    ]
 
 
 def _revisions(previous: Snapshot, current: Snapshot) -> list[SnapshotRevision]:
@@ -135,19 +153,6 @@ def _revisions(previous: Snapshot, current: Snapshot) -> list[SnapshotRevision]:
 
 def snapshot_spc_settings(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
     """Each metric's SPC settings and rebases as they were published (from the snapshot's framework file)."""
-    import yaml
+    from reports.snapshots.frozen import FrozenDefinitions
 
-    doc = yaml.safe_load(snapshot.framework_file) or {}
-    out: dict[str, dict[str, Any]] = {}
-    for priority in doc.get("priorities", []):
-        for metric in priority.get("metrics", []):
-            spc = metric.get("spc", {})
-            out[metric["code"]] = {
-                "screen_outliers": spc.get("screen_outliers", True),
-                "run_length": spc.get("run_length", 7),
-                "trend_length": spc.get("trend_length", 7),
-                "rebases": [
-                    (dt.date.fromisoformat(str(r["period"])), r.get("reason", "")) for r in spc.get("rebases", [])
-                ],
-            }
-    return out
+    return FrozenDefinitions.of(snapshot).spc_settings()

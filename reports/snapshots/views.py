@@ -12,6 +12,7 @@ from frameworks.selectors import current_framework
 from metrics.models import CollectionRound
 from metrics.quarters import Quarter, QuarterError
 from reports.models import Snapshot
+from reports.snapshots.frozen import FrozenDefinitions
 from reports.snapshots.services import SnapshotError, readiness, snapshot_publish
 
 
@@ -51,5 +52,8 @@ def snapshot_create(request: HttpRequest) -> HttpResponse:
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     snapshot = get_object_or_404(Snapshot.objects.select_related("published_by", "framework"), pk=pk)
-    revisions = snapshot.revisions.select_related("metric", "area", "category")
+    revisions = list(snapshot.revisions.select_related("metric", "area", "category"))
+    frozen = FrozenDefinitions.of(snapshot)
+    for revision in revisions:  # the metric as the snapshot named it
+        revision.metric = frozen.metric(revision.metric)
     return render(request, "reports/snapshot_detail.html", {"snapshot": snapshot, "revisions": revisions})

@@ -76,7 +76,7 @@ def test_dashboards_on_demo_data(new_page):
     page.goto("/dashboard/fairness/?area=metropolitan")
     page.wait_for_selector("[data-drawn]")
     assert page.get_by_text("does not show why").is_visible()
-    assert page.get_by_text("The rate for Black people was 3.7 times the rate for White people").first.is_visible()
+    assert page.get_by_text("The rate for Black people was 2.8 times the rate for White people").first.is_visible()
     assert page.locator(".fairness-table").first.locator("tbody tr").count() == 4
     assert serious_violations(page) == []
 

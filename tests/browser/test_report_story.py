@@ -29,15 +29,26 @@ def test_report_story(new_page):
     manager_user = UserFactory(username="manager", role=Role.PERFORMANCE_MANAGER)
     UserFactory(username="member", role=Role.BOARD_MEMBER)
     assert import_file(content=DATA.encode(), filename="data.csv", agency=Agency.objects.get(code="police")).accepted
+
+    manager = new_page()
+    log_in(manager, "manager")
+    # An annotation on the metric, through the admin, before the quarter is published (the snapshot freezes it).
+    manager.goto("/admin/reports/annotation/add/")
+    manager.get_by_label("Metric").select_option(label="OFF01 Police recorded crime")
+    manager.get_by_label("Period").fill("2024-06-30")
+    manager.get_by_label("Text").fill("New charging unit from April")
+    manager.get_by_role("button", name="Save", exact=True).click()
+    manager.wait_for_url("**/admin/reports/annotation/")
+    assert "New charging unit from April" in manager.locator("#result_list").inner_text()
     snapshot_publish(
         actor=manager_user, framework=Framework.objects.get(), period=PERIOD, reason="No round in the demo"
     )
 
-    manager = new_page()
-    log_in(manager, "manager")
+    manager.goto("/")
     manager.get_by_role("link", name="Reports", exact=True).click()
     manager.get_by_role("button", name="Write the report on 2024/25 Q1 snapshot 1").click()
     manager.get_by_label("Executive summary (Markdown)").fill("Recorded crime **fell** this quarter.")
+    manager.get_by_label("Public summary (Markdown)").fill("Recorded crime fell: a summary for the public.")
     manager.get_by_label("Narrative: Offending (Markdown)").fill(
         "The new charging unit started in April.\n\n<script>alert(1)</script>"
     )
@@ -48,18 +59,16 @@ def test_report_story(new_page):
     assert manager.get_by_text("Saved.").is_visible()
     assert manager.locator("#history").locator("..").inner_text().count("finding:") == 1
 
-    # An annotation on the metric, through the admin.
-    manager.goto("/admin/reports/annotation/add/")
-    manager.get_by_label("Metric").select_option(label="OFF01 Police recorded crime")
-    manager.get_by_label("Period").fill("2024-06-30")
-    manager.get_by_label("Text").fill("New charging unit from April")
-    manager.get_by_role("button", name="Save", exact=True).click()
-    manager.wait_for_url("**/admin/reports/annotation/")
-    assert "New charging unit from April" in manager.locator("#result_list").inner_text()
-
     manager.goto("/reports/")
     manager.get_by_role("link", name="Returns tests: 2024/25 Q1 report").click()
     manager.get_by_role("button", name="Send for review").click()
+    # Publishing goes through the public preview: the board's texts beside the public ones, then the
+    # public edition as it will appear.
+    manager.get_by_role("link", name="Check the public edition and publish").click()
+    texts = manager.locator("#public-texts").inner_text()
+    assert "The new charging unit started in April." in texts  # the board's narrative …
+    assert "None written: the public edition shows nothing here." in texts  # … and no public one
+    assert "Recorded crime fell: a summary for the public." in texts
     manager.get_by_role("button", name="Publish").click()
     assert manager.locator("#report-state").inner_text() == "Published"
     report_url = manager.url
@@ -81,4 +90,10 @@ def test_report_story(new_page):
     assert "Public edition" in public
     assert "[c]" in visitor.locator("table.report-table").inner_text()
     assert "Ethnicity recorded" not in public
-    assert "Recorded crime fell to 20,800" in public
+    # The public edition has its own texts: the public summary, the finding generated from the public
+    # figures; never the board's summary, narrative or edited finding.
+    assert "Recorded crime fell: a summary for the public." in public
+    assert "Recorded crime fell this quarter." not in public
+    assert "The new charging unit started in April." not in public
+    assert "Recorded crime fell to 20,800" not in public
+    assert "Police recorded crime is within its usual range." in public

@@ -254,7 +254,7 @@ def test_the_demo_framework_loads():
     assert [p.name for p in fw.priorities.order_by("order")] == [
         "Fairness",
         "Efficiency",
-        "Victims & Witnesses",
+        "Victims and witnesses",
         "Offending",
     ]
     assert fw.placements.count() >= 20

@@ -105,6 +105,7 @@ def test_reference_values_through_the_api(board_client):
         "special_cause": None,
         "rules": [],
         "after_gap": False,
+        "illustrative": False,
     }
     assert data["latest_period"] == "2024-03-31" and data["stale"] is False
     assert data["suggested_rebases"] == []  # the NHS reference series is a stable process

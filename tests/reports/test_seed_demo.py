@@ -40,14 +40,20 @@ def test_seed_demo_loads_real_figures_and_is_idempotent(client):
         ).value
         == 20329
     )
-    # Metrics whose data is not public stay defined with no values.
-    assert Metric.objects.get(code="VW01").observations.count() == 0
-    assert {u.username: u.role for u in User.objects.all()} == {
+    # Measures no public source publishes by area are filled with illustrative figures, flagged as such.
+    vw01 = Metric.objects.get(code="VW01").observations.all()
+    assert vw01.exists() and all(o.illustrative for o in vw01)
+    assert not Observation.objects.filter(metric__code="OFF01", illustrative=True).exists()
+    assert {u.username: u.role for u in User.objects.all() if u.is_active} == {
         "manager": "performance_manager",
         "board": "board_member",
         "analyst": "analyst",
         "cps-analyst": "analyst",
+        "courts-analyst": "analyst",
+        "probation-analyst": "analyst",
+        "victims-analyst": "analyst",
     }
+    assert all(u.email.endswith("@demo.pcc-perf.example") for u in User.objects.filter(is_active=True))
 
     again = io.StringIO()
     call_command("seed_demo", stdout=again)
@@ -84,3 +90,57 @@ def test_fixtures_are_what_the_extract_script_makes(tmp_path):
     )
     for committed in sorted((FIXTURES / "demo").iterdir()):
         assert _rows(tmp_path / committed.name) == _rows(committed), committed.name
+        # byte for byte: `make demo-data` on a clean clone changes nothing to commit
+        assert (tmp_path / committed.name).read_bytes() == committed.read_bytes(), committed.name
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_the_demo_is_read_as_at_one_quarter_with_every_priority_filled(client):
+    """The issue's promise to a newcomer: one coherent quarter, at least three current measures in every
+    priority, at most two measures without figures, every figure sourced or labelled illustrative, and a
+    quarter's work in progress (snapshot, draft report, an open round due in the future)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from metrics.models import CollectionRound, Return
+    from reports.dashboards.selectors import overview
+    from reports.evidence.sources import LIVE
+    from reports.management.commands.seed_demo import DEMO_QUARTER
+    from reports.models import Report, Snapshot
+
+    call_command("seed_demo", stdout=io.StringIO())
+    framework = Framework.objects.get()
+    # Approved data stops at the demo's quarter: the pages default to it.
+    assert Observation.objects.order_by("-period").values_list("period", flat=True).first() == DEMO_QUARTER.end_date
+    data = overview(framework=framework, area=framework.home_area, source=LIVE)
+    assert data.period == DEMO_QUARTER.end_date
+
+    no_figures = []
+    for priority, tiles in data.priorities:
+        current = [t for t in tiles if t.has_figures and not t.stale]
+        assert len(current) >= 3, (priority.name, [t.metric.code for t in current])
+        no_figures += [t.metric.code for t in tiles if not t.has_figures]
+        for tile in [t for t in tiles if t.has_figures]:
+            # every figure traces to a published source named in the framework, or is labelled illustrative
+            assert tile.metric.source.get("publisher") and tile.metric.source.get("title"), tile.metric.code
+            if tile.illustrative:
+                assert "illustrative" in tile.metric.source.get("period", "").lower(), tile.metric.code
+                assert tile.finding.startswith("Illustrative figures"), tile.metric.code
+    assert len(no_figures) <= 2, no_figures
+
+    snapshot = Snapshot.objects.get(period=DEMO_QUARTER.end_date)
+    assert Report.objects.get(snapshot=snapshot).state == "draft"
+    round_ = CollectionRound.objects.get()
+    assert round_.period == DEMO_QUARTER.shift(1).end_date
+    assert round_.due_date > timezone.localdate()
+    states = dict(Return.objects.filter(round=round_).values_list("agency__code", "state"))
+    assert states["victim-services"] == "submitted" and states["probation"] == "returned"
+    assert Return.objects.get(round=round_, agency__code="police").values.filter(metric__code="FAIR02").exists()
+
+    # The tracker suggests the quarter after the open round, due in the future.
+    assert client.login(username="manager", password="demo-pass-2024")
+    html = client.get(reverse("returns")).content.decode()
+    assert DEMO_QUARTER.shift(2).label in html
+    assert (timezone.localdate() + dt.timedelta(days=14)).isoformat() in html

@@ -54,7 +54,16 @@ DASHBOARDS = {
     "metric-rebase",
 }  # test_dashboards.py
 SNAPSHOTS = {"snapshots", "snapshot-create", "snapshot-detail"}  # test_snapshots.py
-REPORTS = {"reports", "report-new", "report-detail", "report-edit", "report-action", "public-reports", "public-report"}
+REPORTS = {  # test_reporting.py
+    "reports",
+    "report-new",
+    "report-detail",
+    "report-edit",
+    "report-public-preview",
+    "report-action",
+    "public-reports",
+    "public-report",
+}
 PACKS = {
     "pack-start",
     "pack-detail",
@@ -62,6 +71,7 @@ PACKS = {
     "pack-download",
     "pack-download-docx",
     "public-pack",
+    "pack-retry",
 }  # test_packs.py, test_board_pack.py
 RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "returns",
@@ -72,6 +82,7 @@ RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "return-action",
     "upload-detail",
     "upload-progress",
+    "upload-retry",
     "audit",
 }
 

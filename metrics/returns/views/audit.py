@@ -38,7 +38,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         rows = [
             [
                 e.at.isoformat(timespec="seconds"),
-                e.actor.get_username() if e.actor else "system",
+                e.who or "system",
                 e.action,
                 f"{e.object_type}:{e.object_id}",
                 e.summary,

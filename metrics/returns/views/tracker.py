@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
 from accounts.downloads import csv_bytes, download, xlsx_bytes
-from metrics.quarters import Quarter, period_label
+from metrics.quarters import period_label
 from metrics.returns import selectors, services
 from metrics.returns.forms import RoundOpenForm
 
@@ -65,7 +65,7 @@ def tracker(request: HttpRequest) -> HttpResponse:
     rounds: dict[dt.date, list[selectors.ReturnStatus]] = {}
     for s in statuses:
         rounds.setdefault(s.return_obj.round.period, []).append(s)
-    suggested = Quarter.containing(timezone.localdate()).previous()
+    suggested, suggested_due = selectors.next_round(today=timezone.localdate())
     return render(
         request,
         "metrics/tracker.html",
@@ -74,7 +74,7 @@ def tracker(request: HttpRequest) -> HttpResponse:
             "rounds": [(period_label(p), items) for p, items in rounds.items()],
             "can_open": has_perm(request.user, Perm.MANAGE_ROUNDS),
             "suggested_period": suggested.label,
-            "suggested_due": (suggested.end_date + dt.timedelta(days=30)).isoformat(),
+            "suggested_due": suggested_due.isoformat(),
         },
     )
 
@@ -97,5 +97,5 @@ def round_open(request: HttpRequest) -> HttpResponse:
     except services.ReturnError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"The {round_.label} round is open; agencies have been e-mailed.")
+        messages.success(request, f"The {round_.label} round is open; analysts with an e-mail address are being told.")
     return redirect("returns")

@@ -3,12 +3,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.access import system_actor
 from reports.models import Report, Snapshot
+from reports.narrative.services import ReportError, report_create
 from reports.packs.build import build_pack_pdf
 
 
 class Command(BaseCommand):
-    help = "Build the board pack PDF of a snapshot's report (the same PDF as the web export)."
+    help = (
+        "Build the board pack PDF of a snapshot's report (the same PDF as the web export). On a snapshot with no "
+        "report, the draft report is created from the evidence first (board edition), and the output says so."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--snapshot", type=int, required=True)
@@ -21,7 +26,21 @@ class Command(BaseCommand):
             raise CommandError(f"unknown snapshot {options['snapshot']}")
         report = Report.objects.filter(snapshot=snapshot).first()
         if report is None:
-            raise CommandError(f"{snapshot} has no report yet: write it first")
+            if options["edition"] == "public":
+                raise CommandError(f"{snapshot} has no report: the public edition is for published reports only")
+            # A scheduled job can build the draft pack the moment a quarter is published: the draft report is
+            # created from the evidence as the web's "new report" does, by the system user (audited).
+            try:
+                report = report_create(actor=system_actor(), snapshot=snapshot)
+            except ReportError as exc:  # another process created it meanwhile
+                report = Report.objects.filter(snapshot=snapshot).first()
+                if report is None:
+                    raise CommandError(str(exc)) from None
+            else:
+                self.stdout.write(
+                    f"{snapshot} had no report: created the draft report {report.pk} ({report.title}) from the "
+                    "evidence, as the system user. Its findings are generated; edit it on the web before publishing."
+                )
         if options["edition"] == "public" and report.state != "published":
             raise CommandError("the public edition is for published reports only")
         pdf = build_pack_pdf(report=report, public=options["edition"] == "public")

@@ -1,70 +1,206 @@
-"""Load the demo: framework, real published figures and one user per role. Idempotent."""
+"""Load the demo: framework, real published figures, users, and a partnership part-way through a quarter.
 
+The demo is read "as at" one quarter, ``DEMO_QUARTER``, the latest one the main published series share
+(police recorded crime, stop and search and the national criminal justice series all reach 2023/24 Q4):
+- figures up to it are loaded as approved data, and a snapshot of it is published with a draft report;
+- the collection round for the next quarter is open, its returns part-way through (one in progress, one
+  awaiting approval, one sent back for correction, the rest not started), filled from the real figures the
+  sources hold for that quarter and the illustrative local returns;
+- later figures in the files (stop and search runs to 2024/25 Q3) are left out, so no page mixes quarters.
+
+Idempotent: running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
+from accounts.access import system_actor
 from accounts.models import Agency, Role, User
+from frameworks.models import Framework
 from metrics.catalogue.load import framework_load
 from metrics.catalogue.schema import FrameworkFileError
 from metrics.imports.commit import import_file
+from metrics.models import CollectionRound, Return
+from metrics.quarters import Quarter
+from metrics.returns import services as returns
+from metrics.returns.uploads import return_import_draft
+from reports.models import Snapshot
+from reports.narrative.services import report_create
+from reports.snapshots.services import snapshot_publish
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures"
 DEMO_FRAMEWORK = DEMO_DIR / "demo_framework.yaml"
+DEMO_QUARTER = Quarter.parse("2023/24 Q4")
 # (file, supplying agency)
 DEMO_FILES = [
     ("demo/police.csv", "police"),
     ("demo/cps.csv", "cps"),
     ("demo/hmcts.xlsx", "hmcts"),
     ("demo/hmpps.csv", "hmpps"),
+    ("demo/victim-services.csv", "victim-services"),
+    ("demo/youth-justice.csv", "youth-justice"),
+    ("demo/illustrative-police.csv", "police"),
+    ("demo/illustrative-victim-services.csv", "victim-services"),
+    ("demo/illustrative-hmcts.csv", "hmcts"),
+    ("demo/illustrative-probation.csv", "probation"),
 ]
 # Local demo log-ins only (listed in the README). Never use them on a server anyone else can reach.
+# (username, first name, role, agency)
 DEMO_USERS: list[tuple[str, str, str, str | None]] = [
     ("manager", "Performance manager", Role.PERFORMANCE_MANAGER, None),
     ("board", "Board member", Role.BOARD_MEMBER, None),
     ("analyst", "Police analyst", Role.ANALYST, "police"),
     ("cps-analyst", "CPS analyst", Role.ANALYST, "cps"),
+    ("courts-analyst", "Courts analyst", Role.ANALYST, "hmcts"),
+    ("probation-analyst", "Probation analyst", Role.ANALYST, "probation"),
+    ("victims-analyst", "Victim services analyst", Role.ANALYST, "victim-services"),
 ]
 DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 - documented local demo password
+DEMO_MAIL_DOMAIN = "demo.pcc-perf.example"  # a reserved domain: no e-mail can leave for it
+PUBLISH_REASON = "Demo: the figures were loaded from published statistics, not collected through a round of returns."
+SEND_BACK_REASON = (
+    "The reoffending cohort is smaller than last quarter's: please confirm the cohort size with the "
+    "Ministry of Justice extract before we approve."
+)
+
+
+def split_by_quarter(content: bytes) -> tuple[bytes, bytes, int]:
+    """A CSV data file split at the demo's quarter: (rows up to it, rows of the next quarter, rows after
+    that left out), each part with the header."""
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    at = header.index("period")
+    upto, following, later = [header], [header], 0
+    next_end = DEMO_QUARTER.shift(1).end_date
+    for row in body:
+        period = dt.date.fromisoformat(row[at])
+        if period <= DEMO_QUARTER.end_date:
+            upto.append(row)
+        elif period == next_end:
+            following.append(row)
+        else:
+            later += 1
+    return _csv(upto), _csv(following) if len(following) > 1 else b"", later
+
+
+def _csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _home_rows(content: bytes, home: str) -> bytes:
+    """Only the home area's rows (a return owes the home area's figures)."""
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8"))))
+    at = rows[0].index("area")
+    kept = [rows[0], *[r for r in rows[1:] if r[at] == home]]
+    return _csv(kept) if len(kept) > 1 else b""
 
 
 class Command(BaseCommand):
-    help = "Load the demo framework, its real published data and demo users. Running it again changes nothing."
+    help = "Load the demo framework, its real published data, users and a quarter in progress. Idempotent."
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             result = framework_load(text=DEMO_FRAMEWORK.read_text(encoding="utf-8"))
         except FrameworkFileError as exc:
             raise CommandError("demo framework rejected:\n" + "\n".join(exc.errors)) from None
+        framework = result.framework
         self.stdout.write(
-            f"Framework {result.framework.code}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+            f"Framework {framework.code}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
         )
+        next_quarter: dict[str, list[bytes]] = {}
         total_created = 0
         for name, agency_code in DEMO_FILES:
             path = DEMO_DIR / name
-            summary = import_file(
-                content=path.read_bytes(), filename=path.name, agency=Agency.objects.get(code=agency_code)
-            )
+            content = path.read_bytes()
+            later = 0
+            if path.suffix == ".csv":
+                content, following, later = split_by_quarter(content)
+                if following:
+                    next_quarter.setdefault(agency_code, []).append(following)
+            summary = import_file(content=content, filename=path.name, agency=Agency.objects.get(code=agency_code))
             if not summary.accepted:
                 raise CommandError(f"{name} rejected:\n{summary.as_text()}")
             total_created += summary.created
             self.stdout.write(
-                f"{name}: {summary.rows_read} rows, {summary.created} created, {summary.updated} updated, "
-                f"{summary.unchanged} unchanged, {len(summary.warnings)} warnings"
+                f"{name}: {summary.rows_read} rows to {DEMO_QUARTER.label}, {summary.created} created, "
+                f"{summary.updated} updated, {summary.unchanged} unchanged, {len(summary.warnings)} warnings"
+                + (f"; {later} rows after {DEMO_QUARTER.shift(1).label} left out" if later else "")
             )
-        users_created = 0
+        users_created = self._users()
+        self.stdout.write(f"Demo users: {users_created} created. Observations created: {total_created}")
+        self._quarter_in_progress(framework, next_quarter)
+
+    def _users(self) -> int:
+        created = 0
         with transaction.atomic():
             for username, first_name, role, user_agency in DEMO_USERS:
-                if User.objects.filter(username=username).exists():
+                email = f"{username}@{DEMO_MAIL_DOMAIN}"
+                user = User.objects.filter(username=username).first()
+                if user is not None:
+                    if not user.email:  # a demo loaded before users had addresses
+                        user.email = email
+                        user.save(update_fields=["email"])
                     continue
-                user = User(username=username, first_name=first_name, role=role)
+                user = User(username=username, first_name=first_name, role=role, email=email)
                 if user_agency:
                     user.agency = Agency.objects.get(code=user_agency)
                 user.is_staff = role == Role.PERFORMANCE_MANAGER
                 user.set_password(DEMO_PASSWORD)
                 user.save()
-                users_created += 1
-        self.stdout.write(f"Demo users: {users_created} created. Observations created: {total_created}")
+                created += 1
+        return created
+
+    def _quarter_in_progress(self, framework: Framework, next_quarter: dict[str, list[bytes]]) -> None:
+        """The snapshot and draft report of the demo's quarter, and the next quarter's round part-way through."""
+        if Snapshot.objects.filter(period=DEMO_QUARTER.end_date).exists():
+            self.stdout.write(f"{DEMO_QUARTER.label}: snapshot already published; round already set up.")
+            return
+        manager = User.objects.get(username="manager")
+        snapshot = snapshot_publish(
+            actor=system_actor(), framework=framework, period=DEMO_QUARTER.end_date, reason=PUBLISH_REASON
+        )
+        report = report_create(actor=manager, snapshot=snapshot)
+        self.stdout.write(
+            f"{DEMO_QUARTER.label}: snapshot {snapshot.number} published ({snapshot.observation_count} figures); "
+            f"draft report '{report.title}'"
+        )
+        following = DEMO_QUARTER.shift(1)
+        if CollectionRound.objects.filter(period=following.end_date).exists():
+            return
+        today = timezone.localdate()
+        round_ = returns.round_open(
+            actor=manager,
+            framework=framework,
+            period=following.end_date,
+            due_date=max(today + dt.timedelta(days=21), following.end_date + dt.timedelta(days=30)),
+        )
+        home = framework.home_area.code
+        states: list[str] = []
+        for ret in Return.objects.filter(round=round_).select_related("agency", "round").order_by("agency__name"):
+            files = [_home_rows(content, home) for content in next_quarter.get(ret.agency.code, [])]
+            for content in [f for f in files if f]:
+                check = return_import_draft(
+                    actor=system_actor(), return_obj=ret, content=content, filename=f"{ret.agency.code}-return.csv"
+                )
+                if check.summary.errors:
+                    raise CommandError(f"{ret.agency.code} return rejected:\n{check.summary.as_text()}")
+            ret.refresh_from_db()
+            analyst = User.objects.filter(agency=ret.agency, role=Role.ANALYST).order_by("username").first()
+            if ret.agency.code in {"victim-services", "probation"} and analyst is not None:
+                ret = returns.return_submit(actor=analyst, return_obj=ret)
+                if ret.agency.code == "probation":
+                    ret = returns.return_send_back(actor=manager, return_obj=ret, reason=SEND_BACK_REASON)
+            states.append(f"{ret.agency.code} {ret.get_state_display().lower()} ({ret.values.count()} values)")
+        self.stdout.write(f"{following.label} round open, due {round_.due_date:%d %B %Y}: " + "; ".join(states))

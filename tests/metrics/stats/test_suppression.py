@@ -14,6 +14,8 @@ from scipy.optimize import linprog
 
 from metrics.stats.suppression import (
     CONFIDENTIAL,
+    BreakdownMask,
+    breakdown_mask,
     extended,
     suppress_dependent,
     suppress_series,
@@ -157,3 +159,87 @@ def test_no_suppressed_cell_can_be_recovered(rows, row_totals, column_totals):
 )
 def test_crafted_tables(rows):
     check(pd.DataFrame(rows))
+
+
+# --- a figure with its breakdowns (the public edition's totals, ethnicity, sex, offence group …) --------------
+def recoverable_in_breakdowns(total, breakdowns, mask):
+    """Hidden non-zero entries (the total or a category) that the published entries pin down."""
+    entries = [("total", None)] + [(b, i) for b, cats in enumerate(breakdowns) for i in range(len(cats))]
+    value = {("total", None): total}
+    value.update({(b, i): breakdowns[b][i] or 0 for b, cats in enumerate(breakdowns) for i in range(len(cats))})
+    hidden = {("total", None): mask.total or total is None}
+    hidden.update({(b, i): mask.cells[b][i] for b, cats in enumerate(breakdowns) for i in range(len(cats))})
+    unknown = [e for e in entries if hidden[e]]
+    index = {e: k for k, e in enumerate(unknown)}
+    a_eq, b_eq = [], []
+    for b, cats in enumerate(breakdowns):
+        coeffs, rhs = np.zeros(len(unknown)), 0.0
+        for e, sign in [((b, i), 1) for i in range(len(cats))] + [(("total", None), -1)]:
+            if e in index:
+                coeffs[index[e]] += sign
+            else:
+                rhs -= sign * value[e]
+        a_eq.append(coeffs)
+        b_eq.append(rhs)
+    pinned = []
+    for e, k in index.items():
+        if not value[e]:
+            continue
+        objective = np.zeros(len(unknown))
+        objective[k] = 1
+        bounds = [(0, None)] * len(unknown)
+        low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if low.status == 0 and high.status == 0 and abs(low.fun + high.fun) < 1e-6:
+            pinned.append(e)
+    return pinned
+
+
+def check_breakdowns(total, breakdowns, threshold=4):
+    mask = breakdown_mask(total, breakdowns, threshold=threshold)
+    for b, cats in enumerate(breakdowns):
+        for i, v in enumerate(cats):
+            if v is not None and 1 <= v <= threshold:
+                assert mask.cells[b][i], "every count from 1 to the threshold is hidden"
+    if total is not None and 1 <= total <= threshold:
+        assert mask.total
+    assert recoverable_in_breakdowns(total, breakdowns, mask) == []
+    return mask
+
+
+def test_a_lone_small_category_of_a_published_total_gets_a_second():
+    # Offence groups of a quarter's recorded crime: 43 is below a threshold of 50; 250 − 150 − 57 would give it.
+    mask = check_breakdowns(250, [[150, 57, 43]], threshold=50)
+    assert mask.cells == [[False, True, True]]
+    assert not mask.total
+
+
+def test_several_breakdowns_of_one_total_protect_each_other():
+    # Without a published total, the sex breakdown (30 + 30) still tells the reader the total is 60, so
+    # 60 − 57 would give the 3 away: one more category has to go (check_breakdowns proves none is recoverable).
+    mask = check_breakdowns(None, [[57, 3], [30, 30]])
+    assert mask.cells[0][1]
+    assert sum(mask.cells[0]) + sum(mask.cells[1]) == 2
+    assert not mask.total
+    # The same with the total published: the ethnicity breakdown alone needs its second hidden category.
+    assert check_breakdowns(60, [[57, 3], [30, 30]]).cells == [[True, True], [False, False]]
+
+
+def test_a_small_total_is_hidden_and_so_are_its_categories():
+    mask = check_breakdowns(3, [[2, 1, 0]])
+    assert mask.total
+    assert mask.cells == [[True, True, False]]
+
+
+def test_a_missing_category_is_read_as_zero_and_nothing_small_means_nothing_hidden():
+    assert check_breakdowns(250, [[150, None, 100]]) == BreakdownMask(total=False, cells=[[False, False, False]])
+    assert check_breakdowns(250, [[247, None, 3]]).cells == [[True, False, True]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(tables, st.booleans(), st.integers(1, 6))
+def test_no_hidden_category_or_total_can_be_recovered(rows, total_published, threshold):
+    # A table's row sums and column sums are two breakdowns of the same total (e.g. by sex and by age band).
+    counts = np.array(rows)
+    breakdowns = [counts.sum(axis=1).tolist(), counts.sum(axis=0).tolist()]
+    check_breakdowns(int(counts.sum()) if total_published else None, breakdowns, threshold=threshold)
