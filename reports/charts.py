@@ -157,11 +157,12 @@ def xmr_figure(
 
 
 def _quarter_axis(fig: go.Figure, periods: Sequence[dt.date], *, window: int | None) -> None:
-    """Ticks labelled "2023/24 Q4" at no more than ten quarters; a window of the last N quarters."""
+    """Ticks labelled "2023/24 Q4" at no more than eight quarters (labels that never run into each other,
+    on a page or on paper); a window of the last N quarters."""
     if not periods:
         return
     shown = list(periods[-window:]) if window else list(periods)
-    step = max(1, -(-len(shown) // 10))
+    step = max(1, -(-len(shown) // 8))
     ticks = shown[::-1][::step][::-1]
     fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=quarter_tick_labels(ticks), tickangle=0)
     if window and len(periods) > window:

@@ -9,7 +9,7 @@ import yaml
 
 from accounts.models import Agency
 from frameworks.models import Area, Breakdown, Framework, PeerGroup
-from metrics.models import FrameworkMetric
+from metrics.models import FrameworkMetric, Metric
 
 from .schema import default_name
 
@@ -96,6 +96,7 @@ def framework_export(*, code: str) -> str:
             **({"decimals": metric.decimals} if metric.decimals is not None else {}),
             **({"comparable": metric.comparable} if metric.comparable is not None else {}),
             **({"source": dict(metric.source)} if metric.source else {}),
+            **({"plausible": _plausible(metric)} if _plausible(metric) else {}),
             "spc": {
                 "screen_outliers": metric.spc_screen_outliers,
                 "run_length": metric.spc_run_length,
@@ -128,3 +129,9 @@ def framework_export(*, code: str) -> str:
     if rules:
         doc["validation_rules"] = rules
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+
+
+def _plausible(metric: Metric) -> dict[str, float]:
+    """A metric's own plausible bounds as the file writes them (whole numbers without a decimal point)."""
+    found = {"min": metric.plausible_min, "max": metric.plausible_max}
+    return {key: int(v) if v.is_integer() else v for key, v in found.items() if v is not None}

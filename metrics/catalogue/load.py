@@ -258,6 +258,8 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                     "comparable": m.comparable,
                     "source": m.source,
                     "local_areas": m.local_areas,
+                    "plausible_min": m.plausible_min,
+                    "plausible_max": m.plausible_max,
                 },
                 f"metric {m.code}",
             )

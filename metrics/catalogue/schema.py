@@ -17,6 +17,7 @@ import yaml
 from accounts.models import Agency
 from frameworks.models import Area, AreaType, Breakdown, PeerGroup
 from metrics.models import Basis, Direction, Importance, RuleKind, SourceType, Unit
+from metrics.plausible import unit_range
 
 from .checker import Checker
 
@@ -52,6 +53,8 @@ class MetricSpec:
     comparable: bool | None = None
     source: dict[str, str] = field(default_factory=dict)
     local_areas: bool = False
+    plausible_min: float | None = None
+    plausible_max: float | None = None
 
 
 @dataclass
@@ -84,6 +87,22 @@ class FrameworkSpec:
 
 def default_name(code: str) -> str:
     return code.replace("_", " ").replace("-", " ").capitalize()
+
+
+def _plausible(c: Checker, metric_map: dict[str, Any], mpath: str, unit: str) -> tuple[float | None, float | None]:
+    """A metric's ``plausible: {min, max}``: within its unit's range (it tightens, never widens), min ≤ max."""
+    bounds = c.mapping(metric_map.get("plausible") or {}, f"{mpath}.plausible", set(), {"min", "max"}) or {}
+    low = c.number(bounds.get("min"), f"{mpath}.plausible.min")
+    high = c.number(bounds.get("max"), f"{mpath}.plausible.max")
+    lowest, highest = unit_range(unit)
+    for key, value in (("min", low), ("max", high)):
+        if value is not None and not lowest <= value <= highest:
+            c.error(
+                f"{mpath}.plausible.{key}", f"{value:g} is outside the range of the unit ({lowest:g} to {highest:g})"
+            )
+    if low is not None and high is not None and low > high:
+        c.error(f"{mpath}.plausible", f"min {low:g} is above max {high:g}")
+    return low, high
 
 
 def parse_framework_text(text: str) -> FrameworkSpec:
@@ -219,6 +238,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
     metric_optional = {
         "basis", "breakdowns", "areas", "description", "caveats", "spc", "public", "decimals", "comparable", "source",
         "local_areas",
+        "plausible",
     }  # fmt: skip
     source_keys = {"publisher", "title", "url", "period", "released", "next_release"}
     all_metric_codes: list[tuple[str, str]] = []
@@ -305,6 +325,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
                     if value is not None
                 },
             )
+            spec_metric.plausible_min, spec_metric.plausible_max = _plausible(c, metric_map, mpath, spec_metric.unit)
             metrics.append(spec_metric)
             all_metric_codes.append((f"{mpath}.code", spec_metric.code))
         spec.priorities.append(

@@ -171,7 +171,20 @@ def build_evidence(
     if parts & Part.ANNOTATIONS:
         _add_annotations(out, area=area, period=period, source=source)
     if parts & (Part.BREAKDOWNS | Part.FAIRNESS) and category is None:
-        _add_breakdowns(out, area=area, period=period, source=source, parts=parts, hidden=hidden_cells)
+        national_totals = {
+            m.pk: {o.period: o for o in series.get((m.pk, national.pk), [])} for m, _ in items if national is not None
+        }
+        _add_breakdowns(
+            out,
+            area=area,
+            period=period,
+            source=source,
+            parts=parts,
+            hidden=hidden_cells,
+            # the national ratio's trend is the board's: public outputs show the area's own, suppressed
+            national=national if hidden_cells is None else None,
+            national_totals=national_totals,
+        )
     return out
 
 
@@ -404,11 +417,14 @@ def _add_breakdowns(
     source: FigureSource,
     parts: Part,
     hidden: set[tuple[int, dt.date, int]] | None = None,
+    national: Area | None = None,
+    national_totals: dict[int, dict[dt.date, ObsRow]] | None = None,
 ) -> None:
     """Each metric's breakdowns at its latest figure's quarter, and disproportionality (for breakdowns with a
-    reference group) at the latest quarter with counts by group. ``hidden``: public evidence, with these
-    cells suppressed (ratios are worked out from the full counts, then every one a hidden count would give
-    back is removed)."""
+    reference group) at the latest quarter with counts by group, with its trend over the last quarters for the
+    area and for England and Wales (when the national figures are broken down too). ``hidden``: public
+    evidence, with these cells suppressed (ratios are worked out from the full counts, then every one a hidden
+    count would give back is removed)."""
     by_metric = {e.metric.pk: e for e in evidence if not e.national_fallback}
     breakdowns: dict[int, list[Breakdown]] = defaultdict(list)
     through = Metric.breakdowns.through.objects.filter(metric_id__in=list(by_metric)).select_related(
@@ -441,11 +457,16 @@ def _add_breakdowns(
         q for quarters in trend.values() for q in quarters
     }
     cells: dict[tuple[int, dt.date, int], ObsRow] = {}
+    national_cells: dict[tuple[int, dt.date, int], ObsRow] = {}
     if periods:
-        rows = source.rows.filter(metric_id__in=list(breakdowns), area=area, category__isnull=False, period__in=periods)
+        areas = [area.pk] + ([national.pk] if national is not None and fair_periods else [])
+        rows = source.rows.filter(
+            metric_id__in=list(breakdowns), area_id__in=areas, category__isnull=False, period__in=periods
+        )
         for obs in _obs_rows(rows):
             assert obs.category_id is not None
-            cells[(obs.metric_id, obs.period, obs.category_id)] = obs
+            into = cells if obs.area_id == area.pk else national_cells
+            into[(obs.metric_id, obs.period, obs.category_id)] = obs
     shown = cells
     if hidden is not None:
         shown = {key: suppressed(obs) if key in hidden else obs for key, obs in cells.items()}
@@ -483,6 +504,20 @@ def _add_breakdowns(
                 ]
             latest_fair = by_quarter[-1]
             latest_fair.trend = [f for f in by_quarter if any(o is not None for _, o in f.cells)]
+            if national is not None and national_cells:
+                national_total = (national_totals or {}).get(metric_id, {})
+                latest_fair.national_trend = [
+                    fairness_at(
+                        metric=item.metric,
+                        area=national,
+                        breakdown=breakdown,
+                        period=f.period,
+                        cells=[(c, national_cells.get((metric_id, f.period, c.pk))) for c in cats],
+                        total=national_total.get(f.period),
+                    )
+                    for f in latest_fair.trend
+                    if any((metric_id, f.period, c.pk) in national_cells for c in cats)
+                ]
             item.fairness.append(latest_fair)
 
 

@@ -64,7 +64,15 @@ REPORTS = {  # test_reporting.py
     "public-reports",
     "public-report",
 }
-PACKS = {"pack-start", "pack-detail", "pack-progress", "pack-download", "public-pack"}  # test_packs.py
+PACKS = {
+    "pack-start",
+    "pack-detail",
+    "pack-progress",
+    "pack-download",
+    "pack-download-docx",
+    "public-pack",
+    "pack-retry",
+}  # test_packs.py, test_board_pack.py
 LOCAL = {"public-local-index", "public-local-area"}  # public, no login: test_local_dashboards.py
 RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "returns",
@@ -75,6 +83,7 @@ RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "return-action",
     "upload-detail",
     "upload-progress",
+    "upload-retry",
     "audit",
 }
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0011_figure_illustrative_annual_basis'),
+        ('metrics', '0013_upload_heartbeat_and_failed_state'),
     ]
 
     operations = [
