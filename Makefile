@@ -86,6 +86,8 @@ bench: install
 	@echo "== returns: SQLite =="
 	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 DJANGO_DEBUG=1 $(PY) manage.py migrate -v0
 	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 DJANGO_DEBUG=1 $(PY) manage.py bench_returns
+	@echo "== hostile and oversized files, each read in a fresh process: peak memory (limit 300 MB) =="
+	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 DJANGO_DEBUG=1 $(PY) manage.py bench_files
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  echo "== returns: PostgreSQL =="; \
 	  dropdb -h 127.0.0.1 -U postgres --if-exists pcc_perf_bench && createdb -h 127.0.0.1 -U postgres pcc_perf_bench && \

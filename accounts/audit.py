@@ -42,6 +42,8 @@ class AuditAction(models.TextChoices):
     UPLOAD_WRITTEN = "upload.written", "Upload written to the return"
     UPLOAD_REJECTED = "upload.rejected", "Upload rejected"
     UPLOAD_SUPERSEDED = "upload.superseded", "Upload superseded"
+    UPLOAD_FAILED = "upload.failed", "Upload could not be checked or written"
+    UPLOAD_RETRIED = "upload.retried", "Upload checked again"
     RETURN_SUBMITTED = "return.submitted", "Return submitted"
     RETURN_RETURNED = "return.returned", "Return sent back"
     RETURN_APPROVED = "return.approved", "Return approved"
@@ -61,6 +63,7 @@ class AuditAction(models.TextChoices):
     PACK_STARTED = "pack.started", "Board pack build started"
     PACK_BUILT = "pack.built", "Board pack built"
     PACK_FAILED = "pack.failed", "Board pack build failed"
+    PACK_RETRIED = "pack.retried", "Board pack build tried again"
 
 
 def event(action: AuditAction, *, actor_id: int | None, obj: models.Model, summary: str, **fields: Any) -> AuditEvent:

@@ -25,6 +25,9 @@ class Area(models.Model):
     type = models.CharField(max_length=40, choices=AreaType.choices)
     ons_code = models.CharField(max_length=9, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    population = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Residents (the framework file says which estimate); empty: not given."
+    )
 
     class Meta:
         ordering = ["name"]

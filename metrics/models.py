@@ -85,6 +85,16 @@ class Metric(models.Model):
     public = models.BooleanField(
         default=False, help_text="Show in public reports even though it is management information."
     )
+    local_areas = models.BooleanField(
+        default=False,
+        help_text="Reported by local area: returns owe one value (the total) for each local area of the home area.",
+    )
+    plausible_min = models.FloatField(
+        null=True, blank=True, help_text="Lowest plausible value (tightens the unit's range); empty: the unit's."
+    )
+    plausible_max = models.FloatField(
+        null=True, blank=True, help_text="Highest plausible value (tightens the unit's range); empty: the unit's."
+    )
 
     class Meta:
         ordering = ["code"]
@@ -452,17 +462,21 @@ class UploadState(models.TextChoices):
     WRITING = "writing", "Writing"
     COMMITTED = "committed", "Written to the return"
     SUPERSEDED = "superseded", "Superseded"
+    FAILED = "failed", "Stopped"
 
 
 # A small file is created checked (ready) and written at once; a large one is checked and written in the
 # background (checking → ready → writing → committed). Another file written first supersedes a ready one.
+# Background work that stops (its worker died, or an unexpected error) is failed, with nothing written, and
+# may be checked again from the start.
 UPLOAD_TRANSITIONS: dict[UploadState, frozenset[UploadState]] = {
-    UploadState.CHECKING: frozenset({UploadState.READY, UploadState.REJECTED}),
+    UploadState.CHECKING: frozenset({UploadState.READY, UploadState.REJECTED, UploadState.FAILED}),
     UploadState.READY: frozenset({UploadState.WRITING, UploadState.COMMITTED, UploadState.SUPERSEDED}),
-    UploadState.WRITING: frozenset({UploadState.COMMITTED, UploadState.REJECTED}),
+    UploadState.WRITING: frozenset({UploadState.COMMITTED, UploadState.REJECTED, UploadState.FAILED}),
     UploadState.REJECTED: frozenset(),
     UploadState.COMMITTED: frozenset(),
     UploadState.SUPERSEDED: frozenset(),
+    UploadState.FAILED: frozenset({UploadState.CHECKING}),
 }
 
 
@@ -482,6 +496,9 @@ class ReturnUpload(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The worker checking or writing the file: its task, and when it last said it was alive.
+    task_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

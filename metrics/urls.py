@@ -11,5 +11,6 @@ urlpatterns = [
     path("returns/<int:pk>/<str:action>/", returns.return_action, name="return-action"),
     path("returns/uploads/<int:pk>/", uploads.upload_detail, name="upload-detail"),
     path("returns/uploads/<int:pk>/progress/", uploads.upload_progress, name="upload-progress"),
+    path("returns/uploads/<int:pk>/retry/", uploads.upload_try_again, name="upload-retry"),
     path("audit/", audit.audit_log, name="audit"),
 ]

@@ -49,12 +49,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django_tasks_db",
     "axes",
     "accounts",
     "frameworks",
     "metrics",
     "reports",
+    # After reports: reports' `db_worker` (the same worker, which also fails work whose worker stopped)
+    # takes the place of django_tasks_db's.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +190,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    # One line per board pack built (pages, measures, charts, size, time).
+    "loggers": {"reports.packs": {"level": "INFO"}},
 }
 
 # pcc_perf's own settings.
@@ -216,6 +220,11 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Work a worker has started (a board pack being built, an upload being checked or written) beats a heartbeat
+# every sixth of this many seconds; with no heartbeat for this long its worker is taken to have stopped, and
+# the work is failed with a message and can be tried again (any worker checks, and so do its pages).
+PCC_PERF_TASK_STALE_SECONDS = float(os.environ.get("PCC_PERF_TASK_STALE_SECONDS", "120"))
 
 # E-mail: SMTP in production. In the local demo (DJANGO_DEBUG=1) every e-mail the app sends (round opened,
 # reminders, returns sent back or approved) is written as a file to PCC_PERF_MAIL_DIR (var/mail/), to read.

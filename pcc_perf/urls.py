@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from reports.api import views as api
 from reports.dashboards import fairness, home
 from reports.dashboards import views as dashboards
+from reports.local import views as local_views
 from reports.narrative import views as report_views
 from reports.packs import views as pack_views
 from reports.snapshots import views as snapshot_views
@@ -29,10 +30,14 @@ urlpatterns = [
     path("reports/<int:pk>/<str:action>/", report_views.report_action, name="report-action"),
     path("packs/<int:pk>/", pack_views.pack_detail, name="pack-detail"),
     path("packs/<int:pk>/progress/", pack_views.pack_progress, name="pack-progress"),
+    path("packs/<int:pk>/retry/", pack_views.pack_try_again, name="pack-retry"),
     path("packs/<int:pk>/download/", pack_views.pack_download, name="pack-download"),
+    path("packs/<int:pk>/download.docx", pack_views.pack_download_docx, name="pack-download-docx"),
     path("public/reports/<int:pk>/pack.pdf", pack_views.public_pack, name="public-pack"),
     path("public/reports/", report_views.public_list, name="public-reports"),
     path("public/reports/<int:pk>/", report_views.public_report, name="public-report"),
+    path("public/areas/", local_views.public_local_index, name="public-local-index"),
+    path("public/areas/<slug:code>/", local_views.public_local_area, name="public-local-area"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/metrics/", api.metrics_list, name="api-metrics"),

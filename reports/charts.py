@@ -226,11 +226,12 @@ def xmr_chart(
 
 
 def _quarter_axis(periods: Sequence[dt.date], *, window: int | None) -> dict[str, Any]:
-    """Ticks labelled "2023/24 Q4" at no more than ten quarters; a window of the last N quarters."""
+    """Ticks labelled "2023/24 Q4" at no more than eight quarters (labels that never run into each other,
+    on a page or on paper); a window of the last N quarters."""
     if not periods:
         return {}
     shown = list(periods[-window:]) if window else list(periods)
-    step = max(1, -(-len(shown) // 10))
+    step = max(1, -(-len(shown) // 8))
     ticks = shown[::-1][::step][::-1]
     axis: dict[str, Any] = {
         "tickmode": "array",

@@ -205,6 +205,10 @@ class Report(models.Model):
     deep_dive = models.ForeignKey(
         "frameworks.Priority", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    deep_dive_findings = models.TextField(blank=True, help_text="The analyst's findings from the deep dive (Markdown).")
+    deep_dive_recommendations = models.TextField(
+        blank=True, help_text="The analyst's recommendations to the board from the deep dive (Markdown)."
+    )
     version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -358,11 +362,17 @@ class BoardPack(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     size = models.PositiveIntegerField(default=0)
     charts_rendered = models.BooleanField(default=True)
+    docx = models.BinaryField(
+        null=True, blank=True, help_text="The board edition as an editable Word document (board packs only)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker building the pack: its task, and when it last said it was alive (see accounts.background).
+    task_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -381,6 +391,10 @@ class BoardPack(models.Model):
     @property
     def filename(self) -> str:
         return f"board-pack-{self.report.snapshot.period:%Y-%m-%d}-{'public' if self.public else 'board'}.pdf"
+
+    @property
+    def docx_filename(self) -> str:
+        return self.filename.removesuffix(".pdf") + ".docx"
 
 
 # What the database refuses, whatever writes to it (installed by migration 0011_published_guards; accounts.immutable).

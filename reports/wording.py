@@ -31,6 +31,14 @@ VARIATION_SHORT = {
     "special_cause_neutral": "Special cause (neutral)",
     None: "No data",
 }
+# The variation for residents (the public local pages): the same judgement, in everyday words.
+VARIATION_PLAIN = {
+    "common_cause": "Usual variation: nothing unusual",
+    "special_cause_improvement": "Unusual change, for the better",
+    "special_cause_concern": "Unusual change, for the worse",
+    "special_cause_neutral": "Unusual change (neither better nor worse)",
+    None: "No data",
+}
 
 
 def peer_text(

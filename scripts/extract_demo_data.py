@@ -156,6 +156,21 @@ class AreaCodes:
         self.home = doc["framework"].get("home_area")
         groups = {g["code"]: g["members"] for g in doc.get("peer_groups", [])}
         self.peers = groups.get(doc["framework"].get("peer_group"), [])
+        # Local areas: every area under the home area (at any depth), as the framework file lists them.
+        parent = {a["code"]: a.get("parent") for a in doc["areas"]}
+
+        def under_home(code: str) -> bool:
+            seen: set[str] = set()
+            while parent.get(code) and code not in seen:
+                seen.add(code)
+                code = parent[code]
+                if code == self.home:
+                    return True
+            return False
+
+        self.local = [a for a in doc["areas"] if under_home(a["code"])]
+        parents = {a.get("parent") for a in self.local}
+        self.lowest_local = [a for a in self.local if a["code"] not in parents]
 
     @staticmethod
     def _norm(name: str) -> str:
@@ -512,6 +527,94 @@ def illustrative_local_returns(home: str = "staffordshire") -> dict[str, list[di
             row.update(status="final", note="Illustrative figure made up for the demo", illustrative="yes")
             out[agency].append(row)
     return out
+
+
+# --- local areas: ONS crime severity score 2022/23 by district (CSS01) ------------------------------------
+CSS_PERIOD = dt.date(2023, 3, 31)  # financial year 2022/23, at the quarter it ends
+CSS_FILES = ("england_crime_severity.csv", "wales_crime_severity.csv")
+
+
+def crime_severity_scores(published: Path) -> dict[str, tuple[float | None, str]]:
+    """The crime severity score 2022/23 by 2023 local authority code: (score, note), or (None, why not).
+
+    Traps (SOURCE.txt): ':' is not published (City of London, Devon and Cornwall); a council merged from old
+    districts has one row per old community safety partnership, with different scores, so it is left out as
+    not available rather than picking one row or adding them up."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for name in CSS_FILES:
+        frame = pd.read_csv(published / "crime-severity-la-2022-23" / name, dtype=str, keep_default_na=False)
+        for code, value in zip(frame["ltla23_code"], frame["crime_severity_score"], strict=True):
+            found[code.strip()].append(value.strip())
+    out: dict[str, tuple[float | None, str]] = {}
+    for code, values in found.items():
+        if len(values) > 1:
+            out[code] = (None, f"{len(values)} rows (one per old community safety partnership): not available")
+        elif values[0] in (":", ""):
+            out[code] = (None, "not published (':')")
+        else:
+            out[code] = (round(float(values[0]), 4), "")
+    return out
+
+
+def crime_severity(published: Path, areas: AreaCodes) -> list[dict[str, object]]:
+    """CSS01 for each lowest local area of the home area (its districts and unitary authorities)."""
+    scores = crime_severity_scores(published)
+    rows: list[dict[str, object]] = []
+    for area in areas.lowest_local:
+        if area.get("ons_code") not in scores:
+            raise SystemExit(f"crime severity: no row for {area['code']} ({area.get('ons_code')})")
+        value, note = scores[area["ons_code"]]
+        row: dict[str, object] = {"metric": "CSS01", "area": area["code"], "period": CSS_PERIOD, "status": "final"}
+        row.update(value=fmt(value) if value is not None else "[x]", note=note or f"ONS, LAD {area['ons_code']}")
+        rows.append(row)
+    return rows
+
+
+# --- local areas: illustrative recorded crime (OFF01, OFF02) -----------------------------------------------
+def illustrative_local_crime(
+    police: list[dict[str, object]], areas: AreaCodes, severity: list[dict[str, object]]
+) -> list[dict[str, object]]:
+    """Made-up quarterly recorded crime for each lowest local area (no public source by district over time is
+    held): the home area's real total for the quarter (for a quarter after the source ends, the same quarter a
+    year before) shared by the areas' populations times their crime severity score 2022/23 (so busier areas
+    get more), with random variation, so the areas add up to the force area; and the rate per 1,000 residents on the framework's (Census 2011) population. Fixed seed: the same
+    file on every run; every row ``illustrative: yes``."""
+    import random
+
+    totals = {
+        str(r["period"]): float(str(r["value"]))
+        for r in police
+        if r["metric"] == "OFF01" and r["area"] == areas.home and not r.get("category")
+    }
+    local = areas.lowest_local
+    score = {str(r["area"]): float(str(r["value"])) for r in severity if r["value"] != "[x]"}
+    weights = [float(a["population"]) * score[a["code"]] for a in local]
+    rng = random.Random("pcc-perf demo local recorded crime")  # noqa: S311 - made-up demo figures, not security
+    rows: list[dict[str, object]] = []
+    for i in range(ILLUSTRATIVE_QUARTERS):
+        period = _quarter_end(i)
+        year_before = period.replace(year=period.year - 1)
+        total = totals.get(period.isoformat()) or totals[year_before.isoformat()]
+        shares = [w * (1 + rng.gauss(0, 0.06)) for w in weights]
+        exact = [total * s / sum(shares) for s in shares]
+        counts = [int(x) for x in exact]
+        for k in sorted(range(len(exact)), key=lambda k: counts[k] - exact[k])[: int(total) - sum(counts)]:
+            counts[k] += 1  # largest remainders: the areas add up to the force area's total
+        for area, count in zip(local, counts, strict=True):
+            note = "Illustrative figure made up for the demo"
+            base = {"area": area["code"], "period": period.isoformat(), "status": "final", "illustrative": "yes"}
+            rows.append({"metric": "OFF01", **base, "value": fmt(count), "note": note})
+            rows.append(
+                {
+                    "metric": "OFF02",
+                    **base,
+                    "value": fmt(round(count / area["population"] * 1000, 4)),
+                    "numerator": fmt(count),
+                    "denominator": fmt(area["population"]),
+                    "note": f"{note}; population: Census 2011",
+                }
+            )
+    return rows
 
 
 # --- Home Office crime outcomes: charge/summons rate (EFF09) and outcome 16 (VW06) ---------------------------
@@ -1039,7 +1142,43 @@ def youth_justice(published: Path, areas: AreaCodes) -> list[dict[str, object]]:
                     continue
                 parts = [(name, w, values.get((indicator, n, year))) for n, (name, w) in authorities.items()]
                 rows.append(_youth_row(metric, area, period_of(year), parts))
+    # The home area's own authorities (Staffordshire County Council, Stoke-on-Trent): their published rates,
+    # as local areas; '-' (not published) is [x].
+    for number, local in youth_local_areas(published, areas).items():
+        for indicator, (metric, period_of) in YOUTH_INDICATORS.items():
+            for year in years:
+                if (indicator, number, year) not in values:
+                    continue
+                value = values[(indicator, number, year)]
+                row: dict[str, object] = {"metric": metric, "area": local, "period": period_of(year), "status": "final"}
+                if value is None:
+                    row.update(value="[x]", note=f"not published ('-') for DfE local authority {number}")
+                else:
+                    row.update(value=fmt(value), note=f"as published for DfE local authority {number}")
+                rows.append(row)
     return rows
+
+
+def youth_local_areas(published: Path, areas: AreaCodes) -> dict[int, str]:
+    """DfE local authority number -> the home area's local area it publishes for: the shire county to the
+    local area whose districts it covers (the parent of the lowest local areas that are districts, E07), a
+    unitary authority to the local area of its ONS code's name."""
+    codes = pd.read_excel(published / "youth-justice-la" / "la_code_list.xlsx")
+    home = youth_areas(published, areas)[areas.home]
+    by_name = {AreaCodes._norm(a["name"]): a["code"] for a in areas.local}
+    county = {a.get("parent") for a in areas.lowest_local if str(a.get("ons_code", "")).startswith("E07")}
+    kinds = dict(zip(codes["LA Number"].astype(int), codes["Type"], strict=True))
+    out: dict[int, str] = {}
+    for number, (name, _) in sorted(home.items()):
+        if kinds[number] == "SC":
+            if len(county) != 1:
+                raise SystemExit(f"youth justice: no single local area for the shire county {name}")
+            out[number] = str(next(iter(county)))
+        elif AreaCodes._norm(name) in by_name:
+            out[number] = by_name[AreaCodes._norm(name)]
+        else:
+            raise SystemExit(f"youth justice: {name} (DfE {number}) is not a local area of {areas.home}")
+    return out
 
 
 def _youth_row(
@@ -1121,7 +1260,8 @@ def main() -> None:
     police += search_arrests(args.published, areas)
     police += csew_antisocial_behaviour(args.published, areas)
     justice, police_national = national_series(args.published)
-    write(args.out / "police.csv", police + police_national)
+    severity = crime_severity(args.published, areas)
+    write(args.out / "police.csv", police + police_national + severity)
     write(args.out / "cps.csv", cps_outcomes(args.published, areas))
     write_xlsx(args.out / "hmcts.xlsx", [r for r in justice if str(r["metric"]).startswith("EFF")])
     write(args.out / "hmpps.csv", [r for r in justice if str(r["metric"]).startswith("OFF")])
@@ -1129,6 +1269,11 @@ def main() -> None:
     write(args.out / "youth-justice.csv", youth_justice(args.published, areas))
     for agency, rows in sorted(illustrative_local_returns().items()):
         write(args.out / f"illustrative-{agency}.csv", rows, ILLUSTRATIVE_HEADER)
+    write(
+        args.out / "illustrative-police-local.csv",
+        illustrative_local_crime(police, areas, severity),
+        ILLUSTRATIVE_HEADER,
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import yaml
 
 from accounts.models import Agency
 from frameworks.models import Area, Breakdown, Framework, PeerGroup
-from metrics.models import FrameworkMetric
+from metrics.models import FrameworkMetric, Metric
 
 from .schema import default_name
 
@@ -30,6 +30,8 @@ def framework_export(*, code: str) -> str:
             entry["ons_code"] = a.ons_code
         if a.parent:
             entry["parent"] = a.parent.code
+        if a.population is not None:
+            entry["population"] = a.population
         areas.append(entry)
     doc["areas"] = areas
     groups = []
@@ -90,9 +92,11 @@ def framework_export(*, code: str) -> str:
             "description": metric.description,
             "caveats": metric.caveats,
             **({"public": True} if metric.public else {}),
+            **({"local_areas": True} if metric.local_areas else {}),
             **({"decimals": metric.decimals} if metric.decimals is not None else {}),
             **({"comparable": metric.comparable} if metric.comparable is not None else {}),
             **({"source": dict(metric.source)} if metric.source else {}),
+            **({"plausible": _plausible(metric)} if _plausible(metric) else {}),
             "spc": {
                 "screen_outliers": metric.spc_screen_outliers,
                 "run_length": metric.spc_run_length,
@@ -125,3 +129,9 @@ def framework_export(*, code: str) -> str:
     if rules:
         doc["validation_rules"] = rules
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
+
+
+def _plausible(metric: Metric) -> dict[str, float]:
+    """A metric's own plausible bounds as the file writes them (whole numbers without a decimal point)."""
+    found = {"min": metric.plausible_min, "max": metric.plausible_max}
+    return {key: int(v) if v.is_integer() else v for key, v in found.items() if v is not None}

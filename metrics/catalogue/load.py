@@ -147,7 +147,13 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
         areas[a["code"]] = loader.upsert(
             Area,
             {"code": a["code"]},
-            {"name": a["name"], "type": a["type"], "ons_code": a["ons_code"], "parent_id": existing_parent},
+            {
+                "name": a["name"],
+                "type": a["type"],
+                "ons_code": a["ons_code"],
+                "parent_id": existing_parent,
+                "population": a["population"],
+            },
             f"area {a['code']}",
         )
     area_ids = dict(Area.objects.values_list("code", "id"))
@@ -251,6 +257,9 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                     "decimals": m.decimals,
                     "comparable": m.comparable,
                     "source": m.source,
+                    "local_areas": m.local_areas,
+                    "plausible_min": m.plausible_min,
+                    "plausible_max": m.plausible_max,
                 },
                 f"metric {m.code}",
             )

@@ -17,6 +17,7 @@ import yaml
 from accounts.models import Agency
 from frameworks.models import Area, AreaType, Breakdown, PeerGroup
 from metrics.models import Basis, Direction, Importance, RuleKind, SourceType, Unit
+from metrics.plausible import unit_range
 
 from .checker import Checker
 
@@ -51,6 +52,9 @@ class MetricSpec:
     decimals: int | None = None
     comparable: bool | None = None
     source: dict[str, str] = field(default_factory=dict)
+    local_areas: bool = False
+    plausible_min: float | None = None
+    plausible_max: float | None = None
 
 
 @dataclass
@@ -74,7 +78,7 @@ class FrameworkSpec:
     home_area: str
     peer_group: str | None
     agencies: list[dict[str, str]] = field(default_factory=list)
-    areas: list[dict[str, str]] = field(default_factory=list)
+    areas: list[dict[str, Any]] = field(default_factory=list)
     peer_groups: list[tuple[dict[str, str], list[MembershipSpec]]] = field(default_factory=list)
     breakdowns: list[tuple[dict[str, Any], list[tuple[str, str]]]] = field(default_factory=list)
     priorities: list[PrioritySpec] = field(default_factory=list)
@@ -83,6 +87,22 @@ class FrameworkSpec:
 
 def default_name(code: str) -> str:
     return code.replace("_", " ").replace("-", " ").capitalize()
+
+
+def _plausible(c: Checker, metric_map: dict[str, Any], mpath: str, unit: str) -> tuple[float | None, float | None]:
+    """A metric's ``plausible: {min, max}``: within its unit's range (it tightens, never widens), min ≤ max."""
+    bounds = c.mapping(metric_map.get("plausible") or {}, f"{mpath}.plausible", set(), {"min", "max"}) or {}
+    low = c.number(bounds.get("min"), f"{mpath}.plausible.min")
+    high = c.number(bounds.get("max"), f"{mpath}.plausible.max")
+    lowest, highest = unit_range(unit)
+    for key, value in (("min", low), ("max", high)):
+        if value is not None and not lowest <= value <= highest:
+            c.error(
+                f"{mpath}.plausible.{key}", f"{value:g} is outside the range of the unit ({lowest:g} to {highest:g})"
+            )
+    if low is not None and high is not None and low > high:
+        c.error(f"{mpath}.plausible", f"min {low:g} is above max {high:g}")
+    return low, high
 
 
 def parse_framework_text(text: str) -> FrameworkSpec:
@@ -120,7 +140,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
     area_types = [t.value for t in AreaType]
     for i, item in enumerate(c.sequence(top.get("areas"), "areas")):
         path = f"areas[{i}]"
-        m = c.mapping(item, path, {"code", "name", "type"}, {"ons_code", "parent"})
+        m = c.mapping(item, path, {"code", "name", "type"}, {"ons_code", "parent", "population"})
         if m is None:
             continue
         ons = c.text(m.get("ons_code"), f"{path}.ons_code", required=False, max_length=9)
@@ -133,6 +153,11 @@ def parse_framework_text(text: str) -> FrameworkSpec:
                 "type": c.choice(m.get("type"), f"{path}.type", area_types),
                 "ons_code": ons,
                 "parent": c.code(m["parent"], f"{path}.parent") if m.get("parent") is not None else "",
+                "population": (
+                    c.integer(m["population"], f"{path}.population", 0, 1, 2_000_000_000)
+                    if m.get("population") is not None
+                    else None
+                ),
             }
         )
     c.unique([(f"areas[{i}].code", a["code"]) for i, a in enumerate(spec.areas)], "area")
@@ -212,6 +237,8 @@ def parse_framework_text(text: str) -> FrameworkSpec:
     metric_keys = {"code", "name", "agency", "unit", "direction", "source_type"}
     metric_optional = {
         "basis", "breakdowns", "areas", "description", "caveats", "spc", "public", "decimals", "comparable", "source",
+        "local_areas",
+        "plausible",
     }  # fmt: skip
     source_keys = {"publisher", "title", "url", "period", "released", "next_release"}
     all_metric_codes: list[tuple[str, str]] = []
@@ -289,6 +316,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
                     if metric_map.get("comparable") is not None
                     else None
                 ),
+                local_areas=c.boolean(metric_map.get("local_areas"), f"{mpath}.local_areas", False),
                 source={
                     key: c.text(value, f"{mpath}.source.{key}", required=False, max_length=1000)
                     for key, value in (
@@ -297,6 +325,7 @@ def parse_framework_text(text: str) -> FrameworkSpec:
                     if value is not None
                 },
             )
+            spec_metric.plausible_min, spec_metric.plausible_max = _plausible(c, metric_map, mpath, spec_metric.unit)
             metrics.append(spec_metric)
             all_metric_codes.append((f"{mpath}.code", spec_metric.code))
         spec.priorities.append(

@@ -10,6 +10,7 @@ from typing import Any
 from accounts.models import Agency
 from frameworks.models import Area, BreakdownCategory
 from metrics.models import SIGNED_UNITS, UNIT_SCALE, Metric, ObservationStatus, Unit
+from metrics.plausible import implausible_part, implausible_value
 from metrics.quarters import QuarterError
 
 from .parse import MISSING_TOKENS, cell, parse_number, parse_period
@@ -166,6 +167,15 @@ def _check_row(
         if value < 0 and not (column == "value" and unit in SIGNED_UNITS):
             err(column, "negative", f"{column} {raw} is negative")
             return None
+        if column != "value":
+            problem = implausible_part(value, column=column)
+        elif unit is not None:
+            problem = implausible_value(value, unit=unit, low=metric.plausible_min, high=metric.plausible_max)  # type: ignore[union-attr]
+        else:
+            problem = None
+        if problem is not None:
+            err(column, "out_of_range", problem)
+            return None
         return value
 
     raw_value = cell(cells, positions, "value")
@@ -205,8 +215,10 @@ def _check_row(
                     f"value {value:g} differs from numerator / denominator = {computed:.2f}",
                 )
             )
-    if unit == Unit.PERCENTAGE and value is not None and value > 100:
-        err("value", "out_of_range", f"percentage {value:g} is above 100")
+    if value is not None and raw_value is None and unit is not None:  # worked out from numerator / denominator
+        problem = implausible_value(value, unit=unit, low=metric.plausible_min, high=metric.plausible_max)  # type: ignore[union-attr]
+        if problem is not None:
+            err("value", "out_of_range", problem)
 
     raw_status = cell(cells, positions, "status")
     status = ObservationStatus.PROVISIONAL.value

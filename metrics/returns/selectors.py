@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.access import Perm, has_perm
 from accounts.models import Agency
 from frameworks.models import Area, BreakdownCategory, Framework
-from frameworks.selectors import current_framework
+from frameworks.selectors import current_framework, local_areas, lowest_local_areas
 from metrics.models import (
     Basis,
     CollectionRound,
@@ -44,7 +44,9 @@ class OwedLine:
 
 def owed_lines(*, framework: Framework, agency: Agency | None = None) -> list[OwedLine]:
     """Each (metric, area, category) the agency owes every quarter: its metrics in the framework × the
-    metric's areas (the home area when none are named) × the total and each breakdown category."""
+    metric's areas (the home area when none are named) × the total and each breakdown category; and for a
+    metric reported by local area (``local_areas``), one value (the total) for each lowest local area under
+    the home area (districts and unitary authorities). Fixed queries whatever the number of metrics and areas."""
     placements = (
         FrameworkMetric.objects.filter(framework=framework)
         .select_related("metric__agency")
@@ -55,6 +57,7 @@ def owed_lines(*, framework: Framework, agency: Agency | None = None) -> list[Ow
         placements = placements.filter(metric__agency=agency)
     home = framework.home_area
     lines: list[OwedLine] = []
+    local: list[Area] | None = None
     for place in placements:
         metric = place.metric
         if not owed_quarterly(metric):
@@ -64,6 +67,11 @@ def owed_lines(*, framework: Framework, agency: Agency | None = None) -> list[Ow
             lines.append(OwedLine(metric, area, None))
             for breakdown in metric.breakdowns.all():
                 lines.extend(OwedLine(metric, area, category) for category in breakdown.categories.all())
+        if metric.local_areas:
+            if local is None:
+                local = lowest_local_areas(local_areas(framework))
+            named = {a.pk for a in areas}
+            lines.extend(OwedLine(metric, area, None) for area in local if area.pk not in named)
     return lines
 
 

@@ -1,29 +1,62 @@
-"""Background tasks (django.tasks): checking and writing large uploads."""
+"""Background tasks (django.tasks): checking and writing large uploads, each beating a heartbeat on the
+upload while it works so a stopped worker's upload is failed, not left "checking" for ever."""
 
-from django.tasks import task
+import contextlib
 
+from django.tasks import TaskContext, task
+
+from accounts.background import heartbeat
 from accounts.models import User
-from metrics.models import ReturnUpload
+from metrics.models import ReturnUpload, UploadState
 
 
-@task()
-def check_upload_task(upload_id: int) -> str:
-    from .uploads import upload_check
-
-    upload = ReturnUpload.objects.get(pk=upload_id)
-    return str(upload_check(upload=upload).state)
+def _stopped(exc: BaseException, doing: str) -> str:
+    reason = str(exc).strip() or exc.__class__.__name__
+    return f"The file could not be {doing}: {reason[:200]}. Nothing was written; check it again."
 
 
-@task()
-def commit_upload_task(upload_id: int, actor_id: int) -> str:
+@task(takes_context=True)
+def check_upload_task(context: TaskContext, upload_id: int) -> str:
+    from .uploads import UploadSuperseded, upload_check, upload_failed, upload_started, working
+
+    task_id = str(context.task_result.id)
+    if not upload_started(upload_id=upload_id, task_id=task_id, state=UploadState.CHECKING):
+        return "not waiting to be checked"
+    try:
+        with heartbeat(working(upload_id, task_id, UploadState.CHECKING)):
+            upload = ReturnUpload.objects.get(pk=upload_id)
+            return str(upload_check(upload=upload, task_id=task_id).state)
+    except UploadSuperseded:
+        return "superseded"
+    except Exception as exc:  # the page must say it stopped, not spin for ever
+        with contextlib.suppress(UploadSuperseded):
+            upload_failed(upload_id=upload_id, message=_stopped(exc, "checked"), task_id=task_id)
+        raise
+
+
+@task(takes_context=True)
+def commit_upload_task(context: TaskContext, upload_id: int, actor_id: int) -> str:
     from .services import ReturnError
-    from .uploads import upload_fail, upload_write
+    from .uploads import UploadSuperseded, upload_fail, upload_failed, upload_started, upload_write, working
 
+    task_id = str(context.task_result.id)
+    if not upload_started(upload_id=upload_id, task_id=task_id, state=UploadState.WRITING):
+        return "not waiting to be written"
     upload = ReturnUpload.objects.select_related("return_obj").get(pk=upload_id)
     actor = User.objects.get(pk=actor_id)
     try:
-        upload_write(actor=actor, upload=upload)
+        with heartbeat(working(upload_id, task_id, UploadState.WRITING)):
+            upload_write(actor=actor, upload=upload, task_id=task_id)
+    except UploadSuperseded:
+        return "superseded"
     except ReturnError as exc:
-        upload_fail(actor=actor, upload_id=upload_id, message=str(exc))
+        try:
+            upload_fail(actor=actor, upload_id=upload_id, message=str(exc), task_id=task_id)
+        except UploadSuperseded:
+            return "superseded"
         return "rejected"
+    except Exception as exc:
+        with contextlib.suppress(UploadSuperseded):
+            upload_failed(upload_id=upload_id, message=_stopped(exc, "written"), task_id=task_id)
+        raise
     return "committed"

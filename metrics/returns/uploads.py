@@ -8,25 +8,41 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.access import Perm, require, system_actor
 from accounts.audit import AuditAction, record
+from accounts.background import stale_before, stopped_message, task_abandoned
 from accounts.models import Agency
 from accounts.workflow import change_state, locked
-from metrics.imports.parse import FileRejected, parse_file, sniff_upload
-from metrics.imports.summary import ImportSummary, Issue
+from metrics.imports.parse import FileRejected, parse_file, sniff_upload, xlsx_sheet_bytes
+from metrics.imports.summary import ImportSummary, Issue, capped
 from metrics.models import UPLOAD_TRANSITIONS, Return, ReturnUpload, UploadState
 from metrics.quarters import Quarter
 
 from .services import STALE, Conflict, ReturnError, check_editable, lock_return
 from .values import ValuesCheck, check_return_rows, write_values
 
+# A worksheet row of four cells takes at least this many bytes of XML: a workbook whose worksheets inflate to
+# less than PCC_PERF_BACKGROUND_ROWS times it cannot hold more rows than are checked inside the request.
+XLSX_INLINE_BYTES_PER_ROW = 40
+
+
+class UploadSuperseded(Exception):
+    """The upload is no longer this worker's: it was failed as stopped (and maybe checked again)."""
+
+
+# The states in which a worker works on an upload.
+WORKING = (UploadState.CHECKING, UploadState.WRITING)
+
 
 class UploadRejected(ReturnError):
     """A file with errors: nothing was written. ``summary`` lists every problem."""
 
     def __init__(self, summary: dict[str, Any]):
-        super().__init__(f"{len(summary.get('errors', []))} error(s); nothing was written")
+        total = len(summary.get("errors", [])) + sum(summary.get("errors_omitted", {}).values())
+        super().__init__(f"{total} error(s); nothing was written")
         self.summary = summary
 
 
@@ -41,7 +57,7 @@ def upload_create(*, actor: Any, return_obj: Return, filename: str, content: byt
     kind = sniff_upload(content=content, filename=filename)
     stored_name = filename if filename.lower().endswith(f".{kind}") else f"{filename}.{kind}"
     lines = content.count(b"\n") if kind == "csv" else 0
-    large = lines > settings.PCC_PERF_BACKGROUND_ROWS or (kind == "xlsx" and len(content) > 512 * 1024)
+    large = _large(content)
     upload = ReturnUpload(
         return_obj=return_obj,
         filename=stored_name[:300],
@@ -65,6 +81,16 @@ def upload_create(*, actor: Any, return_obj: Return, filename: str, content: byt
     return upload
 
 
+def _large(content: bytes) -> bool:
+    """Whether a (sniffed) file is read by the worker. Nothing that may be large is parsed inside a web
+    request: a CSV by its lines, a workbook by the inflated size of its worksheets, from the archive's
+    directory (a 450 KB workbook can hold 700,000 rows)."""
+    limit = settings.PCC_PERF_BACKGROUND_ROWS
+    if content[:4] != b"PK\x03\x04":
+        return content.count(b"\n") > limit
+    return len(content) > 512 * 1024 or xlsx_sheet_bytes(content) > limit * XLSX_INLINE_BYTES_PER_ROW
+
+
 def _move_upload(upload: ReturnUpload, to: UploadState, action: AuditAction, *, actor: Any, **change: Any) -> None:
     """``change_state`` on an upload: its transition table, the audit event filed under its return."""
     change_state(
@@ -72,11 +98,25 @@ def _move_upload(upload: ReturnUpload, to: UploadState, action: AuditAction, *, 
     )
 
 
-def upload_check(*, upload: ReturnUpload) -> ReturnUpload:
-    """Check a stored upload (the background task) and save its preview: checking → ready or rejected."""
-    state = _check_into(upload, save_progress=True)
+def upload_started(*, upload_id: int, task_id: str, state: UploadState) -> bool:
+    """A worker takes the upload in ``state`` (checking or writing): records its task and a first heartbeat.
+    False when the upload is no longer in that state (nothing to do)."""
+    taken = ReturnUpload.objects.filter(pk=upload_id, state=state).update(task_id=task_id, heartbeat_at=timezone.now())
+    return bool(taken)
+
+
+def working(upload_id: int, task_id: str, state: UploadState) -> QuerySet[ReturnUpload]:
+    """The upload while this task works on it in ``state`` (for progress and heartbeats)."""
+    return ReturnUpload.objects.filter(pk=upload_id, task_id=task_id, state=state)
+
+
+def upload_check(*, upload: ReturnUpload, task_id: str | None = None) -> ReturnUpload:
+    """Check a stored upload (the background task) and save its preview: checking → ready or rejected.
+    ``task_id``: the worker's task; ``UploadSuperseded`` if the upload stopped being its meanwhile."""
+    state = _check_into(upload, save_progress=True, task_id=task_id)
     with transaction.atomic():
         current = locked(ReturnUpload, upload.pk)
+        _still_mine(current, task_id, UploadState.CHECKING)
         current.summary, current.rows_total, current.rows_done = upload.summary, upload.rows_total, upload.rows_done
         _move_upload(
             current,
@@ -88,9 +128,14 @@ def upload_check(*, upload: ReturnUpload) -> ReturnUpload:
     return current
 
 
-def _check_into(upload: ReturnUpload, *, save_progress: bool = False) -> UploadState:
+def _still_mine(upload: ReturnUpload, task_id: str | None, state: UploadState) -> None:
+    if task_id is not None and (upload.task_id != task_id or upload.state != state):
+        raise UploadSuperseded(f"upload {upload.pk} is no longer worked on by task {task_id}")
+
+
+def _check_into(upload: ReturnUpload, *, save_progress: bool = False, task_id: str | None = None) -> UploadState:
     """Check ``upload`` against its return and put the preview on it; the state it should move to.
-    Writes nothing but progress."""
+    Writes nothing but progress (and, by ``task_id``'s worker, a heartbeat with it)."""
     return_obj = Return.objects.select_related("round", "agency").get(pk=upload.return_obj_id)
     content = bytes(upload.content)
     try:
@@ -100,27 +145,38 @@ def _check_into(upload: ReturnUpload, *, save_progress: bool = False) -> UploadS
         return UploadState.REJECTED
     progress = None
     if save_progress and upload.pk:
-        ReturnUpload.objects.filter(pk=upload.pk).update(rows_total=len(raw_rows), rows_done=0)
+        rows = ReturnUpload.objects.filter(pk=upload.pk, state=UploadState.CHECKING)
+        if task_id is not None:
+            rows = rows.filter(task_id=task_id)
+        rows.update(rows_total=len(raw_rows), rows_done=0, heartbeat_at=timezone.now())
 
         def progress(done: int) -> None:
-            ReturnUpload.objects.filter(pk=upload.pk).update(rows_done=done)
+            rows.update(rows_done=done, heartbeat_at=timezone.now())
 
     check = check_return_rows(
         return_obj=return_obj, positions=positions, raw_rows=raw_rows, filename=upload.filename, progress=progress
     )
     s = check.summary
     upload.rows_total = upload.rows_done = s.rows_read
+    # At most ISSUES_PER_KIND problems of each kind are stored and shown; the rest are counted.
+    warnings, warnings_omitted = capped(
+        [{"row": i.row, "column": i.column, "kind": i.kind, "message": i.message} for i in s.warnings]
+        + [
+            {"row": f.row, "column": "value", "kind": f.kind, "message": f.message, "importance": f.importance}
+            for f in check.findings
+        ]
+    )
+    for kind, count in s.warnings.omitted.items():
+        warnings_omitted[kind] = warnings_omitted.get(kind, 0) + count
     upload.summary = {
         "rows_read": s.rows_read,
         "created": s.created,
         "updated": s.updated,
         "unchanged": s.unchanged,
         "errors": [{"row": i.row, "column": i.column, "kind": i.kind, "message": i.message} for i in s.errors],
-        "warnings": [{"row": i.row, "column": i.column, "kind": i.kind, "message": i.message} for i in s.warnings]
-        + [
-            {"row": f.row, "column": "value", "kind": f.kind, "message": f.message, "importance": f.importance}
-            for f in check.findings
-        ],
+        "errors_omitted": dict(s.errors.omitted),
+        "warnings": warnings,
+        "warnings_omitted": warnings_omitted,
     }
     return UploadState.REJECTED if s.errors else UploadState.READY
 
@@ -144,7 +200,7 @@ def upload_confirm(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
     """Write a checked upload into its return, in one transaction (in the background for a large file:
     ready → writing, and the task queued once the change is committed)."""
     require(actor, Perm.SUBMIT_RETURN, agency=upload.return_obj.agency_id)
-    if upload.rows_total <= settings.PCC_PERF_BACKGROUND_ROWS:
+    if upload.rows_total <= settings.PCC_PERF_BACKGROUND_ROWS and not _large(bytes(upload.content)):
         return upload_write(actor=actor, upload=upload)
     from .tasks import commit_upload_task
 
@@ -164,13 +220,14 @@ def upload_confirm(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
     return current
 
 
-def upload_write(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
+def upload_write(*, actor: Any, upload: ReturnUpload, task_id: str | None = None) -> ReturnUpload:
     """Write the upload's rows into its return (ready or writing → committed); other ready files of the
-    return are superseded. With any problem nothing is written."""
+    return are superseded. With any problem nothing is written. ``task_id``: the background worker's task."""
     require(actor, Perm.SUBMIT_RETURN, agency=upload.return_obj.agency_id)
     with transaction.atomic():
         ret = lock_return(upload.return_obj, None)  # the return first, then the upload: one lock order
         current = locked(ReturnUpload, upload.pk)
+        _still_mine(current, task_id, UploadState.WRITING)
         _check_confirmable(current, writing=True)
         if ret.version != current.return_version:
             raise Conflict(STALE)
@@ -202,13 +259,88 @@ def upload_write(*, actor: Any, upload: ReturnUpload) -> ReturnUpload:
     return current
 
 
-def upload_fail(*, actor: Any, upload_id: int, message: str) -> ReturnUpload:
+def upload_fail(*, actor: Any, upload_id: int, message: str, task_id: str | None = None) -> ReturnUpload:
     """A background write that could not be done: writing → rejected, with the reason on its page."""
     with transaction.atomic():
         current = locked(ReturnUpload, upload_id)
+        _still_mine(current, task_id, UploadState.WRITING)
         current.summary = {**current.summary, "errors": [_file_error(message)]}
         _move_upload(
             current, UploadState.REJECTED, AuditAction.UPLOAD_REJECTED, actor=actor, fields=["summary"], reason=message
+        )
+    return current
+
+
+def upload_failed(*, upload_id: int, message: str, task_id: str | None = None) -> ReturnUpload:
+    """Background work on an upload that stopped (an unexpected error, or its worker died): checking or
+    writing → failed, with the reason on its page. Nothing was written; it can be checked again."""
+    with transaction.atomic():
+        current = locked(ReturnUpload, upload_id)
+        if task_id is not None:
+            _still_mine(current, task_id, UploadState(current.state))
+        current.summary = {**current.summary, "errors": [_file_error(message)]}
+        _move_upload(
+            current,
+            UploadState.FAILED,
+            AuditAction.UPLOAD_FAILED,
+            actor=system_actor(),
+            fields=["summary"],
+            reason=message,
+        )
+    return current
+
+
+def uploads_recover(*, uploads: QuerySet[ReturnUpload] | None = None) -> list[int]:
+    """Fail the uploads a worker was checking or writing when it stopped (no heartbeat for
+    ``PCC_PERF_TASK_STALE_SECONDS``), and mark its task failed. Returns their ids. Uploads still waiting
+    for a worker (no heartbeat yet) are left alone: a live worker takes them."""
+    threshold = stale_before()
+    rows = ReturnUpload.objects.all() if uploads is None else uploads
+    candidates = list(rows.filter(state__in=WORKING, heartbeat_at__lt=threshold).values_list("pk", "state", "task_id"))
+    failed = []
+    for pk, state, task_id in candidates:
+        message = stopped_message("checking this file" if state == UploadState.CHECKING else "writing this file")
+        try:
+            with transaction.atomic():
+                current = locked(ReturnUpload, pk)
+                if current.state not in WORKING or current.heartbeat_at is None or current.heartbeat_at >= threshold:
+                    continue  # it beat, or finished, meanwhile
+                upload_failed(upload_id=pk, message=message)
+        except UploadSuperseded:
+            continue
+        task_abandoned(task_id, message)
+        failed.append(pk)
+    return failed
+
+
+def upload_alive(upload: ReturnUpload) -> ReturnUpload:
+    """``upload``, failed first if the worker on it stopped (its page asks before showing progress)."""
+    stale = upload.state in WORKING and upload.heartbeat_at is not None and upload.heartbeat_at < stale_before()
+    if stale and uploads_recover(uploads=ReturnUpload.objects.filter(pk=upload.pk)):
+        upload.refresh_from_db()
+    return upload
+
+
+def upload_retry(*, actor: Any, upload_id: int) -> ReturnUpload:
+    """Check a failed upload again, from the start (its page's "Check it again"): failed → checking, and the
+    check queued once that is committed. The return must still be open to changes."""
+    upload = ReturnUpload.objects.select_related("return_obj").get(pk=upload_id)
+    require(actor, Perm.SUBMIT_RETURN, agency=upload.return_obj.agency_id)
+    from .tasks import check_upload_task
+
+    with transaction.atomic():
+        ret = lock_return(upload.return_obj, None)
+        check_editable(ret)
+        current = locked(ReturnUpload, upload_id)
+        current.summary, current.rows_done, current.task_id, current.heartbeat_at = {}, 0, "", None
+        current.return_version = ret.version
+        _move_upload(
+            current,
+            UploadState.CHECKING,
+            AuditAction.UPLOAD_RETRIED,
+            actor=actor,
+            fields=["summary", "rows_done", "task_id", "heartbeat_at", "return_version"],
+            on_commit=lambda: check_upload_task.enqueue(upload_id),
         )
     return current
 

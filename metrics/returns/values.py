@@ -16,7 +16,7 @@ from frameworks.models import Area, BreakdownCategory
 from frameworks.selectors import current_framework
 from metrics.imports.checks import Row, check_rows, numbers_of, same_numbers
 from metrics.imports.parse import COLUMNS
-from metrics.imports.summary import ImportSummary, Issue
+from metrics.imports.summary import ISSUES_PER_KIND, ImportSummary, Issue
 from metrics.models import FIGURE_VALUE_FIELDS, Metric, Return, ReturnState, ReturnValue
 from metrics.quarters import period_label
 
@@ -58,10 +58,12 @@ def check_return_rows(
     filename: str,
     progress: Any = None,
     findings: bool = True,
+    issue_cap: int | None = ISSUES_PER_KIND,
 ) -> ValuesCheck:
     """The import core's checks plus this return's own (its quarter), and what would change; with
-    ``findings``, also the rules and unusual-figure checks on the return as it would be."""
-    summary = ImportSummary(filename=filename)
+    ``findings``, also the rules and unusual-figure checks on the return as it would be. ``issue_cap``: problems
+    kept per kind (None for the web grid, whose every problem goes on its cell)."""
+    summary = ImportSummary(filename=filename, issue_cap=issue_cap)
     rows = check_rows(
         positions=positions, raw_rows=raw_rows, agency=return_obj.agency, summary=summary, progress=progress
     )
@@ -169,7 +171,9 @@ def return_save_grid(*, actor: Any, return_obj: Return, version: int, entries: l
     with transaction.atomic():
         locked = lock_return(return_obj, version)
         check_editable(locked)
-        check = check_return_rows(return_obj=locked, positions=positions, raw_rows=raw_rows, filename="web form")
+        check = check_return_rows(
+            return_obj=locked, positions=positions, raw_rows=raw_rows, filename="web form", issue_cap=None
+        )
         if check.summary.errors:
             transaction.set_rollback(True)
             return check

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q
@@ -97,10 +97,12 @@ def build_evidence(
     category: BreakdownCategory | None = None,
     parts: Part = Part.PEERS,
     public: bool = False,
+    also_hidden: Collection[tuple[int, int, dt.date]] = (),
 ) -> list[MetricEvidence]:
     """Evidence for each metric (``placements`` of the framework, or bare ``metrics``) for ``area`` up to
     ``period``, in a fixed number of queries whatever the number of metrics. ``public``: from suppressed
-    figures (see the module's docstring)."""
+    figures (see the module's docstring); ``also_hidden``: more (metric, area, quarter) figures a public
+    output hides before anything is worked out (a local area's secondary suppression, ``reports.local``)."""
     if placements is None and metrics is None:
         placements = placements_of(framework=framework) if framework is not None else []
     items: list[tuple[Metric, Priority | None]] = (
@@ -125,6 +127,9 @@ def build_evidence(
         hidden_cells = _suppress_for_public(
             series, {m.pk: m for m, _ in items}, area=area, period=period, source=source, category=category
         )
+        if also_hidden:
+            for key, rows_ in series.items():
+                series[key] = [suppressed(o) if (*key, o.period) in also_hidden else o for o in rows_]
 
     as_at = period or (
         source.snapshot.period if source.snapshot is not None else source.rows.aggregate(last=Max("period"))["last"]
@@ -166,7 +171,20 @@ def build_evidence(
     if parts & Part.ANNOTATIONS:
         _add_annotations(out, area=area, period=period, source=source)
     if parts & (Part.BREAKDOWNS | Part.FAIRNESS) and category is None:
-        _add_breakdowns(out, area=area, period=period, source=source, parts=parts, hidden=hidden_cells)
+        national_totals = {
+            m.pk: {o.period: o for o in series.get((m.pk, national.pk), [])} for m, _ in items if national is not None
+        }
+        _add_breakdowns(
+            out,
+            area=area,
+            period=period,
+            source=source,
+            parts=parts,
+            hidden=hidden_cells,
+            # the national ratio's trend is the board's: public outputs show the area's own, suppressed
+            national=national if hidden_cells is None else None,
+            national_totals=national_totals,
+        )
     return out
 
 
@@ -412,11 +430,14 @@ def _add_breakdowns(
     source: FigureSource,
     parts: Part,
     hidden: set[tuple[int, dt.date, int]] | None = None,
+    national: Area | None = None,
+    national_totals: dict[int, dict[dt.date, ObsRow]] | None = None,
 ) -> None:
     """Each metric's breakdowns at its latest figure's quarter, and disproportionality (for breakdowns with a
-    reference group) at the latest quarter with counts by group. ``hidden``: public evidence, with these
-    cells suppressed (ratios are worked out from the full counts, then every one a hidden count would give
-    back is removed)."""
+    reference group) at the latest quarter with counts by group, with its trend over the last quarters for the
+    area and for England and Wales (when the national figures are broken down too). ``hidden``: public
+    evidence, with these cells suppressed (ratios are worked out from the full counts, then every one a hidden
+    count would give back is removed)."""
     by_metric = {e.metric.pk: e for e in evidence if not e.national_fallback}
     breakdowns: dict[int, list[Breakdown]] = defaultdict(list)
     through = Metric.breakdowns.through.objects.filter(metric_id__in=list(by_metric)).select_related(
@@ -449,11 +470,16 @@ def _add_breakdowns(
         q for quarters in trend.values() for q in quarters
     }
     cells: dict[tuple[int, dt.date, int], ObsRow] = {}
+    national_cells: dict[tuple[int, dt.date, int], ObsRow] = {}
     if periods:
-        rows = source.rows.filter(metric_id__in=list(breakdowns), area=area, category__isnull=False, period__in=periods)
+        areas = [area.pk] + ([national.pk] if national is not None and fair_periods else [])
+        rows = source.rows.filter(
+            metric_id__in=list(breakdowns), area_id__in=areas, category__isnull=False, period__in=periods
+        )
         for obs in _obs_rows(rows):
             assert obs.category_id is not None
-            cells[(obs.metric_id, obs.period, obs.category_id)] = obs
+            into = cells if obs.area_id == area.pk else national_cells
+            into[(obs.metric_id, obs.period, obs.category_id)] = obs
     shown = cells
     if hidden is not None:
         shown = {key: suppressed(obs) if key in hidden else obs for key, obs in cells.items()}
@@ -491,6 +517,20 @@ def _add_breakdowns(
                 ]
             latest_fair = by_quarter[-1]
             latest_fair.trend = [f for f in by_quarter if any(o is not None for _, o in f.cells)]
+            if national is not None and national_cells:
+                national_total = (national_totals or {}).get(metric_id, {})
+                latest_fair.national_trend = [
+                    fairness_at(
+                        metric=item.metric,
+                        area=national,
+                        breakdown=breakdown,
+                        period=f.period,
+                        cells=[(c, national_cells.get((metric_id, f.period, c.pk))) for c in cats],
+                        total=national_total.get(f.period),
+                    )
+                    for f in latest_fair.trend
+                    if any((metric_id, f.period, c.pk) in national_cells for c in cats)
+                ]
             item.fairness.append(latest_fair)
 
 

@@ -17,6 +17,7 @@ from frameworks.models import (
     BreakdownCategory,
     Priority,
 )
+from metrics.figures import quarters_between_points
 from metrics.models import Metric
 from metrics.quarters import period_label
 from metrics.stats.compare import Change, PeerComparison, default_comparable
@@ -99,6 +100,7 @@ class FairnessEvidence:
     min_recorded: float | None = None
     withheld: str | None = None  # why every ratio is withheld, or None
     trend: list[FairnessEvidence] = field(default_factory=list)  # the last 8 quarters with counts, oldest first
+    national_trend: list[FairnessEvidence] = field(default_factory=list)  # England and Wales, same quarters
 
     @property
     def trend_groups(self) -> list[str]:
@@ -356,6 +358,18 @@ class MetricEvidence:
     def change_year_text(self) -> str:
         return self.change_text(self.change_year, "a year before")
 
+    @property
+    def annual(self) -> bool:
+        """One figure a year (``basis: annual``): its previous point is a year before."""
+        return quarters_between_points(self.metric) == 4
+
+    @property
+    def changes_text(self) -> str:
+        """ "Up 3 on the previous quarter; down 5 on a year before." (an annual figure: the year's change only)."""
+        parts = [self.change_year_text] if self.annual else [self.change_previous_text, self.change_year_text]
+        text = "; ".join(parts)
+        return f"{text[0].upper()}{text[1:]}."
+
     # --- currency
     @property
     def staleness(self) -> Staleness | None:
@@ -518,6 +532,44 @@ class MetricEvidence:
     @property
     def unit_label(self) -> str:
         return self.metric.get_unit_display()
+
+    @property
+    def comparisons(self) -> list[tuple[str, str]]:
+        """The comparison lines a report prints under a finding: the same quarter last year, the most similar
+        group (ranked on comparable figures only) and England and Wales, each worded once here."""
+        latest = self.latest
+        if latest is None:
+            return []
+        year = self.change_year
+        if year is None:
+            last_year = "no figure for the same quarter a year before"
+        else:
+            last_year = (
+                f"{self.format(year.earlier)} in {period_label(year.earlier_period)}; "
+                f"{self.change_text(year, 'a year before')}"
+            )
+        if self.national_fallback:
+            peers = "not compared: these are the England and Wales figures (no local series)"
+            national = f"{self.latest_text} in {self.quarter_label} (the figures shown)"
+        else:
+            if self.stale:
+                peers = "not compared: the figure is out of date"
+            elif self.comparison is None:
+                peers = "no peer figures for this quarter"
+            elif not self.comparison.comparable:
+                peers = "not compared: counts depend on an area's size (compare the rate)"
+            else:
+                peers = self.peer_text
+            national = (
+                f"{self.format(self.national_value)} in {self.quarter_label}"
+                if self.national_value is not None
+                else "no England and Wales figure for this quarter"
+            )
+        return [
+            ("Same quarter last year", last_year),
+            ("Most similar group", peers),
+            ("England and Wales", national),
+        ]
 
     def rows(self) -> list[SeriesRow]:
         """The series as a table: value at the metric's precision, symbol, variation, the segment's limits."""

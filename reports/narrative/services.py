@@ -24,6 +24,7 @@ from reports.models import (
     ReportState,
     Snapshot,
 )
+from reports.narrative.draft import draft_summary
 
 
 class ReportError(Exception):
@@ -47,8 +48,8 @@ def next_deep_dive(*, framework_priorities: list[Priority]) -> Priority | None:
 
 
 def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
-    """A draft report for a snapshot: a section per priority with a generated finding per metric, and
-    the next deep-dive priority in rotation proposed."""
+    """A draft report for a snapshot: the executive summary drafted from the evidence, a section per priority
+    with a generated finding per metric, and the next deep-dive priority in rotation proposed."""
     require(actor, Perm.EDIT_REPORT)
     framework = snapshot.framework
     priorities = list(framework.priorities.order_by("order"))
@@ -65,6 +66,7 @@ def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
         report = Report.objects.create(
             snapshot=snapshot,
             title=f"{framework.name}: {period_label(snapshot.period)} report",
+            executive_summary=draft_summary(evidence, quarter=period_label(snapshot.period)),
             deep_dive=next_deep_dive(framework_priorities=priorities),
             created_by=actor,
         )
@@ -88,8 +90,9 @@ EDITABLE = {ReportState.DRAFT, ReportState.IN_REVIEW}
 
 def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, str]) -> Report:
     """Apply text changes: ``summary``, ``public_summary``, ``deep_dive`` (a priority id or ""),
-    ``narrative:<section id>``, ``public:<section id>`` (the section's public narrative),
-    ``commentary:<section id>``, ``finding:<finding id>``. Each change is kept as a version."""
+    ``deep_dive_findings``, ``deep_dive_recommendations``, ``narrative:<section id>``, ``public:<section id>``
+    (the section's public narrative), ``commentary:<section id>``, ``finding:<finding id>``. Each change is kept
+    as a version."""
     require(actor, Perm.EDIT_REPORT)
     with transaction.atomic():
         locked = Report.objects.select_for_update().get(pk=report.pk)
@@ -108,6 +111,8 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
             target: Report | ReportSection | ReportFinding
             if kind == "summary":
                 target, attr = locked, "executive_summary"
+            elif kind in ("deep_dive_findings", "deep_dive_recommendations"):
+                target, attr = locked, kind
             elif kind == "public_summary":
                 target, attr = locked, "public_summary"
             elif kind == "deep_dive":
@@ -138,7 +143,16 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
         if edits:
             ReportEdit.objects.bulk_create(edits)
             locked.version += 1
-            locked.save(update_fields=["version", "deep_dive", "executive_summary", "public_summary"])
+            locked.save(
+                update_fields=[
+                    "version",
+                    "deep_dive",
+                    "executive_summary",
+                    "public_summary",
+                    "deep_dive_findings",
+                    "deep_dive_recommendations",
+                ]
+            )
             record(AuditAction.REPORT_EDITED, actor=actor, obj=locked, summary=", ".join(e.field for e in edits)[:500])
     return locked
 

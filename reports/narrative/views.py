@@ -59,7 +59,14 @@ def _report_page(request: HttpRequest, report: Report, *, public: bool, **more: 
         ["Figures", f"As published in {report.snapshot} on {report.snapshot.published_at:%d %B %Y}"],
     ]
     name = f"report-{report.snapshot.period:%Y-%m-%d}-{'public' if public else 'board'}"
-    context = {"report": report, "summary": summary_of(report, public=public), "sections": sections, "public": public}
+    context = {
+        "report": report,
+        "summary": summary_of(report, public=public),
+        "sections": sections,
+        "public": public,
+        "deep_dive_findings": "" if public else render_markdown(report.deep_dive_findings),
+        "deep_dive_recommendations": "" if public else render_markdown(report.deep_dive_recommendations),
+    }
     return export(request, name, header, rows, about) or render(request, "reports/report.html", {**context, **more})
 
 
@@ -91,11 +98,8 @@ def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     posted: dict[str, Any] | None = None
     if request.method == "POST":
-        changes = {
-            k: str(request.POST.get(k, ""))
-            for k in request.POST
-            if k in ("summary", "public_summary", "deep_dive") or ":" in k
-        }
+        fields = ("summary", "public_summary", "deep_dive", "deep_dive_findings", "deep_dive_recommendations")
+        changes = {k: str(request.POST.get(k, "")) for k in request.POST if k in fields or ":" in k}
         try:
             version = int(request.POST.get("version", "-1"))
             report_edit(actor=request.user, report=report, version=version, changes=changes)
@@ -106,6 +110,11 @@ def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Saved.")
             return redirect("report-edit", pk=pk)
     sections = list(report.sections.select_related("priority").prefetch_related("findings__metric"))
+    drafted = None
+    if request.GET.get("draft") == "summary" and report.state != ReportState.PUBLISHED and posted is None:
+        from reports.narrative.draft import draft_for
+
+        drafted = draft_for(report)  # shown in the box; saved only when the analyst saves
     return render(
         request,
         "reports/report_edit.html",
@@ -114,6 +123,7 @@ def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
             "sections": sections,
             "priorities": [s.priority for s in sections],
             "posted": posted,
+            "drafted": drafted,
             "edits": ReportEdit.objects.filter(report=report).select_related("by")[:50],
             "editable": report.state != ReportState.PUBLISHED,
         },

@@ -29,6 +29,7 @@ DEFINITION_FIELDS: dict[str, Any] = {
     "decimals": None,
     "comparable": None,
     "source": {},
+    "local_areas": False,
 }
 
 

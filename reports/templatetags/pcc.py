@@ -44,6 +44,28 @@ def sparkline(values: Any) -> str:
     return sparkline_points(list(values))
 
 
+@register.filter
+def variation_icon(variation: Any, size: str = "1.5em") -> str:
+    """The Making Data Count icon (vector SVG) of a verdict or variation: the same on the web and on paper."""
+    from reports.icons import icon_svg
+
+    return icon_svg(variation, size=size)
+
+
+@register.simple_tag
+def icon_legend() -> Any:
+    """(icon SVG, icon) pairs for a legend of the variation icons."""
+    from reports.icons import legend
+
+    return legend()
+
+
+@register.filter
+def thousands(value: Any) -> str:
+    """A whole number with thousands separators (``848,489``)."""
+    return f"{int(value):,}" if value is not None else ""
+
+
 @register.simple_tag
 def chart_template() -> str:
     """Plotly's default template as a JSON script (id ``chart-template``), sent once per page: every

@@ -3,6 +3,23 @@
 // them before printing). Plain-dict charts carry no template: the page's shared one (#chart-template,
 // Plotly's default, sent once) is applied to each.
 (function () {
+  // A phone: the heading above the chart names it, so the title goes; quarter ticks thin to about four
+  // (every label is still in the table and the text below the chart); margins shrink.
+  function narrow(layout) {
+    if (layout.title) layout.title = { text: "" };
+    layout.margin = Object.assign({}, layout.margin || {}, { l: 48, r: 8, t: 24 });
+    var axis = layout.xaxis;
+    if (axis && axis.tickmode === "array" && axis.tickvals && axis.tickvals.length > 4) {
+      var step = Math.ceil(axis.tickvals.length / 4), vals = [], text = [];
+      for (var i = axis.tickvals.length - 1; i >= 0; i -= step) {
+        vals.unshift(axis.tickvals[i]);
+        text.unshift(axis.ticktext[i]);
+      }
+      axis.tickvals = vals;
+      axis.ticktext = text;
+    }
+  }
+
   var config = {
     displaylogo: false,
     responsive: true,
@@ -26,6 +43,7 @@
     var fig = JSON.parse(source.textContent);
     var layout = fig.layout || {};
     if (!layout.template && sharedTemplate()) layout.template = sharedTemplate();
+    if (el.clientWidth && el.clientWidth < 560) narrow(layout);
     window.Plotly.newPlot(el, fig.data, layout, config).then(function () {
       el.setAttribute("data-drawn", "true");
     });

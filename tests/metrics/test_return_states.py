@@ -95,7 +95,7 @@ def test_a_background_write_that_fails_rejects_the_upload_and_says_why(setup, se
     ReturnUpload.objects.filter(pk=up.pk).update(state=UploadState.WRITING)
     r.state, r.submitted_at = ReturnState.SUBMITTED, timezone.now()  # the return moved on: it cannot be changed
     r.save(update_fields=["state", "submitted_at"])
-    assert tasks.commit_upload_task.call(up.pk, setup["analyst"].pk) == "rejected"
+    assert tasks.commit_upload_task.enqueue(up.pk, setup["analyst"].pk).return_value == "rejected"
     up.refresh_from_db()
     assert up.state == UploadState.REJECTED
     assert "cannot be changed now" in up.summary["errors"][0]["message"]

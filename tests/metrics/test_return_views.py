@@ -101,6 +101,11 @@ POST_MATRIX = {
         {},
         {"anonymous": LOGIN, "analyst": 302, "other_analyst": 403, "board": 403, "manager": 302, "no_role": 403},
     ),
+    "upload-retry": (  # the upload is not stopped: a message, not an error page
+        lambda w: [w["upload"].pk],
+        {},
+        {"anonymous": 403, "analyst": 302, "other_analyst": 403, "board": 403, "manager": 302, "no_role": 403},
+    ),
     "return-action-submit": (
         lambda w: [w["return"].pk, "submit"],
         {"version": "0"},

@@ -33,7 +33,7 @@ def test_board_pack(published, tmp_path):  # noqa: F811
         assert name in text
     # The contents page's numbers point at the pages the sections start on.
     contents = next(page for page in pages if "Contents" in page)
-    for heading in ("Executive summary", "Offending", "Appendix: definitions, method and symbols"):
+    for heading in ("Executive summary", "Offending", "Appendix A: data pack", "Appendix D: method and symbols"):
         line = next(line for line in contents.splitlines() if heading in line)
         number = int(line.rstrip().split()[-1].strip("."))
         assert heading in pages[number - 1]
@@ -111,6 +111,8 @@ def test_pack_views_for_every_role(published, client, role, django_capture_on_co
     if download is not None:
         assert download["Content-Type"] == "application/pdf"
         assert download.content[:5] == b"%PDF-"
+    retry = client.post(reverse("pack-retry", args=[pack.pk]))  # a ready pack: a message, nothing queued
+    assert retry.status_code == (302 if role in ("manager", "anonymous") else 403)
     start = client.post(reverse("pack-start", args=[report.pk]), {"edition": "board"})
     assert start.status_code == (302 if role in ("manager", "anonymous") else 403)
     public = client.get(reverse("public-pack", args=[report.pk]))
@@ -148,7 +150,7 @@ def test_a_pack_moves_through_its_states_with_audit(published, monkeypatch):  # 
     report = publish_report(published)
     pack, new = pack_request(actor=published["manager"], report=report, public=False)
     assert new and pack.state == PackState.QUEUED
-    build_pack_task.call(pack.pk)
+    build_pack_task.enqueue(pack.pk)
     pack.refresh_from_db()
     assert pack.state == PackState.READY and pack.progress == 100
     actions = list(

@@ -43,7 +43,10 @@ def test_seed_demo_loads_real_figures_and_is_idempotent(client):
     # Measures no public source publishes by area are filled with illustrative figures, flagged as such.
     vw01 = Metric.objects.get(code="VW01").observations.all()
     assert vw01.exists() and all(o.illustrative for o in vw01)
-    assert not Observation.objects.filter(metric__code="OFF01", illustrative=True).exists()
+    assert not Observation.objects.filter(metric__code="OFF01", area__code="staffordshire", illustrative=True).exists()
+    # ... and the local recorded crime series, which no public source publishes by district over time
+    local = Observation.objects.filter(metric__code="OFF01", area__parent__parent__code="staffordshire")
+    assert local.exists() and all(o.illustrative for o in local)
     assert {u.username: u.role for u in User.objects.all() if u.is_active} == {
         "manager": "performance_manager",
         "board": "board_member",

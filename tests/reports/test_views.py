@@ -64,7 +64,16 @@ REPORTS = {  # test_reporting.py
     "public-reports",
     "public-report",
 }
-PACKS = {"pack-start", "pack-detail", "pack-progress", "pack-download", "public-pack"}  # test_packs.py
+PACKS = {
+    "pack-start",
+    "pack-detail",
+    "pack-progress",
+    "pack-download",
+    "pack-download-docx",
+    "public-pack",
+    "pack-retry",
+}  # test_packs.py, test_board_pack.py
+LOCAL = {"public-local-index", "public-local-area"}  # public, no login: test_local_dashboards.py
 RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "returns",
     "round-open",
@@ -74,13 +83,14 @@ RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "return-action",
     "upload-detail",
     "upload-progress",
+    "upload-retry",
     "audit",
 }
 
 
 def test_every_view_is_in_the_role_matrix():
     names = {name for name in get_resolver().reverse_dict if isinstance(name, str)}
-    others = POST_ONLY | API | RETURNS | DASHBOARDS | SNAPSHOTS | REPORTS | PACKS
+    others = POST_ONLY | API | RETURNS | DASHBOARDS | SNAPSHOTS | REPORTS | PACKS | LOCAL
     assert names - others <= set(EXPECTED), names - set(EXPECTED) - others
 
 

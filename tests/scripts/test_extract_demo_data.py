@@ -244,3 +244,70 @@ def test_the_england_first_time_entrant_row_is_not_used(youth):
     assert 237 < float(row["value"]) < 417
     assert "not used" in row["note"]
     assert _find(youth, "OFF10", "england", dt.date(2024, 3, 31))["value"] not in ("-", "0")
+
+
+# --- local areas (issue 14) ---------------------------------------------------------------------------------
+def test_local_areas_are_the_areas_under_staffordshire(areas):
+    assert [a["code"] for a in areas.lowest_local] == [
+        "stoke-on-trent",
+        "cannock-chase",
+        "east-staffordshire",
+        "lichfield",
+        "newcastle-under-lyme",
+        "south-staffordshire",
+        "stafford",
+        "staffordshire-moorlands",
+        "tamworth",
+    ]
+    assert {a["code"] for a in areas.local} - {a["code"] for a in areas.lowest_local} == {"staffordshire-county"}
+    # the nine populations (Census 2011) add up to the county and Stoke-on-Trent
+    assert sum(a["population"] for a in areas.lowest_local) == 848489 + 249008
+
+
+def test_crime_severity_traps_on_the_real_rows():
+    scores = extract.crime_severity_scores(SHARED)
+    assert scores["E07000192"] == (13.1821, "")  # Cannock Chase, 13.18210… in the source
+    assert scores["E06000021"][0] == pytest.approx(24.8456)  # Stoke-on-Trent
+    # ':' is not published (City of London; Devon and Cornwall 2022/23): missing, never 0
+    assert scores["E09000001"] == (None, "not published (':')")
+    assert scores["E06000026"][0] is None
+    # a council merged from old districts has one row per old partnership: not available, not one picked
+    value, note = scores["E06000058"]  # Bournemouth, Christchurch and Poole: 3 rows
+    assert value is None and note.startswith("3 rows")
+    assert scores["E06000061"][0] is None  # North Northamptonshire: 2 rows
+
+
+def test_crime_severity_rows_for_the_districts_and_stoke(areas):
+    rows = {r["area"]: r for r in extract.crime_severity(SHARED, areas)}
+    assert len(rows) == 9 and "staffordshire" not in rows and "staffordshire-county" not in rows
+    assert rows["tamworth"]["value"] == "13.5445" and rows["tamworth"]["period"] == dt.date(2023, 3, 31)
+
+
+def test_youth_figures_for_the_county_and_stoke_on_trent_are_the_published_rates(youth, areas):
+    assert extract.youth_local_areas(SHARED, areas) == {860: "staffordshire-county", 861: "stoke-on-trent"}
+    # 2016 rates in the source: Staffordshire (county) 232, Stoke-on-Trent 552 per 100,000: not combined
+    assert _find(youth, "OFF04", "staffordshire-county", dt.date(2016, 12, 31))["value"] == "232"
+    assert _find(youth, "OFF04", "stoke-on-trent", dt.date(2016, 12, 31))["value"] == "552"
+    assert _find(youth, "OFF10", "stoke-on-trent", dt.date(2024, 3, 31))["value"] == "22.34"
+    assert not [r for r in youth if r["area"] in {"cannock-chase", "tamworth"}]  # no district figures exist
+
+
+def test_illustrative_local_crime_adds_up_to_the_force_area_and_says_it_is_made_up(areas):
+    police = [
+        {"metric": "OFF01", "area": "staffordshire", "period": d.isoformat(), "value": "20000"}
+        for d in [extract._quarter_end(i) for i in range(extract.ILLUSTRATIVE_QUARTERS - 1)]
+    ]
+    severity = extract.crime_severity(SHARED, areas)
+    rows = extract.illustrative_local_crime(police, areas, severity)
+    assert rows == extract.illustrative_local_crime(police, areas, severity)  # fixed seed: the same every run
+    assert all(r["illustrative"] == "yes" and r["note"].startswith("Illustrative") for r in rows)
+    first = extract._quarter_end(0).isoformat()
+    counts = [int(r["value"]) for r in rows if r["metric"] == "OFF01" and r["period"] == first]
+    assert len(counts) == 9 and sum(counts) == 20000
+    # the open round's quarter (after the source ends) borrows the same quarter a year before
+    last = extract._quarter_end(extract.ILLUSTRATIVE_QUARTERS - 1).isoformat()
+    assert sum(int(r["value"]) for r in rows if r["metric"] == "OFF01" and r["period"] == last) == 20000
+    stoke = next(r for r in rows if r["metric"] == "OFF02" and r["area"] == "stoke-on-trent")
+    assert stoke["denominator"] == "249008" and float(stoke["value"]) == pytest.approx(
+        int(stoke["numerator"]) / 249008 * 1000, abs=1e-4
+    )

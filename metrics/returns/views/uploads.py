@@ -11,13 +11,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm
+from accounts.workflow import IllegalTransition
 from metrics.imports.parse import FileRejected
 from metrics.imports.summary import ISSUE_KINDS
 from metrics.models import UploadState
 from metrics.returns.forms import UploadForm
 from metrics.returns.selectors import can_act
 from metrics.returns.services import ReturnError
-from metrics.returns.uploads import UploadRejected, upload_confirm, upload_create
+from metrics.returns.uploads import UploadRejected, upload_alive, upload_confirm, upload_create, upload_retry
 
 from .common import return_for, upload_for
 
@@ -49,8 +50,8 @@ def return_upload(request: HttpRequest, pk: int) -> HttpResponse:
             "filename": uploaded.name,
             "return_obj": return_obj,
             "summary": summary,
-            "errors": _grouped(summary.get("errors", [])),
-            "warnings": _grouped(summary.get("warnings", [])),
+            "errors": _grouped(summary.get("errors", []), summary.get("errors_omitted", {})),
+            "warnings": _grouped(summary.get("warnings", []), summary.get("warnings_omitted", {})),
             "working": False,
             "can_confirm": False,
             "rejected": True,
@@ -62,11 +63,22 @@ def return_upload(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("upload-detail", pk=upload.pk)
 
 
-def _grouped(items: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+def _grouped(items: list[dict[str, Any]], omitted: dict[str, int]) -> list[tuple[str, list[dict[str, Any]], int, int]]:
+    """Problems by kind: (heading, the problems listed, how many in all, how many not listed)."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         groups.setdefault(item["kind"], []).append(item)
-    return [(ISSUE_KINDS.get(kind, kind.replace("_", " ").capitalize()), rows) for kind, rows in groups.items()]
+    for kind in omitted:
+        groups.setdefault(kind, [])
+    return [
+        (
+            ISSUE_KINDS.get(kind, kind.replace("_", " ").capitalize()),
+            rows,
+            len(rows) + omitted.get(kind, 0),
+            omitted.get(kind, 0),
+        )
+        for kind, rows in groups.items()
+    ]
 
 
 def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -74,7 +86,7 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
         from django.contrib.auth.views import redirect_to_login
 
         return redirect_to_login(request.get_full_path())
-    upload = upload_for(request, pk)
+    upload = upload_alive(upload_for(request, pk))
     if request.method == "POST":
         try:
             upload = upload_confirm(actor=request.user, upload=upload)
@@ -93,20 +105,38 @@ def upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "upload": upload,
             "return_obj": upload.return_obj,
             "summary": summary,
-            "errors": _grouped(summary.get("errors", [])),
-            "warnings": _grouped(summary.get("warnings", [])),
+            "errors": _grouped(summary.get("errors", []), summary.get("errors_omitted", {})),
+            "warnings": _grouped(summary.get("warnings", []), summary.get("warnings_omitted", {})),
             "working": upload.state in (UploadState.CHECKING, UploadState.WRITING),
             "can_confirm": upload.state == UploadState.READY
+            and upload.return_obj.is_editable
+            and can_act(request.user, upload.return_obj, Perm.SUBMIT_RETURN),
+            "can_retry": upload.state == UploadState.FAILED
             and upload.return_obj.is_editable
             and can_act(request.user, upload.return_obj, Perm.SUBMIT_RETURN),
         },
     )
 
 
+@require_POST
+def upload_try_again(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check a stopped upload again from the start."""
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    upload = upload_for(request, pk)
+    if not can_act(request.user, upload.return_obj, Perm.SUBMIT_RETURN):
+        raise PermissionDenied
+    try:
+        upload_retry(actor=request.user, upload_id=upload.pk)
+    except (ReturnError, IllegalTransition) as exc:
+        messages.error(request, str(exc))
+    return redirect("upload-detail", pk=pk)
+
+
 def upload_progress(request: HttpRequest, pk: int) -> JsonResponse:
     if not request.user.is_authenticated:
         return JsonResponse({"error": "log in"}, status=401)
-    upload = upload_for(request, pk)
+    upload = upload_alive(upload_for(request, pk))
     return JsonResponse(
         {
             "state": upload.state,

@@ -27,6 +27,7 @@ from django.utils import timezone
 from accounts.access import system_actor
 from accounts.models import Agency, Role, User
 from frameworks.models import Framework
+from frameworks.selectors import local_areas
 from metrics.catalogue.load import framework_load
 from metrics.catalogue.schema import FrameworkFileError
 from metrics.imports.commit import import_file
@@ -53,6 +54,7 @@ DEMO_FILES = [
     ("demo/illustrative-victim-services.csv", "victim-services"),
     ("demo/illustrative-hmcts.csv", "hmcts"),
     ("demo/illustrative-probation.csv", "probation"),
+    ("demo/illustrative-police-local.csv", "police"),
 ]
 # Local demo log-ins only (listed in the README). Never use them on a server anyone else can reach.
 # (username, first name, role, agency)
@@ -99,11 +101,11 @@ def _csv(rows: list[list[str]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _home_rows(content: bytes, home: str) -> bytes:
-    """Only the home area's rows (a return owes the home area's figures)."""
+def _home_rows(content: bytes, home: set[str]) -> bytes:
+    """Only the rows of the home area and its local areas (a return owes their figures)."""
     rows = list(csv.reader(io.StringIO(content.decode("utf-8"))))
     at = rows[0].index("area")
-    kept = [rows[0], *[r for r in rows[1:] if r[at] == home]]
+    kept = [rows[0], *[r for r in rows[1:] if r[at] in home]]
     return _csv(kept) if len(kept) > 1 else b""
 
 
@@ -186,7 +188,7 @@ class Command(BaseCommand):
             period=following.end_date,
             due_date=max(today + dt.timedelta(days=21), following.end_date + dt.timedelta(days=30)),
         )
-        home = framework.home_area.code
+        home = {framework.home_area.code, *(a.code for a in local_areas(framework))}
         states: list[str] = []
         for ret in Return.objects.filter(round=round_).select_related("agency", "round").order_by("agency__name"):
             files = [_home_rows(content, home) for content in next_quarter.get(ret.agency.code, [])]

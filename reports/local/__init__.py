@@ -1,0 +1,1 @@
+"""The public dashboard by local area."""

@@ -1,0 +1,104 @@
+"""The executive summary drafted from the evidence (the analyst edits it; the pack prints what was kept):
+what improved, what needs attention and why, figures out of date or missing, questions for the board."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from metrics.quarters import period_label
+from reports.evidence.build import build_evidence
+from reports.evidence.items import MetricEvidence, Part
+from reports.evidence.sources import FigureSource
+from reports.models import Report
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + ("." if dot or not head.endswith(".") else "")
+
+
+def _named(e: MetricEvidence, text: str) -> str:
+    """A finding's sentence with the measure's name in bold (named once, not twice)."""
+    name = e.metric.name
+    if text.startswith(name):
+        return f"**{name}**{text[len(name) :]}"
+    return f"**{name}**: {text}"
+
+
+def draft_summary(evidence: Sequence[MetricEvidence], *, quarter: str) -> str:
+    """Markdown: four short parts, each measure named with the reason drawn from its evidence."""
+    improved = [e for e in evidence if e.verdict == "improvement"]
+    concern = [e for e in evidence if e.verdict == "concern"]
+    neutral = [e for e in evidence if e.verdict == "neutral"]
+    stale = [e for e in evidence if e.verdict == "stale"]
+    missing = [e for e in evidence if not e.has_figures]
+    fair = [(e, f) for e in evidence for f in e.fairness]
+    common = sum(1 for e in evidence if e.verdict == "common_cause")
+
+    out = [
+        f"In {quarter}, of {len(evidence)} measures, {len(improved)} showed improvement, {len(concern)} a concern, "
+        f"{len(neutral)} special cause variation with no better direction and {common} common cause variation "
+        f"only; {len(stale)} {'is' if len(stale) == 1 else 'are'} out of date and {len(missing)} "
+        f"{'has' if len(missing) == 1 else 'have'} no figures.",
+        "",
+        "### What improved",
+        "",
+    ]
+    out += [f"- {_named(e, _first_sentence(e.finding))}" for e in improved] or [
+        "- No measure showed a statistically significant improvement this quarter."
+    ]
+    out += ["", "### What needs attention", ""]
+    attention = [f"- {_named(e, _first_sentence(e.finding))} {e.change_year_text.capitalize()}." for e in concern]
+    for e in neutral:
+        attention.append(f"- {_named(e, _first_sentence(e.finding))} (a measure with no better direction)")
+    for e, f in fair:
+        if f.withheld:
+            attention.append(f"- **{e.metric.name}**: ratios between groups are withheld ({f.withheld}).")
+        else:
+            higher = [g for g in f.groups if g.significant and g.ratio is not None and g.ratio > 1]
+            if higher:
+                names = ", ".join(f"{f.labels.get(g.category, g.category)} ({g.ratio:.1f} times)" for g in higher)
+                attention.append(
+                    f"- **{e.metric.name}**: rates significantly higher than for {f.reference.name} people "
+                    f"in {period_label(f.period)} for {names}."
+                )
+    out += attention or ["- No measure showed special cause variation of concern this quarter."]
+    out += ["", "### Out of date or missing", ""]
+    gaps = [f"- **{e.metric.name}**: {e.stale_text}." for e in stale]
+    gaps += [f"- **{e.metric.name}**: no figures ({e.metric.agency.name})." for e in missing]
+    out += gaps or ["- Every measure has a current figure."]
+    out += ["", "### Questions for the board", ""]
+    questions = [
+        f"- What lies behind the change in {e.metric.name.lower()}, and what is being done about it?"
+        for e in concern[:4]
+    ]
+    if len(concern) > 4:
+        questions.append(f"- Which of the other {len(concern) - 4} measures of concern needs a deep dive next?")
+    questions += [
+        f"- Which actions led to the improvement in {e.metric.name.lower()}, and can it be sustained?"
+        for e in improved[:3]
+    ]
+    questions += [
+        f"- What does the board need to understand the {e.metric.name.lower()} figures, and is recording good enough?"
+        for e, f in fair
+        if f.withheld
+    ]
+    if stale or missing:
+        names = ", ".join(e.metric.name.lower() for e in [*stale, *missing][:4])
+        questions.append(f"- When will current figures be available for {names}, and from whom?")
+    out += questions or ["- Is the board content that the usual variation shown is acceptable?"]
+    return "\n".join(out) + "\n"
+
+
+def draft_for(report: Report) -> str:
+    """The summary drafted afresh from the report's snapshot (the edit page's "Draft from the evidence")."""
+    snapshot = report.snapshot
+    framework = snapshot.framework
+    evidence = build_evidence(
+        framework=framework,
+        area=framework.home_area,
+        period=snapshot.period,
+        source=FigureSource(snapshot),
+        parts=Part.FAIRNESS,
+    )
+    return draft_summary(evidence, quarter=period_label(snapshot.period))
