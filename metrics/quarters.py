@@ -10,7 +10,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 # Financial quarter number -> (month of the quarter's end, year offset from the financial year's start).
 _END_MONTH = {1: 6, 2: 9, 3: 12, 4: 3}
@@ -129,8 +129,10 @@ def parse_period(text: str) -> dt.date:
     return Quarter.parse(text).end_date
 
 
+@lru_cache(maxsize=4096)
 def period_label(end: dt.date) -> str:
-    """``2024-06-30`` -> ``2024/25 Q1``."""
+    """``2024-06-30`` -> ``2024/25 Q1`` (remembered: a page labels the same few dozen quarters thousands of
+    times)."""
     return Quarter.from_end_date(end).label
 
 

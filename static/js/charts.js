@@ -1,6 +1,6 @@
-// Draws every chart on the page from its JSON (the same figure data the PDF renders), each when it comes
-// near the screen: the charts of the first screen at once, the others as they are scrolled to (and all of
-// them before printing). Plain-dict charts carry no template: the page's shared one (#chart-template,
+// Draws every chart on the page from its JSON (the same figure data the PDF renders): the charts of the
+// first screen at once, the others after them while the browser is idle, or at once when scrolled to (and
+// all of them before printing). Plain-dict charts carry no template: the page's shared one (#chart-template,
 // Plotly's default, sent once) is applied to each.
 (function () {
   // A phone: the heading above the chart names it, so the title goes; quarter ticks thin to about four
@@ -35,36 +35,50 @@
     return template;
   }
 
+  var started = 0;
+
   function drawOne(el) {
-    if (el.hasAttribute("data-drawing")) return;
+    if (el.hasAttribute("data-drawing")) return Promise.resolve();
     var source = document.getElementById(el.getAttribute("data-figure"));
-    if (!source) return;
-    el.setAttribute("data-drawing", "true");
+    if (!source) return Promise.resolve();
+    el.setAttribute("data-drawing", String(++started));  // the order charts were drawn in
     var fig = JSON.parse(source.textContent);
     var layout = fig.layout || {};
     if (!layout.template && sharedTemplate()) layout.template = sharedTemplate();
     if (el.clientWidth && el.clientWidth < 560) narrow(layout);
-    window.Plotly.newPlot(el, fig.data, layout, config).then(function () {
+    return window.Plotly.newPlot(el, fig.data, layout, config).then(function () {
       el.setAttribute("data-drawn", "true");
     });
   }
 
+  // The charts on the first screen are drawn at once; then the others one at a time while the browser is
+  // idle (so scrolling and reading stay smooth), any chart scrolled to first being drawn at once.
   function start() {
     if (!window.Plotly) return;
     var charts = Array.prototype.slice.call(document.querySelectorAll("[data-figure]"));
     window.addEventListener("beforeprint", function () { charts.forEach(drawOne); });
+    var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 16); };
+    function drawRest() {
+      var next = charts.filter(function (el) { return !el.hasAttribute("data-drawing"); })[0];
+      if (next) drawOne(next).then(function () { idle(drawRest, { timeout: 500 }); });
+    }
     if (!("IntersectionObserver" in window)) {
       charts.forEach(drawOne);
       return;
     }
+    var firstScreen = null;
     var observer = new IntersectionObserver(function (entries) {
+      var drawn = [];
       entries.forEach(function (entry) {
         if (entry.isIntersecting) {
           observer.unobserve(entry.target);
-          drawOne(entry.target);
+          drawn.push(drawOne(entry.target));
         }
       });
-    }, { rootMargin: "200px 0px" });
+      if (firstScreen === null) {
+        firstScreen = Promise.all(drawn).then(function () { idle(drawRest, { timeout: 500 }); });
+      }
+    }, { rootMargin: "100px 0px" });
     charts.forEach(function (el) { observer.observe(el); });
   }
 

@@ -58,9 +58,7 @@ def test_dashboards_on_demo_data(new_page):
     # A metric page: the XmR chart and the peer chart draw; the download holds the table.
     page.get_by_role("link", name="Police recorded crime (excluding fraud)", exact=True).click()
     page.wait_for_selector("#xmr[data-drawn]")
-    # Charts below the first screen are drawn as they are scrolled to.
-    page.locator("#peers").scroll_into_view_if_needed()
-    page.wait_for_selector("#peers[data-drawn]")
+    page.wait_for_selector("#peers[data-drawn]")  # below the first screen: drawn after it, unscrolled
     assert page.locator("#xmr .main-svg").count() >= 1
     # Drawn with the page's shared template (Plotly's default look), not plotly.js's bare defaults.
     assert page.evaluate("document.getElementById('xmr').layout.template.layout.colorway.length") >= 10
@@ -76,19 +74,18 @@ def test_dashboards_on_demo_data(new_page):
     assert table_rows[-1].startswith("2023/24 Q4\t21,212")
     assert serious_violations(page) == []
 
-    # A priority page: the charts of the first screen are drawn, the ones further down when scrolled to.
+    # A priority page: the charts of the first screen are drawn first, the ones further down after them
+    # (while the browser is idle) without any scrolling.
     page.goto("/dashboard/priority/offending/")
-    page.wait_for_selector(".plot[data-drawn]")
     charts = page.locator("[data-figure]")
     assert charts.count() >= 3
     last = charts.nth(charts.count() - 1)
-    assert last.get_attribute("data-drawn") is None
-    last.scroll_into_view_if_needed()
-    page.wait_for_function("(el) => el.hasAttribute('data-drawn')", arg=last.element_handle(), timeout=10_000)
+    page.wait_for_function("(el) => el.hasAttribute('data-drawn')", arg=last.element_handle(), timeout=15_000)
+    order = [int(charts.nth(i).get_attribute("data-drawing")) for i in range(charts.count())]
+    assert order[0] == 1 and order[-1] == max(order)  # top first, the bottom one last
 
     # The fairness view: ratios with intervals, in words, chart and table.
     page.goto("/dashboard/fairness/?area=metropolitan")
-    page.locator("[data-figure]").first.scroll_into_view_if_needed()
     page.wait_for_selector("[data-drawn]")
     assert page.get_by_text("does not show why").is_visible()
     assert page.get_by_text("The rate for Black people was 2.8 times the rate for White people").first.is_visible()

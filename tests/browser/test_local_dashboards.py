@@ -17,6 +17,11 @@ from .test_dashboards import serious_violations, watch
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
+def wait_for_every_chart(page):
+    """Charts below the first screen are drawn after it, while the browser is idle: wait for all of them."""
+    page.wait_for_function("[...document.querySelectorAll('.plot')].every((el) => el.hasAttribute('data-drawn'))")
+
+
 def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
@@ -33,6 +38,7 @@ def test_a_local_page_without_login_hides_small_numbers_and_reads_on_a_phone(new
     page.wait_for_url("**/public/areas/north-district/")
     page.wait_for_selector("#xmr-CRM02[data-drawn]")
     page.wait_for_selector("#cmp-CRM02[data-drawn]")
+    wait_for_every_chart(page)
     plots = page.locator(".plot")
     assert plots.count() >= 3
     for i in range(plots.count()):
@@ -76,6 +82,7 @@ def test_the_demo_local_pages_with_screenshots(new_page, tmp_path):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.wait_for_selector("#xmr-OFF02[data-drawn]")
     page.wait_for_selector("#cmp-CSS01[data-drawn]")
+    wait_for_every_chart(page)
     text = page.locator("main").inner_text()
     assert "Illustrative figures, made up for the demonstration" in text
     assert "Crime severity score" in text and "cannot be compared with" in text
@@ -85,6 +92,7 @@ def test_the_demo_local_pages_with_screenshots(new_page, tmp_path):
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     page.wait_for_selector("#xmr-OFF02[data-drawn]")
+    wait_for_every_chart(page)
     assert no_sideways_scroll(page)
     assert serious_violations(page) == []
     page.screenshot(path=str(out / "local-390.png"), full_page=True)
