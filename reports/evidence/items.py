@@ -575,10 +575,20 @@ class MetricEvidence:
         """The series as a table: value at the metric's precision, symbol, variation, the segment's limits."""
         points = {p.period: p for p in self.spc.points}
         segments = {p.period: self.spc.segments[p.segment] for p in self.spc.points}
+        # Each segment's mean and limits as text, once a segment rather than once a row.
+        limits_text = {
+            id(seg): (
+                self.format(seg.mean),
+                self.format(seg.lower_limit) if seg.lower_limit is not None else "",
+                self.format(seg.upper_limit) if seg.upper_limit is not None else "",
+            )
+            for seg in self.spc.segments
+        }
         out = []
         for obs in self.series:
             point, seg = points.get(obs.period), segments.get(obs.period)
             present = obs.value is not None
+            mean_text, lower_text, upper_text = limits_text[id(seg)] if seg else ("", "", "")
             out.append(
                 SeriesRow(
                     obs=obs,
@@ -589,9 +599,9 @@ class MetricEvidence:
                     mean=seg.mean if seg else None,
                     lower=seg.lower_limit if seg else None,
                     upper=seg.upper_limit if seg else None,
-                    mean_text=self.format(seg.mean) if seg else "",
-                    lower_text=self.format(seg.lower_limit) if seg and seg.lower_limit is not None else "",
-                    upper_text=self.format(seg.upper_limit) if seg and seg.upper_limit is not None else "",
+                    mean_text=mean_text,
+                    lower_text=lower_text,
+                    upper_text=upper_text,
                 )
             )
         return out
