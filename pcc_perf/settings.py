@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "frameworks.context_processors.access",
+                "metrics.context_processors.nav_counts",
             ],
         },
     },

@@ -6,10 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from frameworks.models import Area, AreaType, Framework, Priority
+from metrics.models import CollectionRound, Return
 from metrics.quarters import Quarter
+from metrics.returns.selectors import QueuedReturn, awaiting_approval, late_returns, latest_round
 from reports.evidence.build import build_evidence, placements_of
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import LIVE, FigureSource
+from reports.models import BoardPack, PackState, Report, ReportState, Snapshot
+from reports.snapshots.services import Readiness, readiness
 
 
 # --- dashboards ---------------------------------------------------------------------------------------
@@ -102,3 +106,75 @@ def priorities_evidence(
         assert item.priority is not None
         tiles[item.priority.pk].append(item)
     return [(p, tiles[p.pk]) for p in priorities]
+
+
+# --- the home page's work queues ---------------------------------------------------------------------------
+RECENT_PACKS = 5
+
+
+@dataclass
+class ManagerQueue:
+    awaiting: list[Return]
+    late: list[QueuedReturn]
+    round: CollectionRound | None
+    readiness: Readiness | None
+    reports: list[Report]  # in draft or in review
+    packs: list[BoardPack]  # built lately
+
+
+@dataclass
+class BoardQueue:
+    report: Report | None  # the latest published report
+    pack: BoardPack | None  # its board pack
+    previous: Snapshot | None  # the snapshot before the report's
+    revisions: int  # values revised since the previous snapshot
+
+
+def manager_queue(*, today: dt.date | None = None) -> ManagerQueue:
+    """Returns awaiting approval, late agencies, the latest round's readiness to publish, reports still in
+    draft or review, and the packs built lately. A fixed number of queries."""
+    latest = latest_round()
+    return ManagerQueue(
+        awaiting=awaiting_approval(),
+        late=late_returns(today=today),
+        round=latest,
+        readiness=readiness(period=latest.period) if latest is not None else None,
+        reports=list(
+            Report.objects.exclude(state=ReportState.PUBLISHED)
+            .select_related("snapshot")
+            .order_by("-snapshot__period", "-snapshot__number")
+        ),
+        packs=list(
+            BoardPack.objects.filter(state=PackState.READY)
+            .select_related("report__snapshot")
+            .defer("pdf", "docx", "report__executive_summary", "report__public_summary")
+            .order_by("-finished_at", "-created_at")[:RECENT_PACKS]
+        ),
+    )
+
+
+def board_queue() -> BoardQueue:
+    """The latest published report, its board pack and what changed since the snapshot before it. A fixed
+    number of queries."""
+    report = (
+        Report.objects.filter(state=ReportState.PUBLISHED)
+        .select_related("snapshot")
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+    if report is None:
+        return BoardQueue(report=None, pack=None, previous=None, revisions=0)
+    pack = (
+        BoardPack.objects.filter(report=report, public=False, state=PackState.READY)
+        .defer("pdf", "docx")
+        .order_by("-finished_at", "-created_at")
+        .first()
+    )
+    snapshot = report.snapshot
+    previous = (
+        Snapshot.objects.filter(published_at__lt=snapshot.published_at)
+        .defer("framework_file", "annotations")
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+    return BoardQueue(report=report, pack=pack, previous=previous, revisions=snapshot.revisions.count())
