@@ -16,8 +16,8 @@ from accounts.models import Agency
 from frameworks.models import Area, BreakdownCategory, Framework
 from frameworks.selectors import current_framework, local_areas, lowest_local_areas
 from metrics.models import (
-    Basis,
     EDITABLE_STATES,
+    Basis,
     CollectionRound,
     FrameworkMetric,
     Metric,
@@ -255,9 +255,7 @@ def analyst_queue(*, framework: Framework | None, agency: Agency, today: dt.date
         values = list(r.values.all())
         if values:
             comments = {v.key: v.comment for v in values}
-            waiting = needing_comment(
-                evaluate(values=values, framework=framework, period=r.round.period), comments
-            )
+            waiting = needing_comment(evaluate(values=values, framework=framework, period=r.round.period), comments)
             if waiting:
                 warnings.append(QueuedReturn(r, today, tuple(waiting)))
     return AnalystQueue(due=due, returned=returned, warnings=warnings)

@@ -84,7 +84,7 @@ def test_the_analysts_queue_lists_due_returned_and_warnings_with_links(client, s
     # HMPPS's returns are not the police analyst's business.
     assert "HM Prison" not in html.split("<main")[1].split('id="q-warnings"')[0]
     # Navigation: three open returns (late draft, returned, Q2 draft).
-    assert "Returns <span class=\"count\">(3<span" in html
+    assert 'Returns <span class="count">(3<span' in html
 
 
 def test_a_warning_leaves_the_queue_once_commented(setup):
@@ -114,7 +114,7 @@ def test_the_managers_queue_lists_approvals_late_readiness_reports_and_packs(cli
     assert f'href="{reverse("report-detail", args=[p["report"].pk])}"' not in reports
     packs = html.split('id="q-packs"')[1].split("</section>")[0]
     assert f'href="{reverse("pack-detail", args=[p["pack"].pk])}"' in packs and "board edition" in packs
-    assert "Returns <span class=\"count\">(1<span" in html  # one awaiting approval
+    assert 'Returns <span class="count">(1<span' in html  # one awaiting approval
 
 
 def test_the_boards_queue_shows_the_latest_report_pack_and_revisions(client, setup):
