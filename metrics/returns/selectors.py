@@ -249,7 +249,9 @@ def analyst_queue(*, framework: Framework | None, agency: Agency, today: dt.date
         .prefetch_related(Prefetch("values", queryset=ReturnValue.objects.select_related("metric")))
         .order_by("round__due_date", "round__period")
     )
-    due, returned, warnings = [], [], []
+    due: list[QueuedReturn] = []
+    returned: list[QueuedReturn] = []
+    warnings: list[QueuedReturn] = []
     for r in open_returns:
         (returned if r.state == ReturnState.RETURNED else due).append(QueuedReturn(r, today))
         values = list(r.values.all())
