@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import BadRequest
+
 from frameworks.models import Area, AreaType, Framework, Priority
-from metrics.models import CollectionRound, Return
+from metrics.models import CollectionRound, FrameworkMetric, Return
 from metrics.quarters import Quarter
 from metrics.returns.selectors import QueuedReturn, awaiting_approval, late_returns, latest_round
 from reports.evidence.build import build_evidence, placements_of
@@ -87,13 +89,36 @@ def overview(
     )
 
 
+class UnknownQuarter(BadRequest):
+    """``?quarter=`` names no quarter: the page answers 400 with this message, never ignores it silently."""
+
+
 def quarter_choice(text: str | None) -> dt.date | None:
-    if not text:
+    """The quarter ``?quarter=`` asks for (``2023/24 Q4`` or ``2024-03-31``), ``None`` when it asks none."""
+    if not text or not text.strip():
         return None
     try:
         return Quarter.parse(text).end_date
     except ValueError:
-        return None
+        raise UnknownQuarter(
+            f"Unknown quarter '{text.strip()[:40]}': use a label like 2023/24 Q4 (or a quarter end date like 2024-03-31)."
+        ) from None
+
+
+def fairness_periods(*, placements: list[FrameworkMetric], area: Area, source: FigureSource = LIVE) -> list[dt.date]:
+    """The quarters, latest first, in which any of ``placements``' metrics has counts by group for ``area``
+    (the fairness page's picker; its default is the first). One query."""
+    return list(
+        source.rows.filter(
+            metric_id__in=[p.metric_id for p in placements],
+            area=area,
+            category__isnull=False,
+            numerator__isnull=False,
+        )
+        .values_list("period", flat=True)
+        .distinct()
+        .order_by("-period")
+    )
 
 
 def priorities_evidence(
