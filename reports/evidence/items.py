@@ -543,12 +543,12 @@ class MetricEvidence:
             national = (
                 f"{self.format(self.national_value)} in {self.quarter_label}"
                 if self.national_value is not None
-                else "no England and Wales figure for this quarter"
+                else f"no {self.national_name} figure for this quarter"
             )
         return [
             ("Same quarter last year", last_year),
             ("Most similar group", peers),
-            ("England and Wales", national),
+            (self.national_name, national),
         ]
 
     def rows(self) -> list[SeriesRow]:
