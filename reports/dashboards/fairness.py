@@ -52,6 +52,7 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
                     "sentences": fair.sentences,
                     "fair": fair,
                     "chart_text": fair.chart_text,
+                    "stale_notice": item.stale_notice,
                 }
             )
             labels = fair.labels
