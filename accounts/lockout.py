@@ -57,12 +57,16 @@ def lockout_response(
 
 
 def audit_lockout(sender: Any, request: HttpRequest, username: str, ip_address: str | None, **kwargs: Any) -> None:
-    """One audit event per lockout (axes signals again on each attempt while locked)."""
+    """One audit event per lockout of a real account (axes signals again on each attempt while locked).
+    Guesses at usernames nobody has are not audited: audit events can never be deleted, so anyone could
+    otherwise fill the trail."""
     from .models import AuditEvent, User
 
     cool_off = get_cool_off() or dt.timedelta(0)
     user = User.objects.filter(username=username).first()
-    object_id = str(user.pk) if user is not None else username
+    if user is None:
+        return
+    object_id = str(user.pk)
     recent = AuditEvent.objects.filter(
         action=AuditAction.LOGIN_LOCKED_OUT, object_type="accounts.user", object_id=object_id[:64]
     ).filter(at__gte=timezone.now() - cool_off)

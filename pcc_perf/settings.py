@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "frameworks.context_processors.access",
+                "metrics.context_processors.nav_counts",
             ],
         },
     },
@@ -188,10 +189,15 @@ if not DEBUG and not TESTING:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals_in_one_line": {"()": "accounts.errors.RefusalsInOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
-    # One line per board pack built (pages, measures, charts, size, time).
-    "loggers": {"reports.packs": {"level": "INFO"}},
+    "loggers": {
+        # One line per board pack built (pages, measures, charts, size, time).
+        "reports.packs": {"level": "INFO"},
+        # A 403 or 400 is one line ("Forbidden (Permission denied): /path"), not a traceback.
+        "django.request": {"filters": ["refusals_in_one_line"]},
+    },
 }
 
 # pcc_perf's own settings.

@@ -51,3 +51,5 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "accounts.errors.bad_request"

@@ -101,8 +101,8 @@ ILLUSTRATIVE = "Illustrative figures, made up for the demonstration: not publish
 
 DISPROPORTIONALITY_CAVEAT = (
     "Disproportionality shows how rates differ between groups; it does not show why. Differences can reflect "
-    "where and when policing happens, who is present in public places, and the use of residential "
-    "population (Census 2021) as the denominator."
+    "where and when policing happens, who is present in public places, and the use of a census residential "
+    "population as the denominator (each measure's caveats say which census)."
 )
 
 

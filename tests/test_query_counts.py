@@ -11,9 +11,9 @@ from accounts.models import Agency, Role
 from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from metrics.quarters import Quarter
-from metrics.returns.selectors import history_for, owed_lines, tracker
+from metrics.returns.selectors import analyst_queue, history_for, owed_lines, returns_to_do_count, tracker
 from metrics.returns.services import round_open
-from reports.dashboards.selectors import overview, priorities_evidence
+from reports.dashboards.selectors import board_queue, manager_queue, overview, priorities_evidence
 from reports.evidence.build import build_evidence
 from reports.evidence.items import Part
 from reports.evidence.sources import FigureSource
@@ -85,7 +85,31 @@ def build_world(n: int, *, round_quarter: int) -> dict:
         "snapshot": snapshot,
         "report": report,
         "round": Quarter.from_end_date(PERIOD).shift(round_quarter).end_date,
+        "manager": manager,
     }
+
+
+def with_return_values(w: dict) -> None:
+    """The earlier rounds closed (their returns approved); the police return of ``w``'s round with a total for
+    each metric, the first a big change on the quarter before (a warning awaiting a comment); the report
+    published with a board pack."""
+    from django.utils import timezone
+
+    from metrics.models import Return, ReturnState, ReturnValue
+    from reports.models import BoardPack, PackState, ReportState
+    from reports.narrative.services import report_transition
+
+    Return.objects.exclude(round__period=w["round"]).update(state=ReturnState.APPROVED, submitted_at=timezone.now())
+    ret = Return.objects.get(round__period=w["round"], agency__code="police")
+    placements = w["framework"].placements.select_related("metric")
+    ReturnValue.objects.bulk_create(
+        ReturnValue(return_obj=ret, metric=p.metric, area=w["area"], value=20000 if i else 60000)
+        for i, p in enumerate(placements)
+    )
+    manager = UserFactory(username=f"publisher{len(placements)}", role=Role.PERFORMANCE_MANAGER)
+    report = report_transition(actor=manager, report=w["report"], to=ReportState.IN_REVIEW)
+    w["report"] = report_transition(actor=manager, report=report, to=ReportState.PUBLISHED)
+    BoardPack.objects.create(report=w["report"], state=PackState.READY, finished_at=timezone.now(), progress=100)
 
 
 SELECTORS = {
@@ -100,6 +124,10 @@ SELECTORS = {
     "tracker": lambda w: tracker(framework=w["framework"]),
     "owed lines and history": lambda w: history_for(lines=owed_lines(framework=w["framework"]), period=PERIOD),
     "readiness": lambda w: readiness(period=w["round"]),
+    "analyst queue": lambda w: analyst_queue(framework=w["framework"], agency=Agency.objects.get(code="police")),
+    "manager queue": lambda w: manager_queue(),
+    "board queue": lambda w: board_queue(),
+    "navigation count": lambda w: returns_to_do_count(w["manager"]),
 }
 
 
@@ -112,11 +140,16 @@ def _count(call) -> int:
 @pytest.mark.django_db
 def test_selectors_fetch_in_the_same_number_of_queries_for_3_and_12_metrics(django_db_blocker):
     small = build_world(3, round_quarter=1)
+    with_return_values(small)
     counts_small = {name: _count(lambda select=select: select(small)) for name, select in SELECTORS.items()}
     from frameworks.models import Framework
 
     Framework.objects.filter(pk=small["framework"].pk).update(is_current=False)
     large = build_world(12, round_quarter=2)
+    with_return_values(large)
     counts_large = {name: _count(lambda select=select: select(large)) for name, select in SELECTORS.items()}
     assert counts_small == counts_large
+    queue = analyst_queue(framework=large["framework"], agency=Agency.objects.get(code="police"))
+    assert [q.return_obj.round.period for q in queue.warnings] == [large["round"]]  # the checks really ran
+    assert board_queue().pack is not None and len(manager_queue().packs) == 2
     assert all(count > 0 for count in counts_small.values())

@@ -16,6 +16,7 @@ from accounts.models import Agency
 from frameworks.models import Area, BreakdownCategory, Framework
 from frameworks.selectors import current_framework, local_areas, lowest_local_areas
 from metrics.models import (
+    EDITABLE_STATES,
     Basis,
     CollectionRound,
     FrameworkMetric,
@@ -27,7 +28,7 @@ from metrics.models import (
 )
 from metrics.quarters import Quarter
 
-from .validation import Finding, Key, evaluate
+from .validation import Finding, Key, evaluate, needing_comment
 
 
 # --- what is owed -------------------------------------------------------------------------------------
@@ -199,3 +200,96 @@ def next_round(*, today: dt.date) -> tuple[Quarter, dt.date]:
         quarter = Quarter.containing(today).previous()
     due = max(quarter.end_date + dt.timedelta(days=30), today + dt.timedelta(days=14))
     return quarter, due
+
+
+# --- work queues (the home page) ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueuedReturn:
+    """A return on someone's to-do list, with the days left before its round's due date."""
+
+    return_obj: Return
+    today: dt.date
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def days_left(self) -> int:
+        return (self.return_obj.round.due_date - self.today).days
+
+    @property
+    def due_text(self) -> str:
+        days = self.days_left
+        if days > 1:
+            return f"due in {days} days"
+        if days == 1:
+            return "due tomorrow"
+        if days == 0:
+            return "due today"
+        return f"{-days} day{'s' if days != -1 else ''} late"
+
+
+@dataclass
+class AnalystQueue:
+    due: list[QueuedReturn]  # drafts not yet submitted, soonest first
+    returned: list[QueuedReturn]  # sent back for correction, with the reason
+    warnings: list[QueuedReturn]  # open returns with warnings that still need a comment
+
+    @property
+    def count(self) -> int:
+        return len(self.due) + len(self.returned)
+
+
+def analyst_queue(*, framework: Framework | None, agency: Agency, today: dt.date | None = None) -> AnalystQueue:
+    """The agency's open returns (draft or returned for correction): due with days left, returned with the
+    reason, and the warnings still awaiting a comment. Queries: two, plus the checks' few for each open
+    return (an agency has one per open round, whatever the number of metrics)."""
+    today = today or timezone.localdate()
+    open_returns = list(
+        Return.objects.filter(agency=agency, state__in=EDITABLE_STATES)
+        .select_related("round", "agency")
+        .prefetch_related(Prefetch("values", queryset=ReturnValue.objects.select_related("metric")))
+        .order_by("round__due_date", "round__period")
+    )
+    due: list[QueuedReturn] = []
+    returned: list[QueuedReturn] = []
+    warnings: list[QueuedReturn] = []
+    for r in open_returns:
+        (returned if r.state == ReturnState.RETURNED else due).append(QueuedReturn(r, today))
+        values = list(r.values.all())
+        if values:
+            comments = {v.key: v.comment for v in values}
+            waiting = needing_comment(evaluate(values=values, framework=framework, period=r.round.period), comments)
+            if waiting:
+                warnings.append(QueuedReturn(r, today, tuple(waiting)))
+    return AnalystQueue(due=due, returned=returned, warnings=warnings)
+
+
+def awaiting_approval() -> list[Return]:
+    """Submitted returns, oldest submission first. One query."""
+    return list(
+        Return.objects.filter(state=ReturnState.SUBMITTED).select_related("round", "agency").order_by("submitted_at")
+    )
+
+
+def late_returns(*, today: dt.date | None = None) -> list[QueuedReturn]:
+    """Returns past their round's due date and not yet submitted. One query."""
+    today = today or timezone.localdate()
+    query = (
+        Return.objects.filter(state__in=EDITABLE_STATES, round__due_date__lt=today)
+        .select_related("round", "agency")
+        .order_by("round__due_date", "agency__name")
+    )
+    return [QueuedReturn(r, today) for r in query]
+
+
+def latest_round() -> CollectionRound | None:
+    return CollectionRound.objects.order_by("-period").first()
+
+
+def returns_to_do_count(user: Any) -> int:
+    """The number beside "Returns" in the navigation: submitted returns awaiting a manager's approval, or an
+    analyst's open returns (draft or returned). One query, none for a role without returns."""
+    if has_perm(user, Perm.APPROVE_RETURN):
+        return Return.objects.filter(state=ReturnState.SUBMITTED).count()
+    if has_perm(user, Perm.SUBMIT_RETURN) and getattr(user, "agency_id", None):
+        return Return.objects.filter(agency_id=user.agency_id, state__in=EDITABLE_STATES).count()
+    return 0

@@ -10,7 +10,7 @@ from accounts.access import Perm, permission_required
 from metrics.quarters import period_label
 from reports import charts, wording
 from reports.dashboards.common import export_or_render, page_asked, page_context
-from reports.dashboards.selectors import selectable_areas
+from reports.dashboards.selectors import fairness_periods, selectable_areas
 from reports.evidence.build import build_evidence, fairness_metrics
 from reports.evidence.items import Part
 from reports.evidence.sources import FigureSource
@@ -20,12 +20,18 @@ from reports.evidence.sources import FigureSource
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def fairness_page(request: HttpRequest) -> HttpResponse:
     framework, area, snapshot, period = page_asked(request)
+    source = FigureSource(snapshot)
+    placements = fairness_metrics(framework=framework)
+    periods = fairness_periods(placements=placements, area=area, source=source)
+    if periods and not request.GET.get("quarter", "").strip():
+        # The latest quarter with counts by group (never a later quarter with totals only: an empty axis).
+        period = periods[0]
     evidence = build_evidence(
         framework=framework,
         area=area,
-        placements=fairness_metrics(framework=framework),
+        placements=placements,
         period=period,
-        source=FigureSource(snapshot),
+        source=source,
         parts=Part.FAIRNESS,
     )
     sections = []
@@ -46,6 +52,7 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
                     "sentences": fair.sentences,
                     "fair": fair,
                     "chart_text": fair.chart_text,
+                    "stale_notice": item.stale_notice,
                 }
             )
             labels = fair.labels
@@ -100,5 +107,8 @@ def fairness_page(request: HttpRequest) -> HttpResponse:
             sections=sections,
             caveat=wording.DISPROPORTIONALITY_CAVEAT,
             areas=selectable_areas(),
+            period_choices=[(p.isoformat(), period_label(p)) for p in periods],
+            period_value=period.isoformat() if period else "",
+            period=period,
         ),
     )

@@ -5,11 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import BadRequest
+
 from frameworks.models import Area, AreaType, Framework, Priority
+from metrics.models import CollectionRound, FrameworkMetric, Return
 from metrics.quarters import Quarter
+from metrics.returns.selectors import QueuedReturn, awaiting_approval, late_returns, latest_round
 from reports.evidence.build import build_evidence, placements_of
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import LIVE, FigureSource
+from reports.models import BoardPack, PackState, Report, ReportState, Snapshot
+from reports.snapshots.services import Readiness, readiness
 
 
 # --- dashboards ---------------------------------------------------------------------------------------
@@ -83,13 +89,36 @@ def overview(
     )
 
 
+class UnknownQuarter(BadRequest):
+    """``?quarter=`` names no quarter: the page answers 400 with this message, never ignores it silently."""
+
+
 def quarter_choice(text: str | None) -> dt.date | None:
-    if not text:
+    """The quarter ``?quarter=`` asks for (``2023/24 Q4`` or ``2024-03-31``), ``None`` when it asks none."""
+    if not text or not text.strip():
         return None
     try:
         return Quarter.parse(text).end_date
     except ValueError:
-        return None
+        raise UnknownQuarter(
+            f"Unknown quarter '{text.strip()[:40]}': use a label like 2023/24 Q4 (or a quarter end date like 2024-03-31)."
+        ) from None
+
+
+def fairness_periods(*, placements: list[FrameworkMetric], area: Area, source: FigureSource = LIVE) -> list[dt.date]:
+    """The quarters, latest first, in which any of ``placements``' metrics has counts by group for ``area``
+    (the fairness page's picker; its default is the first). One query."""
+    return list(
+        source.rows.filter(
+            metric_id__in=[p.metric_id for p in placements],
+            area=area,
+            category__isnull=False,
+            numerator__isnull=False,
+        )
+        .values_list("period", flat=True)
+        .distinct()
+        .order_by("-period")
+    )
 
 
 def priorities_evidence(
@@ -102,3 +131,75 @@ def priorities_evidence(
         assert item.priority is not None
         tiles[item.priority.pk].append(item)
     return [(p, tiles[p.pk]) for p in priorities]
+
+
+# --- the home page's work queues ---------------------------------------------------------------------------
+RECENT_PACKS = 5
+
+
+@dataclass
+class ManagerQueue:
+    awaiting: list[Return]
+    late: list[QueuedReturn]
+    round: CollectionRound | None
+    readiness: Readiness | None
+    reports: list[Report]  # in draft or in review
+    packs: list[BoardPack]  # built lately
+
+
+@dataclass
+class BoardQueue:
+    report: Report | None  # the latest published report
+    pack: BoardPack | None  # its board pack
+    previous: Snapshot | None  # the snapshot before the report's
+    revisions: int  # values revised since the previous snapshot
+
+
+def manager_queue(*, today: dt.date | None = None) -> ManagerQueue:
+    """Returns awaiting approval, late agencies, the latest round's readiness to publish, reports still in
+    draft or review, and the packs built lately. A fixed number of queries."""
+    latest = latest_round()
+    return ManagerQueue(
+        awaiting=awaiting_approval(),
+        late=late_returns(today=today),
+        round=latest,
+        readiness=readiness(period=latest.period) if latest is not None else None,
+        reports=list(
+            Report.objects.exclude(state=ReportState.PUBLISHED)
+            .select_related("snapshot")
+            .order_by("-snapshot__period", "-snapshot__number")
+        ),
+        packs=list(
+            BoardPack.objects.filter(state=PackState.READY)
+            .select_related("report__snapshot")
+            .defer("pdf", "docx", "report__executive_summary", "report__public_summary")
+            .order_by("-finished_at", "-created_at")[:RECENT_PACKS]
+        ),
+    )
+
+
+def board_queue() -> BoardQueue:
+    """The latest published report, its board pack and what changed since the snapshot before it. A fixed
+    number of queries."""
+    report = (
+        Report.objects.filter(state=ReportState.PUBLISHED)
+        .select_related("snapshot")
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+    if report is None:
+        return BoardQueue(report=None, pack=None, previous=None, revisions=0)
+    pack = (
+        BoardPack.objects.filter(report=report, public=False, state=PackState.READY)
+        .defer("pdf", "docx")
+        .order_by("-finished_at", "-created_at")
+        .first()
+    )
+    snapshot = report.snapshot
+    previous = (
+        Snapshot.objects.filter(published_at__lt=snapshot.published_at)
+        .defer("framework_file", "annotations")
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+    return BoardQueue(report=report, pack=pack, previous=previous, revisions=snapshot.revisions.count())

@@ -134,6 +134,7 @@ def _metric_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WI
     )
     national = evidence.national_value
     context["national"] = evidence.format(national) if national is not None and peer_fig is not None else None
+    context["national_name"] = evidence.national_name
     context["breakdowns"] = [
         {
             "breakdown": item.breakdown,

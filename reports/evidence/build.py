@@ -307,11 +307,17 @@ def metric_evidence(
     return evidence
 
 
-def _peer_areas(framework: Framework | None, area: Area, periods: set[dt.date]) -> dict[dt.date, dict[int, Area]]:
-    """The framework's peer group members at each of ``periods``, when ``area`` is one of them."""
+def _peer_areas(
+    framework: Framework | None, area: Area, periods: set[dt.date]
+) -> tuple[dict[dt.date, dict[int, Area]], str]:
+    """The framework's peer group members at each of ``periods``, when ``area`` is one of them, and the peer
+    group's name (an illustrative group says so in its name)."""
     if framework is None or framework.peer_group_id is None or not periods:
-        return {}
-    memberships = list(PeerGroupMembership.objects.filter(peer_group_id=framework.peer_group_id).select_related("area"))
+        return {}, ""
+    memberships = list(
+        PeerGroupMembership.objects.filter(peer_group_id=framework.peer_group_id).select_related("area", "peer_group")
+    )
+    name = memberships[0].peer_group.name if memberships else ""
     out: dict[dt.date, dict[int, Area]] = {}
     for when in periods:
         members = {
@@ -321,7 +327,7 @@ def _peer_areas(framework: Framework | None, area: Area, periods: set[dt.date]) 
         }
         if area.pk in members:
             out[when] = members
-    return out
+    return out, name
 
 
 def _add_peers(
@@ -337,7 +343,7 @@ def _add_peers(
     wanted = {e.metric.pk: e.latest.period for e in evidence if e.latest is not None and not e.national_fallback}
     if not wanted:
         return
-    peers = _peer_areas(framework, area, set(wanted.values()))
+    peers, group_name = _peer_areas(framework, area, set(wanted.values()))
     # The national figure: the first national area's (England and Wales), else another's (England alone,
     # where a source covers England only), named as such.
     national_rank = {a.pk: i for i, a in enumerate(nationals)}
@@ -380,6 +386,7 @@ def _add_peers(
         found = dict(
             sorted(values.get(item.metric.pk, {}).items(), key=lambda kv: _peer_order(members[kv[0]], by_name))
         )
+        item.peer_group_name = group_name or item.peer_group_name
         found_national = national_values.get(item.metric.pk, {})
         if found_national:
             first = min(found_national)

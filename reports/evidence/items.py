@@ -259,6 +259,7 @@ class MetricEvidence:
     peers: list[PeerBar] = field(default_factory=list)
     national_value: float | None = None
     national_name: str = "England and Wales"  # England when only England's figure is published (youth justice)
+    peer_group_name: str = "Most similar group"  # the framework's peer group, as it is named
     breakdowns: list[BreakdownEvidence] = field(default_factory=list)
     fairness: list[FairnessEvidence] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
@@ -563,12 +564,12 @@ class MetricEvidence:
             national = (
                 f"{self.format(self.national_value)} in {self.quarter_label}"
                 if self.national_value is not None
-                else "no England and Wales figure for this quarter"
+                else f"no {self.national_name} figure for this quarter"
             )
         return [
             ("Same quarter last year", last_year),
-            ("Most similar group", peers),
-            ("England and Wales", national),
+            (self.peer_group_name, peers),
+            (self.national_name, national),
         ]
 
     def rows(self) -> list[SeriesRow]:

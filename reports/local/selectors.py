@@ -3,9 +3,10 @@
 Everything here is public: figures come only from the latest published snapshot (``FigureSource(snapshot)``,
 its frozen definitions), never from live data; a measure appears only when the public edition may show it
 (``in_public_edition``) and the framework reports it by local area (``local_areas``). Figures are suppressed
-as in the public edition (``build_evidence(public=True)``), plus a local secondary suppression: the lowest
-local areas' counts add up to the force area's, so when one is hidden a second is hidden too (the same
-``breakdown_mask`` as a total with its categories), before anything is worked out. One evidence builder: a
+as in the public edition (``build_evidence(public=True)``), plus a local secondary suppression: local
+counts add up (districts to their county, the county and unitary areas to the force area), so in a quarter
+where one local figure is too small to show, every local area's figure of that measure is withheld, before
+anything is worked out. One evidence builder: a
 measure reads the same here as on the board's dashboard filtered to the area and in the API (``area=``).
 
 Fixed queries whatever the number of local areas and measures.
@@ -21,11 +22,11 @@ from typing import Any
 from django.conf import settings
 
 from frameworks.models import Area, Framework
-from frameworks.selectors import current_framework, local_areas, lowest_local_areas
+from frameworks.selectors import current_framework, local_areas
 from metrics.models import Metric
 from metrics.quarters import period_label
 from metrics.stats.presentation import format_value
-from metrics.stats.suppression import CONFIDENTIAL, SUPPRESSED, breakdown_mask, is_primary, missing_symbol
+from metrics.stats.suppression import CONFIDENTIAL, SUPPRESSED, is_primary, missing_symbol
 from reports import charts, wording
 from reports.evidence.build import build_evidence, placements_of, public_count
 from reports.evidence.items import MetricEvidence, Part
@@ -168,9 +169,8 @@ def local_page(*, framework: Framework, area: Area, snapshot: Snapshot) -> Local
         if not (in_public_edition(metric) and in_public_edition(place.metric)):
             continue  # management information, unless marked public (as published and as now)
         (public_metrics if getattr(metric, "local_areas", False) else not_local).append(metric)
-    lowest = lowest_local_areas(tree)
     rows = _local_rows(public_metrics, [home, *tree], source, snapshot.period)
-    hidden = _secondary(public_metrics, rows, home=home, lowest=lowest)
+    hidden = _secondary(public_metrics, rows, local=tree)
     own = build_evidence(
         framework=framework,
         area=area,
@@ -234,22 +234,20 @@ def _local_rows(metrics: list[Metric], areas: list[Area], source: FigureSource, 
     return out
 
 
-def _secondary(metrics: list[Metric], rows: Rows, *, home: Area, lowest: list[Area]) -> set[tuple[int, int, dt.date]]:
-    """Figures to hide besides the small ones: the lowest local areas' counts (a rate's numerators) add up to
-    the force area's, so a quarter with a hidden one gets a second hidden (``breakdown_mask``)."""
+def _secondary(metrics: list[Metric], rows: Rows, *, local: list[Area]) -> set[tuple[int, int, dt.date]]:
+    """Figures to hide besides the small ones. Local figures add up in more than one way (districts to their
+    county, the county and the unitary areas to the force area, whose figure is published everywhere), so a
+    second hidden cell in one line can be given back by another. The rule is the safe one: in a quarter where
+    any local area's count (a rate's numerator) is too small to show, every local area's figure of that
+    measure is withheld; the force area's figure is never hidden (the public edition prints it)."""
     threshold = settings.PCC_PERF_SUPPRESSION_THRESHOLD
     hidden: set[tuple[int, int, dt.date]] = set()
     for metric in metrics:
-        periods = sorted({when for a in lowest for when in rows.get((metric.pk, a.pk), {})})
+        periods = sorted({when for a in local for when in rows.get((metric.pk, a.pk), {})})
         for when in periods:
-            line = [public_count(rows.get((metric.pk, a.pk), {}).get(when), metric.unit) for a in lowest]
-            if not any(is_primary(v, threshold) for v in line):
-                continue
-            total = public_count(rows.get((metric.pk, home.pk), {}).get(when), metric.unit)
-            mask = breakdown_mask(total, [line], threshold=threshold)
-            hidden.update((metric.pk, a.pk, when) for a, hide in zip(lowest, mask.cells[0], strict=True) if hide)
-            if mask.total:
-                hidden.add((metric.pk, home.pk, when))
+            line = [public_count(rows.get((metric.pk, a.pk), {}).get(when), metric.unit) for a in local]
+            if any(is_primary(v, threshold) for v in line):
+                hidden.update((metric.pk, a.pk, when) for a in local)
     return hidden
 
 

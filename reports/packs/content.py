@@ -280,6 +280,8 @@ def board_content(*, report: Report, sections: list[SectionView]) -> BoardConten
             note = []
             if e.national_fallback:
                 note.append("England and Wales figures (no local series)")
+            if e.illustrative:
+                note.append("illustrative figures, made up for the demonstration: not published data")
             if e.stale:
                 note.append(f"{e.stale_text} ({e.latest_text})")
             if not e.has_figures:

@@ -21,7 +21,7 @@ from reports.models import Report, ReportState
 from reports.narrative.editions import edition
 from reports.packs.content import BoardContent, Slot, board_content, print_url
 from reports.packs.svg import render_pngs
-from reports.wording import DISPROPORTIONALITY_CAVEAT
+from reports.wording import DISPROPORTIONALITY_CAVEAT, ILLUSTRATIVE
 
 CHART_WIDTH = Mm(165)
 _INLINE = re.compile(r"(\*\*[^*]+\*\*|\*[^*]+\*|\[[^\]]+\]\([^)]+\))")
@@ -159,7 +159,9 @@ def build_pack_docx(*, report: Report, use_browser: bool = True) -> bytes:
         [
             [
                 view.section.priority.name,
-                line.metric.name + (" (England and Wales)" if line.evidence.national_fallback else ""),
+                line.metric.name
+                + (" (England and Wales)" if line.evidence.national_fallback else "")
+                + (" (illustrative)" if line.evidence.illustrative else ""),
                 line.value,
                 line.quarter or "—",
                 f"({ICONS[icon_key(line.evidence.verdict)].letter}) {line.variation}",
@@ -208,6 +210,8 @@ def _sections(doc: Any, content: BoardContent, images: dict[int, bytes | None], 
         for m in ps.measures:
             heading = doc.add_heading(m.line.metric.name, level=2)
             _icon_run(heading, m.evidence.verdict, m.line.variation)
+            if m.evidence.illustrative:
+                doc.add_paragraph().add_run(ILLUSTRATIVE).bold = True
             doc.add_paragraph(m.finding)
             if m.comparisons:
                 _table(doc, ["Comparison", ""], [[label, text] for label, text in m.comparisons], numeric_from=9)

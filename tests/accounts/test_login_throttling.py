@@ -67,3 +67,12 @@ def test_another_account_is_not_locked_by_someone_elses_failures(throttled, clie
     for _ in range(10):
         attempt(client, "wrong-guess")
     assert attempt(client, PASSWORD, username="manager").status_code == 302
+
+
+def test_guessed_usernames_are_locked_but_never_fill_the_audit_trail(throttled, client):
+    # Audit events can never be deleted: a stranger trying made-up names must not be able to fill the trail.
+    for name in ("nobody-1", "nobody-2", "nobody-3"):
+        for _ in range(6):
+            attempt(client, "wrong-guess", username=name)
+    assert attempt(client, "wrong-guess", username="nobody-1").status_code == 429
+    assert not AuditEvent.objects.filter(action=AuditAction.LOGIN_LOCKED_OUT).exists()

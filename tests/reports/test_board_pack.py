@@ -359,3 +359,10 @@ def test_the_demo_board_pack_covers_every_measure_the_dashboard_shows(tmp_path):
     assert words.count("Same quarter last year") == sum(1 for e in dashboard if e.has_figures) + 1
     assert "Fairness: Stop and search rate per 1,000 population by ethnicity" in words
     assert "Verdict withheld: ethnicity recorded for 3% of records; 80% needed" in words
+    # made-up figures say so wherever they are printed, whatever the analyst kept of the finding
+    illustrative = [e for e in dashboard if e.illustrative]
+    assert len(illustrative) >= 5
+    assert words.count("Illustrative figures: made up for the demonstration") >= len(illustrative)
+    assert words.count("illustrative figures, made up for the demonstration: not published data") >= len(
+        illustrative
+    )  # the data pack's notes
