@@ -58,7 +58,10 @@ def peer_text(
         return format_value(value, unit, decimals)
 
     if comparison.rank is not None and comparison.comparable:
-        place = f"{'the' if comparison.rank == 1 else 'the ' + ordinal(comparison.rank)} {comparison.ranked_from}"
+        if comparison.rank == comparison.of and comparison.of > 1:  # last: "the lowest", not "the 8th highest"
+            place = f"the {'highest' if comparison.ranked_from == 'lowest' else 'lowest'}"
+        else:
+            place = f"{'the' if comparison.rank == 1 else 'the ' + ordinal(comparison.rank)} {comparison.ranked_from}"
         rank = f"is {place} of {comparison.of} in its peer group"
     else:
         why = "the figure is out of date" if stale else "counts depend on an area's size; compare rates"

@@ -506,7 +506,9 @@ class MetricEvidence:
                 f"{self.format(seg.upper_limit)} from {period_label(seg.start)}{trial}."
             )
         if len(self.spc.segments) > 1:
-            parts.append(f"Limits recalculated from {period_label(seg.start)}: {seg.reason or 'rebased'}.")
+            parts.append(
+                f"Limits recalculated from {period_label(seg.start)}: {(seg.reason or 'rebased').rstrip('.')}."
+            )
         if self.missing_quarters:
             parts.append("Missing: " + ", ".join(period_label(p) for p in self.missing_quarters) + ".")
         if self.suppressed_quarters:

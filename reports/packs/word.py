@@ -147,7 +147,9 @@ def build_pack_docx(*, report: Report, use_browser: bool = True) -> bytes:
     doc.add_paragraph(f"Figures as published in {snapshot} on {snapshot.published_at:%-d %B %Y}. Board edition.")
     if draft:
         note = doc.add_paragraph().add_run(
-            f"DRAFT ({report.get_state_display().lower()}): not for circulation until the report is published."
+            "DRAFT"
+            + (f" ({report.get_state_display().lower()})" if report.state != ReportState.DRAFT else "")
+            + ": not for circulation until the report is published."
         )
         note.bold = True
         note.font.color.rgb = _rgb("#d4351c")
