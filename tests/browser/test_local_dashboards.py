@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from ..reports.test_local_dashboards import HIDDEN, MI_NAME, UNPUBLISHED, build_world
 from ..reports.test_public_edition import numbers_in
@@ -19,7 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 
 def wait_for_every_chart(page):
     """Charts below the first screen are drawn after it, while the browser is idle: wait for all of them."""
-    page.wait_for_function("[...document.querySelectorAll('.plot')].every((el) => el.hasAttribute('data-drawn'))")
+    # Playwright's own selector engine, not a JavaScript string: the page's CSP forbids eval.
+    expect(page.locator(".plot:not([data-drawn])")).to_have_count(0, timeout=15_000)
 
 
 def no_sideways_scroll(page) -> bool:
