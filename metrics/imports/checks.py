@@ -254,9 +254,11 @@ def _check_row(
 
 
 def same_number(a: float | None, b: float | None) -> bool:
+    """Equal as figures: within one part in a billion, so a value shown to 10 significant digits and saved
+    back (a grid after a reopen, a spreadsheet round trip) is the same figure, not a revision ([r])."""
     if a is None or b is None:
         return a is b
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def numbers_of(figure: Any) -> dict[str, Any]:

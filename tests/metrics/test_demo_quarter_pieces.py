@@ -81,3 +81,17 @@ def test_the_next_round_follows_the_data_not_the_calendar(setup):
     open_round(setup, period=dt.date(2024, 9, 30), due=dt.date(2024, 10, 31))
     assert next_round(today=today)[0].label == "2024/25 Q3"
     assert next_round(today=dt.date(2024, 10, 1))[1] == dt.date(2025, 1, 30)  # 30 days after 31 December
+
+
+def test_a_rate_saved_back_at_ten_digits_is_not_a_revision(setup):
+    """Issue 17's false revisions: 1.2869093989339806 shown as 1.286909399 and saved back stays [p]/final,
+    never [r]; a real change still is a revision."""
+    exact = HEADER + "FAIR03,staffordshire,2024-03-31,,,1.2869093989339806,,,final,\n"
+    assert import_file(content=exact.encode(), filename="a.csv", agency=setup["police"]).accepted
+    shown = HEADER + "FAIR03,staffordshire,2024-03-31,,,1.286909399,,,final,\n"
+    again = import_file(content=shown.encode(), filename="b.csv", agency=setup["police"])
+    assert again.unchanged == 1 and again.updated == 0
+    assert Observation.objects.get(metric__code="FAIR03").status == "final"
+    changed = HEADER + "FAIR03,staffordshire,2024-03-31,,,1.2869,,,final,\n"
+    assert import_file(content=changed.encode(), filename="c.csv", agency=setup["police"]).updated == 1
+    assert Observation.objects.get(metric__code="FAIR03").status == "revised"
