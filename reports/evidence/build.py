@@ -55,17 +55,10 @@ from metrics.stats.disproportionality import suppress_groups
 from metrics.stats.suppression import SUPPRESSED, breakdown_mask, is_primary
 from reports.evidence.items import BreakdownEvidence, FairnessEvidence, MetricEvidence, Part, PeerBar, fairness_at
 from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows
-from reports.models import Annotation
+from reports.models import Annotation, Snapshot
 
 
 # --- the builder ---------------------------------------------------------------------------------------------
-def national_area(*, exclude: Area | None = None) -> Area | None:
-    query = Area.objects.filter(type=AreaType.NATIONAL)
-    if exclude is not None:
-        query = query.exclude(pk=exclude.pk)
-    return query.order_by("pk").first()
-
-
 def _national_areas(*, exclude: Area | None = None) -> list[Area]:
     """The national areas, the first (England and Wales) first."""
     query = Area.objects.filter(type=AreaType.NATIONAL)
@@ -186,6 +179,19 @@ def build_evidence(
             national_totals=national_totals,
         )
     return out
+
+
+def snapshot_evidence(*, snapshot: Snapshot, parts: Part) -> list[MetricEvidence]:
+    """Every measure of the snapshot's framework for its home area, as the snapshot published them (what a
+    report on it is drafted from)."""
+    framework = snapshot.framework
+    return build_evidence(
+        framework=framework,
+        area=framework.home_area,
+        period=snapshot.period,
+        source=FigureSource(snapshot),
+        parts=parts,
+    )
 
 
 # --- public evidence: suppressed before anything is worked out ----------------------------------------------

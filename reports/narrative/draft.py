@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from metrics.quarters import period_label
-from reports.evidence.build import build_evidence
+from reports.evidence.build import snapshot_evidence
 from reports.evidence.items import MetricEvidence, Part
-from reports.evidence.sources import FigureSource
 from reports.models import Report
 from reports.wording import ILLUSTRATIVE
 
@@ -120,13 +119,5 @@ def draft_summary(evidence: Sequence[MetricEvidence], *, quarter: str) -> str:
 
 def draft_for(report: Report) -> str:
     """The summary drafted afresh from the report's snapshot (the edit page's "Draft from the evidence")."""
-    snapshot = report.snapshot
-    framework = snapshot.framework
-    evidence = build_evidence(
-        framework=framework,
-        area=framework.home_area,
-        period=snapshot.period,
-        source=FigureSource(snapshot),
-        parts=Part.FAIRNESS,
-    )
-    return draft_summary(evidence, quarter=period_label(snapshot.period))
+    evidence = snapshot_evidence(snapshot=report.snapshot, parts=Part.FAIRNESS)
+    return draft_summary(evidence, quarter=period_label(report.snapshot.period))

@@ -12,9 +12,8 @@ from accounts.audit import AuditAction, record
 from accounts.workflow import IllegalTransition, change_state, locked
 from frameworks.models import Priority
 from metrics.quarters import period_label
-from reports.evidence.build import build_evidence
+from reports.evidence.build import snapshot_evidence
 from reports.evidence.items import Part
-from reports.evidence.sources import FigureSource
 from reports.models import (
     REPORT_TRANSITIONS,
     Report,
@@ -53,13 +52,7 @@ def report_create(*, actor: Any, snapshot: Snapshot) -> Report:
     require(actor, Perm.EDIT_REPORT)
     framework = snapshot.framework
     priorities = list(framework.priorities.order_by("order"))
-    evidence = build_evidence(
-        framework=framework,
-        area=framework.home_area,
-        period=snapshot.period,
-        source=FigureSource(snapshot),
-        parts=Part.ALL,
-    )
+    evidence = snapshot_evidence(snapshot=snapshot, parts=Part.ALL)
     with transaction.atomic():
         if Report.objects.filter(snapshot=snapshot).exists():
             raise ReportError(f"{snapshot} already has a report.")
