@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "crispy_forms",
+    "crispy_forms_gds",
     "axes",
     "accounts",
     "frameworks",
@@ -100,6 +102,11 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms are rendered by django-crispy-forms with the GOV.UK Design System template pack (crispy-forms-gds):
+# one accessible pattern for fields, hints, errors and the error summary across the app.
+CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
+CRISPY_TEMPLATE_PACK = "gds"
 
 WSGI_APPLICATION = "pcc_perf.wsgi.application"
 
