@@ -25,6 +25,8 @@ class Perm(enum.StrEnum):
     VIEW_ALL_RETURNS = "view_all_returns"
     APPROVE_RETURN = "approve_return"
     MANAGE_ROUNDS = "manage_rounds"
+    CHASE_RETURNS = "chase_returns"  # send a reminder about a late or unsubmitted return
+    MANAGE_AGENCIES = "manage_agencies"  # agencies' contacts
     VIEW_AUDIT = "view_audit"
     MANAGE_FRAMEWORK = "manage_framework"
     IMPORT_DATA = "import_data"  # administrator's bulk load of approved data

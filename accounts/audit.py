@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     ADMIN_CHANGED = "admin.changed", "Changed in the admin"
     ADMIN_DELETED = "admin.deleted", "Deleted in the admin"
     LOGIN_LOCKED_OUT = "login.locked_out", "Locked out after repeated failed log-ins"
+    AGENCY_CONTACTS_CHANGED = "agency.contacts_changed", "Agency contacts changed"
     # The framework file
     FRAMEWORK_FILE_CREATED = "framework_file.created", "Created from the framework file"
     FRAMEWORK_FILE_UPDATED = "framework_file.updated", "Updated from the framework file"
@@ -32,6 +33,7 @@ class AuditAction(models.TextChoices):
     REBASE_RECORDED = "rebase.recorded", "Rebase recorded"
     # Collection rounds and returns
     ROUND_OPENED = "round.opened", "Collection round opened"
+    RETURN_REMINDED = "return.reminded", "Reminder sent about a return"
     RETURN_VALUES_SAVED = "return.values_saved", "Return values saved"
     RETURN_VALUE_CHANGED = "return_value.changed", "Return value changed"
     RETURN_VALUE_REMOVED = "return_value.removed", "Return value removed"

@@ -37,6 +37,25 @@ class Agency(models.Model):
         return self.name
 
 
+class AgencyContacts(models.Model):
+    """Whom to e-mail about an agency's returns: named users of the agency and an optional shared mailbox.
+
+    With no one named, the agency's active analysts are its contacts (``accounts.contacts``)."""
+
+    agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="contacts")
+    users: models.ManyToManyField[User, Any] = models.ManyToManyField(
+        "User", blank=True, related_name="contact_for", help_text="Named people of the agency to e-mail."
+    )
+    shared_mailbox = models.EmailField(blank=True, help_text="A team address, e-mailed as well as the people.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "agency contacts"
+
+    def __str__(self) -> str:
+        return f"contacts of {self.agency_id}"
+
+
 class UserHasActed(Exception):
     """A user who has acted (the audit trail names them) is deactivated, never deleted."""
 

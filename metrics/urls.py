@@ -6,6 +6,7 @@ urlpatterns = [
     path("returns/", tracker.tracker, name="returns"),
     path("returns/rounds/open/", tracker.round_open, name="round-open"),
     path("returns/<int:pk>/", returns.return_detail, name="return-detail"),
+    path("returns/<int:pk>/remind/", tracker.return_remind, name="return-remind"),
     path("returns/<int:pk>/template.<str:fmt>", returns.return_template, name="return-template"),
     path("returns/<int:pk>/upload/", uploads.return_upload, name="return-upload"),
     path("returns/<int:pk>/<str:action>/", returns.return_action, name="return-action"),

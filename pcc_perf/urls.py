@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from accounts import contacts_views
 from reports.api import views as api
 from reports.dashboards import fairness, home
 from reports.dashboards import views as dashboards
@@ -43,6 +44,8 @@ urlpatterns = [
     path("api/v1/metrics/", api.metrics_list, name="api-metrics"),
     path("api/v1/series/", api.series, name="api-series"),
     path("api/v1/disproportionality/", api.disproportionality, name="api-disproportionality"),
+    path("agencies/", contacts_views.agency_list, name="agencies"),
+    path("agencies/<slug:code>/contacts/", contacts_views.agency_contacts_edit, name="agency-contacts"),
     path("", include("metrics.urls")),
     # Users, agencies, audit events and API keys moved from frameworks to accounts: old admin links still work.
     re_path(

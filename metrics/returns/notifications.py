@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.contacts import agency_contacts
 from accounts.models import Role, User
 from metrics.models import CollectionRound, Notification, Return, ReturnState
 
@@ -28,14 +29,8 @@ def _send(messages: list[tuple[str, str, str, list[str]]]) -> int:
 
 
 def _analysts(agency_ids: set[int]) -> dict[int, list[str]]:
-    emails: dict[int, list[str]] = {}
-    for agency_id, email in (
-        User.objects.filter(role=Role.ANALYST, agency_id__in=agency_ids, is_active=True)
-        .exclude(email="")
-        .values_list("agency_id", "email")
-    ):
-        emails.setdefault(agency_id, []).append(email)
-    return emails
+    """Each agency's addresses: its named contacts (else its analysts) and its shared mailbox."""
+    return {pk: entry.addresses for pk, entry in agency_contacts(agency_ids=agency_ids).items() if entry.addresses}
 
 
 def _managers() -> list[str]:
@@ -85,6 +80,24 @@ def return_decided(*, return_id: int, kind: str) -> int:
         subject = f"pcc_perf: {r.round.label} return approved"
         body = f"Your {r.round.label} return for {r.agency.name} has been approved.\n\n{_link(r)}\n"
     Notification.objects.create(kind=kind, return_obj=r, recipients=", ".join(to))
+    return _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])
+
+
+def return_reminder(*, return_id: int, to: list[str], sender: str) -> int:
+    """A reminder a performance manager sent from the tracker (``services.return_remind``), to the addresses
+    the page named."""
+    r = Return.objects.select_related("round", "agency").get(pk=return_id)
+    due = r.round.due_date
+    days = (due - timezone.localdate()).days
+    when = f"was due on {due:%A %d %B %Y}" if days < 0 else f"is due on {due:%A %d %B %Y}"
+    subject = (
+        f"pcc_perf: reminder: the {r.round.label} return for {r.agency.name} {'is late' if days < 0 else 'is due'}"
+    )
+    body = (
+        f"{sender} at the commissioner's office asks for the {r.round.label} data return for {r.agency.name}, "
+        f"which {when}. It is {r.get_state_display().lower()}.\n\n{_link(r)}\n"
+    )
+    Notification.objects.create(kind="reminder", return_obj=r, recipients=", ".join(to))
     return _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])
 
 

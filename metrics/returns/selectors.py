@@ -12,7 +12,9 @@ from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from accounts.access import Perm, has_perm
-from accounts.models import Agency
+from accounts.audit import AuditAction
+from accounts.contacts import AgencyContactList
+from accounts.models import Agency, AuditEvent
 from frameworks.models import Area, BreakdownCategory, Framework
 from frameworks.selectors import current_framework, local_areas, lowest_local_areas
 from metrics.models import (
@@ -97,6 +99,8 @@ class ReturnStatus:
     owed: int
     supplied: int
     today: dt.date
+    contacts: AgencyContactList | None = None  # filled in for those who may chase (the tracker page)
+    next_reminder: dt.datetime | None = None  # when the agency may next be sent a reminder, if not now
 
     @property
     def state(self) -> str:
@@ -121,10 +125,27 @@ class ReturnStatus:
 
     @property
     def on_time(self) -> bool | None:
+        """Whether the return came in by its due date: only once it is in (submitted or approved). A return
+        sent back for correction, or reopened, is not in yet, whenever it was first sent."""
         r = self.return_obj
-        if r.first_submitted_at is None:
+        if r.first_submitted_at is None or r.state not in (ReturnState.SUBMITTED, ReturnState.APPROVED):
             return None
         return r.first_submitted_at.date() <= r.round.due_date
+
+    @property
+    def on_time_text(self) -> str:
+        if self.on_time is not None:
+            return "Yes" if self.on_time else "No"
+        if self.return_obj.state == ReturnState.RETURNED:
+            return "Not yet: sent back for correction"
+        if self.return_obj.first_submitted_at is not None:
+            return "Not yet: reopened"
+        return "—"
+
+    @property
+    def chaseable(self) -> bool:
+        """Not submitted (draft or sent back): a reminder can be sent about it."""
+        return self.return_obj.state in EDITABLE_STATES
 
     @property
     def completeness(self) -> float:
@@ -184,6 +205,31 @@ def can_act(user: Any, return_obj: Return, perm: Perm) -> bool:
 def require_return_access(user: Any, return_obj: Return) -> None:
     if not has_perm(user, Perm.VIEW_AGENCY_RETURNS, agency=return_obj.agency_id):
         raise PermissionDenied("This return belongs to another agency.")
+
+
+REMIND_EVERY = dt.timedelta(hours=24)
+
+
+def last_reminders(*, agency_ids: set[int], since: dt.datetime | None = None) -> dict[int, dt.datetime]:
+    """When each agency was last sent a reminder from the tracker (within ``REMIND_EVERY`` of ``since``, by
+    default now): reminders are limited to one per agency per ``REMIND_EVERY``. One query."""
+    since = since or timezone.now()
+    events = list(
+        AuditEvent.objects.filter(
+            action=AuditAction.RETURN_REMINDED,
+            at__gt=since - REMIND_EVERY,
+            return_id__in=Return.objects.filter(agency_id__in=agency_ids).values("pk"),
+        )
+        .order_by()
+        .values_list("return_id", "at")
+    )
+    agency_of = dict(Return.objects.filter(pk__in={r for r, _ in events}).values_list("pk", "agency_id"))
+    last: dict[int, dt.datetime] = {}
+    for return_id, at in events:
+        agency_id = agency_of[return_id]
+        if agency_id not in last or at > last[agency_id]:
+            last[agency_id] = at
+    return last
 
 
 def next_round(*, today: dt.date) -> tuple[Quarter, dt.date]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -19,17 +20,19 @@ from django.utils import timezone
 from accounts import workflow
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
+from accounts.contacts import AgencyContactList, agency_contacts, contacts_of
+from accounts.models import Agency
 from accounts.workflow import IllegalTransition, change_state, locked
 from frameworks.models import Framework
 from frameworks.selectors import current_framework
 from metrics.imports.checks import Row
 from metrics.imports.commit import ImportPlan, import_commit, plan_diff
 from metrics.imports.summary import ImportSummary
-from metrics.models import RETURN_TRANSITIONS, CollectionRound, Return, ReturnState
+from metrics.models import EDITABLE_STATES, RETURN_TRANSITIONS, CollectionRound, Return, ReturnState
 from metrics.quarters import Quarter
 
 from . import notifications
-from .selectors import owed_lines, owing_agencies
+from .selectors import REMIND_EVERY, last_reminders, owed_lines, owing_agencies
 from .validation import blocking, evaluate, needing_comment
 
 
@@ -236,3 +239,69 @@ def return_reopen(*, actor: Any, return_obj: Return, reason: str) -> Return:
         ret.reason = reason.strip()
         move_return(ret, AuditAction.RETURN_REOPENED, actor=actor, fields=["reason"], reason=ret.reason)
     return ret
+
+
+# --- chasing ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reminded:
+    """A reminder sent: about which return, and to whom (names and addresses, for the page to say)."""
+
+    return_obj: Return
+    contacts: AgencyContactList
+
+    @property
+    def message(self) -> str:
+        r = self.return_obj
+        to = ", ".join(str(x) for x in self.contacts.recipients)
+        return f"Reminder about the {r.round.label} return sent to {r.agency.name}: {to}."
+
+
+def _when(at: dt.datetime) -> str:
+    local = timezone.localtime(at)
+    return f"{local:%H:%M} on {local:%A} {local.day} {local:%B}"
+
+
+def return_remind(*, actor: Any, return_id: int) -> Reminded:
+    """E-mail the agency's contacts (named people with an active address, and the shared mailbox) about a return
+    not yet submitted. At most one reminder per agency per ``REMIND_EVERY``; an agency with no address is told
+    to nobody and the message says so (nothing is recorded, so a reminder can follow as soon as a contact is
+    added)."""
+    require(actor, Perm.CHASE_RETURNS)
+    with transaction.atomic():
+        ret = locked(Return.objects.select_related("round", "agency"), return_id)
+        if ret.state not in EDITABLE_STATES:
+            raise ReturnError(
+                f"The {ret.round.label} return of {ret.agency.name} is {ret.get_state_display().lower()}: "
+                "there is nothing to chase."
+            )
+        locked(Agency, ret.agency_id)  # two reminders for one agency at once: the second waits, then is refused
+        last = last_reminders(agency_ids={ret.agency_id}).get(ret.agency_id)
+        if last is not None:
+            raise ReturnError(
+                f"{ret.agency.name} was sent a reminder at {_when(last)}; the next can be sent after "
+                f"{_when(last + REMIND_EVERY)}."
+            )
+        contacts = contacts_of(ret.agency)
+        if not contacts.recipients:
+            raise ReturnError(contacts.nobody)
+        to = contacts.addresses
+        record(
+            AuditAction.RETURN_REMINDED,
+            actor=actor,
+            obj=ret,
+            summary=f"{ret}: reminder to {', '.join(str(x) for x in contacts.recipients)}"[:500],
+            new={"to": to},
+            return_id=ret.pk,
+        )
+        sender = (actor.get_full_name() or actor.username) if getattr(actor, "pk", None) else "The office"
+        transaction.on_commit(lambda: notifications.return_reminder(return_id=ret.pk, to=to, sender=sender))
+    return Reminded(return_obj=ret, contacts=contacts)
+
+
+def round_told(round_: CollectionRound) -> str:
+    """Whom the round-opening e-mail went to, agency by agency, and plainly which agencies nobody could be told."""
+    lists = agency_contacts(agency_ids={r.agency_id for r in round_.returns.all()}).values()
+    told = [entry.told() for entry in lists if entry.recipients]
+    nobody = [entry.nobody for entry in lists if not entry.recipients]
+    parts = [f"E-mailed: {'; '.join(told)}." if told else "No one was e-mailed."]
+    return " ".join([*parts, *nobody])

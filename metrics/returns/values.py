@@ -21,6 +21,7 @@ from metrics.models import FIGURE_VALUE_FIELDS, Metric, Return, ReturnState, Ret
 from metrics.quarters import period_label
 
 from .services import check_editable, lock_return, move_return
+from .template_file import unfilled_dropped
 from .validation import Finding, Key, evaluate
 
 
@@ -64,6 +65,7 @@ def check_return_rows(
     ``findings``, also the rules and unusual-figure checks on the return as it would be. ``issue_cap``: problems
     kept per kind (None for the web grid, whose every problem goes on its cell)."""
     summary = ImportSummary(filename=filename, issue_cap=issue_cap)
+    raw_rows = unfilled_dropped(positions, raw_rows)  # a template's lines not yet filled in add nothing
     rows = check_rows(
         positions=positions, raw_rows=raw_rows, agency=return_obj.agency, summary=summary, progress=progress
     )

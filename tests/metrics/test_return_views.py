@@ -173,7 +173,7 @@ def test_template_downloads_are_prefilled_and_formula_safe(client, world):
     lines = text.splitlines()
     assert (
         lines[0]
-        == "metric,area,period,breakdown,category,value,numerator,denominator,status,note,_metric_name,_unit,_last_quarter"
+        == "metric,area,period,breakdown,category,value,numerator,denominator,status,note,_metric_name,_unit,_last_quarter,_last_year"
     )
     assert len(lines) == 5
     assert "'=HYPERLINK" in text

@@ -13,12 +13,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm
 from accounts.audit import AuditAction
-from accounts.downloads import csv_bytes, download, xlsx_bytes
+from accounts.downloads import csv_bytes, download
 from accounts.models import AuditEvent
 from metrics.imports.parse import COLUMNS
 from metrics.models import Observation, Return, ReturnState, ReturnValue
 from metrics.quarters import Quarter
-from metrics.returns import selectors, services
+from metrics.returns import selectors, services, template_file
 from metrics.returns.forms import CommentsForm, ReasonForm, ReturnGridForm, posted_version
 from metrics.returns.forms import initial as grid_initial
 from metrics.returns.selectors import OwedLine
@@ -149,42 +149,19 @@ TEMPLATE_HEADER = COLUMNS
 
 
 def return_template(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-    """A file to fill in: every owed line pre-filled with its codes, last quarter's value for reference."""
+    """A file to fill in: every owed line pre-filled with its codes, last quarter's and last year's approved
+    figures for reference; the XLSX with instructions, drop-downs and the codes locked (``template_file``)."""
     if not request.user.is_authenticated:
         raise PermissionDenied
     if fmt not in {"csv", "xlsx"}:
         raise Http404
     return_obj = return_for(request, pk)
     framework = framework_or_404()
-    lines = selectors.owed_lines(framework=framework, agency=return_obj.agency)
-    history = selectors.history_for(lines=lines, period=return_obj.round.period, quarters=1)
-    values = {v.key: v for v in return_obj.values.all()}
-    header = [*TEMPLATE_HEADER, "_metric_name", "_unit", "_last_quarter"]
-    rows = []
-    for line in lines:
-        saved = values.get(line.key)
-        last = history[line.key][0]
-        rows.append(
-            [
-                line.metric.code,
-                line.area.code,
-                return_obj.round.period.isoformat(),
-                line.category.breakdown.code if line.category else "",
-                line.category.code if line.category else "",
-                (f"[{saved.missing}]" if saved.missing else saved.value) if saved else "",
-                saved.numerator if saved and saved.numerator is not None else "",
-                saved.denominator if saved and saved.denominator is not None else "",
-                saved.status if saved else "provisional",
-                saved.note if saved else "",
-                line.metric.name,
-                line.metric.get_unit_display(),
-                ("" if last is None else (f"[{last.missing}]" if last.missing else last.value)),
-            ]
-        )
     name = f"return-{return_obj.agency.code}-{return_obj.round.period:%Y-%m-%d}"
     if fmt == "xlsx":
-        return download(xlsx_bytes([("data", header, rows)]), f"{name}.xlsx")
-    return download(csv_bytes(header, rows), f"{name}.csv")
+        return download(template_file.template_xlsx(return_obj=return_obj, framework=framework), f"{name}.xlsx")
+    _, rows = template_file.template_rows(return_obj=return_obj, framework=framework)
+    return download(csv_bytes(template_file.HEADER, rows), f"{name}.csv")
 
 
 @require_POST

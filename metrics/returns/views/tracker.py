@@ -6,13 +6,16 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
+from accounts.contacts import agency_contacts
 from accounts.downloads import csv_bytes, download, xlsx_bytes
+from metrics.models import Return
 from metrics.quarters import period_label
 from metrics.returns import selectors, services
 from metrics.returns.forms import RoundOpenForm
@@ -66,6 +69,14 @@ def tracker(request: HttpRequest) -> HttpResponse:
     for s in statuses:
         rounds.setdefault(s.return_obj.round.period, []).append(s)
     suggested, suggested_due = selectors.next_round(today=timezone.localdate())
+    agency_ids = {s.return_obj.agency_id for s in statuses}
+    can_chase = has_perm(request.user, Perm.CHASE_RETURNS)
+    contacts = agency_contacts(agency_ids=agency_ids) if can_chase else {}
+    reminded = selectors.last_reminders(agency_ids=agency_ids) if can_chase else {}
+    for s in statuses:
+        s.contacts = contacts.get(s.return_obj.agency_id)
+        last = reminded.get(s.return_obj.agency_id)
+        s.next_reminder = last + selectors.REMIND_EVERY if last else None
     return render(
         request,
         "metrics/tracker.html",
@@ -73,6 +84,8 @@ def tracker(request: HttpRequest) -> HttpResponse:
             "framework": framework,
             "rounds": [(period_label(p), items) for p, items in rounds.items()],
             "can_open": has_perm(request.user, Perm.MANAGE_ROUNDS),
+            "can_chase": can_chase,
+            "can_manage_agencies": has_perm(request.user, Perm.MANAGE_AGENCIES),
             "suggested_period": suggested.label,
             "suggested_due": suggested_due.isoformat(),
         },
@@ -97,5 +110,20 @@ def round_open(request: HttpRequest) -> HttpResponse:
     except services.ReturnError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"The {round_.label} round is open; analysts with an e-mail address are being told.")
+        messages.success(request, f"The {round_.label} round is open. {services.round_told(round_)}")
     return redirect("returns")
+
+
+@require_POST
+@permission_required(Perm.CHASE_RETURNS)
+def return_remind(request: HttpRequest, pk: int) -> HttpResponse:
+    """The tracker's "Send reminder" button: e-mail the agency's contacts, then say who was e-mailed."""
+    try:
+        reminded = services.return_remind(actor=request.user, return_id=pk)
+    except Return.DoesNotExist:
+        raise Http404("No such return.") from None
+    except services.ReturnError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, reminded.message)
+    return redirect(f"{reverse('returns')}#return-{pk}")
