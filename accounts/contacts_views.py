@@ -45,11 +45,17 @@ class AgencyContactsForm(forms.Form):
 
     def __init__(self, *args: Any, agency: Agency, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["users"].queryset = agency_people(agency)  # type: ignore[attr-defined]
+        people = agency_people(agency)
+        self.fields["users"].queryset = people  # type: ignore[attr-defined]
+        items: list[Any] = [Field.checkboxes("users", legend_size="m")]
+        if not people.exists():  # no one to tick: no empty group of checkboxes
+            del self.fields["users"]
+            items = []
         self.helper = FormHelper()
         self.helper.form_method = "post"
+        self.helper.attrs = {"novalidate": ""}  # the server's messages, in the error summary, for every browser
         self.helper.layout = Layout(
-            Field.checkboxes("users", legend_size="m"),
+            *items,
             Field.text("shared_mailbox", field_width=30),
             Button.primary("save", "Save contacts"),
         )
@@ -88,7 +94,7 @@ def agency_contacts_edit(request: HttpRequest, code: str) -> HttpResponse:
                 agency_contacts_update(
                     actor=request.user,
                     agency_id=agency.pk,
-                    user_ids=[u.pk for u in form.cleaned_data["users"]],
+                    user_ids=[u.pk for u in form.cleaned_data.get("users", [])],
                     shared_mailbox=form.cleaned_data["shared_mailbox"],
                 )
             except ContactError as exc:
