@@ -7,11 +7,19 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.contacts import agency_contacts
 from accounts.models import Agency, Role
 from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from metrics.quarters import Quarter
-from metrics.returns.selectors import analyst_queue, history_for, owed_lines, returns_to_do_count, tracker
+from metrics.returns.selectors import (
+    analyst_queue,
+    history_for,
+    last_reminders,
+    owed_lines,
+    returns_to_do_count,
+    tracker,
+)
 from metrics.returns.services import round_open
 from reports.dashboards.selectors import board_queue, manager_queue, overview, priorities_evidence
 from reports.evidence.build import build_evidence
@@ -128,6 +136,8 @@ SELECTORS = {
     "manager queue": lambda w: manager_queue(),
     "board queue": lambda w: board_queue(),
     "navigation count": lambda w: returns_to_do_count(w["manager"]),
+    "agency contacts": lambda w: agency_contacts(),
+    "last reminders": lambda w: last_reminders(agency_ids=set(Agency.objects.values_list("pk", flat=True))),
 }
 
 

@@ -85,6 +85,9 @@ RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "upload-progress",
     "upload-retry",
     "audit",
+    "return-remind",  # tests/metrics/test_reminders.py
+    "agencies",  # tests/accounts/test_contacts.py
+    "agency-contacts",  # tests/accounts/test_contacts.py
 }
 
 
