@@ -83,6 +83,12 @@ def return_decided(*, return_id: int, kind: str) -> int:
     return _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])
 
 
+STANDING = {
+    ReturnState.DRAFT: "It has not been submitted yet.",
+    ReturnState.RETURNED: "It was sent back for correction and has not been submitted again yet.",
+}
+
+
 def return_reminder(*, return_id: int, to: list[str], sender: str) -> int:
     """A reminder a performance manager sent from the tracker (``services.return_remind``), to the addresses
     the page named."""
@@ -95,7 +101,7 @@ def return_reminder(*, return_id: int, to: list[str], sender: str) -> int:
     )
     body = (
         f"{sender} at the commissioner's office asks for the {r.round.label} data return for {r.agency.name}, "
-        f"which {when}. It is {r.get_state_display().lower()}.\n\n{_link(r)}\n"
+        f"which {when}. {STANDING.get(r.state, '')}\n\n{_link(r)}\n"
     )
     Notification.objects.create(kind="reminder", return_obj=r, recipients=", ".join(to))
     return _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])

@@ -60,6 +60,9 @@ def test_a_reminder_goes_to_the_contacts_and_the_shared_mailbox_and_says_who(
     assert mail.to == ["head@police.example", "team@police.example"]
     assert mail.subject == "pcc_perf: reminder: the 2024/25 Q1 return for Staffordshire Police is late"
     assert f"/returns/{late['police_return'].pk}/" in mail.body
+    assert mail.body.startswith("manager at the commissioner's office asks")  # who sent it (no full name here)
+    assert "asks for the 2024/25 Q1 data return for Staffordshire Police, which was due on" in mail.body
+    assert "It has not been submitted yet." in mail.body
     (event,) = AuditEvent.objects.filter(action=AuditAction.RETURN_REMINDED)
     assert event.actor == late["manager"] and event.return_id == late["police_return"].pk
     assert event.new == {"to": ["head@police.example", "team@police.example"]}
