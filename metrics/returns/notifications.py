@@ -83,7 +83,7 @@ def return_decided(*, return_id: int, kind: str) -> int:
     return _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])
 
 
-STANDING = {
+STANDING: dict[str, str] = {
     ReturnState.DRAFT: "It has not been submitted yet.",
     ReturnState.RETURNED: "It was sent back for correction and has not been submitted again yet.",
 }
