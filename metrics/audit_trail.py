@@ -220,7 +220,7 @@ def _line(
         if obs is not None:
             figure, period = obs, obs.period
     metric = figure.metric if figure is not None else metrics.get(e.metric_code)
-    what = _what(e, figure=figure, period=period, metric=metric, return_label=return_label)
+    what = _what(e, figure=figure, period=period, metric=metric, return_obj=return_obj, return_label=return_label)
     unit, decimals = (metric.unit, metric.decimals) if metric is not None else ("", None)
     old, new = change_words(
         e.old,
@@ -256,6 +256,7 @@ def _what(
     figure: ReturnValue | Observation | None,
     period: dt.date | None,
     metric: Metric | None,
+    return_obj: Return | None,
     return_label: str,
 ) -> str:
     if figure is not None and period is not None:
@@ -269,7 +270,11 @@ def _what(
         where = f" in the {return_label}" if return_label else ""
         return f"{named}: a value since removed{where}"
     if e.object_type == "metrics.return" and return_label:
-        return return_label[0].upper() + return_label[1:]
+        what = return_label[0].upper() + return_label[1:]
+        # "web form: 3 added, 0 changed" says more; a state change's summary only repeats the return's name.
+        if e.summary and return_obj is not None and e.summary != str(return_obj):
+            what += f": {e.summary}"
+        return what
     if e.object_type == ReturnUpload._meta.label_lower and return_label:
         return f"File {e.summary} for the {return_label}" if e.summary else f"A file for the {return_label}"
     summary = e.summary

@@ -103,6 +103,10 @@ def test_filters_by_who_action_dates_agency_and_metric(client, trail):
     today = timezone.now().date()
     assert len(csv_rows(client, date_from=today.isoformat(), date_to=today.isoformat())) == len(everything)
     assert csv_rows(client, date_to=(today - dt.timedelta(days=1)).isoformat()) == []
+    nothing = page_text(client, date_to=(today - dt.timedelta(days=1)).isoformat())
+    assert "No events match the filters." in nothing and "Download these events as CSV" in nothing
+    # Each person is offered once in the "Who" list, however many events they have.
+    assert page_text(client).count('<option value="analyst">analyst</option>') == 1
     hmpps = csv_rows(client, agency="hmpps")
     assert all("Police" not in r["what"] for r in hmpps)
     police = csv_rows(client, agency="police")

@@ -59,7 +59,12 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, scope: Agency | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        people = AuditEvent.objects.exclude(actor_username="").values_list("actor_username", flat=True).distinct()
+        people = (
+            AuditEvent.objects.exclude(actor_username="")
+            .order_by("actor_username")
+            .values_list("actor_username", flat=True)
+            .distinct()
+        )
         cast(forms.ChoiceField, self.fields["actor"]).choices = [("", "Anyone"), *((n, n) for n in sorted(people))]
         cast(forms.ChoiceField, self.fields["action"]).choices = [("", "Any action"), *AuditAction.choices]
         metrics = Metric.objects.order_by("code").only("code", "name")
