@@ -190,3 +190,26 @@ def test_analysts_filter_only_their_own_agencys_trail(client, trail):
     assert "Police recorded crime" not in html
     assert "OFF05 Prison population" in html  # their own metrics to filter by
     assert "OFF01 Police recorded crime" not in html
+
+
+def test_the_page_and_its_csv_take_the_same_number_of_queries_for_few_and_many_events(client, trail):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(trail["manager"])
+
+    def count(**params):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("audit"), params).status_code == 200
+        return len(captured)
+
+    few = (count(), count(format="csv"), count(agency="police", metric="OFF01"), count(page=2))
+    # Four times the trail, the same mix on every page: each event copied, oldest first, three times.
+    originals = list(AuditEvent.objects.order_by("at", "id"))
+    fields = ["actor_id", "actor_username", "action", "object_type", "object_id", "summary", "old", "new"]
+    fields += ["reason", "return_id", "metric_code"]
+    for _ in range(3):
+        AuditEvent.objects.bulk_create([AuditEvent(**{f: getattr(e, f) for f in fields}) for e in originals])
+    many = (count(), count(format="csv"), count(agency="police", metric="OFF01"), count(page=2))
+    assert AuditEvent.objects.count() == 4 * len(originals) > 50
+    assert few == many
