@@ -316,6 +316,7 @@ def test_login_throttling_keeps_working_beside_it(idp, settings, police):
     for _ in range(6):
         response = browser.clients[APP].post(reverse("login"), {"username": "analyst", "password": "wrong"})
     assert response.status_code == 429 and "This account is locked" in response.content.decode()
+    assert "Sign in with Staffordshire Police Entra ID" in response.content.decode()  # still offered
     assert (
         browser.clients[APP].post(reverse("login"), {"username": "analyst", "password": "pass-word-123"}).status_code
         == 429

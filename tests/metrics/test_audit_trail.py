@@ -190,6 +190,7 @@ def test_analysts_filter_only_their_own_agencys_trail(client, trail):
     assert "Police recorded crime" not in html
     assert "OFF05 Prison population" in html  # their own metrics to filter by
     assert "OFF01 Police recorded crime" not in html
+    assert '<option value="analyst">' not in html  # the police analyst acted only on police returns
 
 
 def test_the_page_and_its_csv_take_the_same_number_of_queries_for_few_and_many_events(client, trail):

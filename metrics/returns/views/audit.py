@@ -59,8 +59,10 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, scope: Agency | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Whose events the user may see: an analyst is offered the people in their own agency's trail only.
+        visible = audit_events(filters=AuditFilters(agency=scope)) if scope is not None else AuditEvent.objects.all()
         people = (
-            AuditEvent.objects.exclude(actor_username="")
+            visible.exclude(actor_username="")
             .order_by("actor_username")
             .values_list("actor_username", flat=True)
             .distinct()
