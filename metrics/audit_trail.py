@@ -123,8 +123,10 @@ def _ids(texts: Iterable[str]) -> set[int]:
 
 
 def audit_lines(events: Sequence[AuditEvent]) -> list[AuditLine]:
-    """Each event in words. At most four queries (values, observations, returns, metrics), whatever the number
-    of events; a type of object the page does not hold costs none."""
+    """Each event in words, in a bounded number of queries whatever the number of events: one each for the
+    return values, observations, returns and metrics named, and one per kind of thing the framework file's
+    events refer to by id (areas, agencies, peer groups, breakdowns, categories, priorities); a kind the
+    events do not hold costs none."""
     value_ids = _ids(e.object_id for e in events if e.object_type == "metrics.returnvalue")
     observation_ids = _ids(e.object_id for e in events if e.object_type == "metrics.observation")
     return_ids = {e.return_id for e in events if e.return_id is not None} | _ids(
