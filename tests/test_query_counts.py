@@ -121,7 +121,7 @@ def with_return_values(w: dict) -> None:
             *(
                 event(
                     AuditAction.RETURN_VALUE_CHANGED,
-                    actor_id=manager.pk,
+                    actor_id=None,
                     obj=value,
                     summary="",
                     old={"value": 1.0, "numerator": None, "denominator": None, "missing": ""},
@@ -134,7 +134,7 @@ def with_return_values(w: dict) -> None:
             *(
                 event(
                     AuditAction.OBSERVATION_REVISED,
-                    actor_id=manager.pk,
+                    actor_id=None,
                     obj=obs,
                     summary="",
                     old={"value": 1.0, "numerator": None, "denominator": None, "missing": ""},
