@@ -25,6 +25,9 @@ class AuditAction(models.TextChoices):
     ADMIN_DELETED = "admin.deleted", "Deleted in the admin"
     LOGIN_LOCKED_OUT = "login.locked_out", "Locked out after repeated failed log-ins"
     AGENCY_CONTACTS_CHANGED = "agency.contacts_changed", "Agency contacts changed"
+    LOGIN_OIDC = "login.oidc", "Signed in with the organisation's identity provider"
+    LOGIN_OIDC_REFUSED = "login.oidc_refused", "Sign-in with the organisation's identity provider refused"
+    USER_CREATED_BY_OIDC = "user.created_by_oidc", "Account created at first sign-in with the identity provider"
     # The framework file
     FRAMEWORK_FILE_CREATED = "framework_file.created", "Created from the framework file"
     FRAMEWORK_FILE_UPDATED = "framework_file.updated", "Updated from the framework file"

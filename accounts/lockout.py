@@ -48,8 +48,12 @@ def lockout_response(
     """The login page again (HTTP 429), saying the account is locked and until when."""
     username = get_client_username(request, credentials) or ""
     form = AuthenticationForm(request, initial={"username": username})
+    from .oidc import oidc_enabled, provider_name
+
     context = {
         "form": form,
+        "oidc_enabled": oidc_enabled(),  # the organisation's sign-in is still offered
+        "provider_name": provider_name(),
         "locked": lockout_text(username),
         "next": request.POST.get("next", "") if request.method == "POST" else "",
     }

@@ -17,6 +17,9 @@ import plotly
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from .oidc import BACKEND as OIDC_BACKEND
+from .oidc import oidc_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -136,6 +139,15 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # django-axes first: it refuses a locked-out account before any password is checked.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# Sign-in with the organisation's identity provider (OpenID Connect), only when OIDC_RP_CLIENT_ID and the rest
+# are set (pcc_perf/oidc.py, README "Sign-in with your organisation's account"); passwords keep working.
+_OIDC = oidc_settings(os.environ)
+globals().update(_OIDC)
+OIDC_ENABLED: bool = _OIDC["OIDC_ENABLED"]
+if OIDC_ENABLED:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.append(OIDC_BACKEND)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

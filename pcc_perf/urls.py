@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from accounts import contacts_views
+from accounts import oidc
 from reports.api import views as api
 from reports.dashboards import fairness, home
 from reports.dashboards import views as dashboards
@@ -39,7 +40,9 @@ urlpatterns = [
     path("public/reports/<int:pk>/", report_views.public_report, name="public-report"),
     path("public/areas/", local_views.public_local_index, name="public-local-index"),
     path("public/areas/<slug:code>/", local_views.public_local_area, name="public-local-area"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", oidc.OrganisationLoginView.as_view(), name="login"),
+    path("accounts/login/refused/", oidc.refused, name="login-refused"),
+    *oidc.oidc_urls(),  # sign-in with the organisation's identity provider (404 unless configured)
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/metrics/", api.metrics_list, name="api-metrics"),
     path("api/v1/series/", api.series, name="api-series"),

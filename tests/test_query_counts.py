@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.contacts import agency_contacts
 from accounts.models import Agency, Role
+from metrics.audit_trail import AuditFilters, audit_events, audit_lines
 from metrics.catalogue.load import framework_load
 from metrics.imports.commit import import_file
 from metrics.quarters import Quarter
@@ -118,6 +119,42 @@ def with_return_values(w: dict) -> None:
     report = report_transition(actor=manager, report=w["report"], to=ReportState.IN_REVIEW)
     w["report"] = report_transition(actor=manager, report=report, to=ReportState.PUBLISHED)
     BoardPack.objects.create(report=w["report"], state=PackState.READY, finished_at=timezone.now(), progress=100)
+    # The trail names every value changed in the return and every figure revised (one event per metric).
+    from accounts.audit import AuditAction, event
+    from accounts.models import AuditEvent
+    from metrics.models import Observation
+
+    AuditEvent.objects.bulk_create(
+        [
+            *(
+                event(
+                    AuditAction.RETURN_VALUE_CHANGED,
+                    actor_id=None,
+                    obj=value,
+                    summary="",
+                    old={"value": 1.0, "numerator": None, "denominator": None, "missing": ""},
+                    new={"value": value.value, "numerator": None, "denominator": None, "missing": ""},
+                    return_id=ret.pk,
+                    metric_code=value.metric.code,
+                )
+                for value in ReturnValue.objects.filter(return_obj=ret).select_related("metric")
+            ),
+            *(
+                event(
+                    AuditAction.OBSERVATION_REVISED,
+                    actor_id=None,
+                    obj=obs,
+                    summary="",
+                    old={"value": 1.0, "numerator": None, "denominator": None, "missing": ""},
+                    new={"value": obs.value, "numerator": None, "denominator": None, "missing": ""},
+                    metric_code=obs.metric.code,
+                )
+                for obs in Observation.objects.filter(
+                    period=PERIOD, area=w["area"], category__isnull=False, metric__in=[p.metric for p in placements]
+                ).select_related("metric")
+            ),
+        ]
+    )
 
 
 SELECTORS = {
@@ -138,6 +175,7 @@ SELECTORS = {
     "navigation count": lambda w: returns_to_do_count(w["manager"]),
     "agency contacts": lambda w: agency_contacts(),
     "last reminders": lambda w: last_reminders(agency_ids=set(Agency.objects.values_list("pk", flat=True))),
+    "audit trail page": lambda w: audit_lines(list(audit_events(filters=AuditFilters())[:500])),
 }
 
 
@@ -163,3 +201,6 @@ def test_selectors_fetch_in_the_same_number_of_queries_for_3_and_12_metrics(djan
     assert [q.return_obj.round.period for q in queue.warnings] == [large["round"]]  # the checks really ran
     assert board_queue().pack is not None and len(manager_queue().packs) == 2
     assert all(count > 0 for count in counts_small.values())
+    lines = audit_lines(list(audit_events(filters=AuditFilters())))
+    assert "Measure 11 (M11) · Staffordshire · 2024/25 Q2" in {line.what for line in lines}  # names really resolved
+    assert "Measure 11 (M11) · Staffordshire · 2023/24 Q4 · Ethnicity: Asian" in {line.what for line in lines}

@@ -130,7 +130,8 @@ def test_returns_story(new_page):
     assert "5,330\t5,342 [r]" in revisions
     manager.get_by_role("link", name="Audit trail of this return").click()
     audit = manager.locator("table").inner_text()
-    assert "observation.revised" in audit
-    assert "return.reopened" in audit
+    assert "Observation revised" in audit
+    assert "Police recorded crime (OFF01) · Staffordshire · 2024/25 Q1 · Offence group: Robbery\t230\t242" in audit
+    assert "Return reopened" in audit
     assert "Police found 12 more robberies after audit." in audit
     assert Observation.objects.get(metric__code="OFF01", category__code="robbery").status == "revised"

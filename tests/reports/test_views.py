@@ -22,6 +22,10 @@ ROLES = ["anonymous", "analyst", "board_member", "performance_manager", "no_role
 EXPECTED = {
     "home": {"anonymous": "login", "analyst": 200, "board_member": 200, "performance_manager": 200, "no_role": 403},
     "login": dict.fromkeys(ROLES, 200),
+    "login-refused": dict.fromkeys(ROLES, 200),
+    # Sign-in with an identity provider: off unless configured (tests/accounts/test_oidc.py turns it on).
+    "oidc_authentication_init": dict.fromkeys(ROLES, 404),
+    "oidc_authentication_callback": dict.fromkeys(ROLES, 404),
     "admin:index": {
         "anonymous": "login",
         "analyst": 403,
