@@ -3,8 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
-from accounts import contacts_views
-from accounts import oidc
+from accounts import contacts_views, oidc
 from reports.api import views as api
 from reports.dashboards import fairness, home
 from reports.dashboards import views as dashboards
