@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from crispy_forms.helper import FormHelper  # type: ignore[import-untyped]
+from crispy_forms.layout import Field, Layout  # type: ignore[import-untyped]
 from django import forms
 
 from metrics.imports.summary import Issue
@@ -39,7 +41,13 @@ def posted_version(data: Mapping[str, Any]) -> int:
 
 # --- the grid -------------------------------------------------------------------------------------------
 def _show(number: float | None) -> str:
-    return "" if number is None else f"{number:.10g}"
+    """A stored figure as the box shows it: every digit that is stored (the shortest text that reads back as
+    the same float), so saving a page unchanged posts back exactly the stored number, never a rounded one."""
+    if number is None:
+        return ""
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
 
 
 def initial(saved: ReturnValue | None) -> dict[str, Any]:
@@ -54,12 +62,18 @@ def initial(saved: ReturnValue | None) -> dict[str, Any]:
     }
 
 
+_NUMBER = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false", "class": "govuk-input--width-5"}
+GRID_CELL = "metrics/grid_cell.html"
+NO_CELL = "metrics/grid_no_cell.html"
+RATIO_FIELDS = ("numerator", "denominator")
+
+
 class GridLineForm(forms.Form):
     """One owed line of the grid (metric × area × category). Its fields are named ``l<index>-value`` etc."""
 
-    value = forms.CharField(required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9}))
-    numerator = forms.CharField(required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}))
-    denominator = forms.CharField(required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9}))
+    value = forms.CharField(required=False, widget=forms.TextInput(attrs={**_NUMBER, "size": 9}))
+    numerator = forms.CharField(required=False, widget=forms.TextInput(attrs={**_NUMBER, "size": 8}))
+    denominator = forms.CharField(required=False, widget=forms.TextInput(attrs={**_NUMBER, "size": 9}))
     status = forms.ChoiceField(
         required=False,
         choices=STATUS_CHOICES,
@@ -72,9 +86,25 @@ class GridLineForm(forms.Form):
         self.line, self.index = line, index
         code = line.metric.code
         category = line.category.name if line.category else "total"
-        self.fields["value"].widget.attrs["aria-label"] = f"{code} {line.area.name} {category}: value"
+        # Each box has its own <label> (visually hidden: the row and column headers say it on screen).
+        self.fields["value"].label = f"{code} {line.area.name} {category}: value"
         for name in ("numerator", "denominator", "status", "note"):
-            self.fields[name].widget.attrs["aria-label"] = f"{code} {category}: {name}"
+            self.fields[name].label = f"{code} {category}: {name}"
+        self.helper = FormHelper(self)
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        # One <td> per box, in reading order; numerator and denominator only where the unit has them.
+        ratio = line.metric.has_ratio
+        self.helper.layout = Layout(
+            *(
+                Field(name, template=GRID_CELL if ratio or name not in RATIO_FIELDS else NO_CELL)
+                for name in ("value", "numerator", "denominator", "status", "note")
+            )
+        )
+
+    def cell_id(self, column: str) -> str:
+        """The id the error summary links to: the box for ``column``, or the line's header for the line."""
+        return self[column].auto_id if column in self.fields else f"line-{self.index}"
 
     @property
     def where(self) -> str:
@@ -109,7 +139,12 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.form.where if self.form is not None else f"line {self.row}"
-        return f"{where}, {self.column}: {self.message}"
+        return f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+
+    @property
+    def target(self) -> str:
+        """The id of the element the error summary's link moves to (the cell, else the grid)."""
+        return self.form.cell_id(self.column) if self.form is not None else "values"
 
 
 class ReturnGridForm:

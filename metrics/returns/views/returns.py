@@ -61,14 +61,13 @@ def _grid(
 
 
 def _save_grid(request: HttpRequest, return_obj: Return, grid: ReturnGridForm) -> bool:
-    """Save the posted grid; False (each problem on its cell and in the messages) when it has errors."""
+    """Save the posted grid; False when it has errors (each on its cell, and in the page's error summary,
+    linked to the cell)."""
     if grid.is_valid():
         check = return_save_grid(
             actor=request.user, return_obj=return_obj, version=posted_version(request.POST), entries=grid.entries()
         )
         grid.add_issues(check.summary.errors)
-    for problem in grid.problems:
-        messages.error(request, str(problem))
     return not grid.problems
 
 
@@ -130,6 +129,7 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "return_obj": return_obj,
         "framework": framework,
         "grid": _grid(return_obj, lines, grid, by_key),
+        "grid_problems": grid.problems,
         "history_labels": [Quarter.from_end_date(return_obj.round.period).shift(-k).label for k in range(4, 0, -1)],
         "findings": [(f, by_key.get(f.key)) for f in findings],
         "errors_count": sum(1 for f in findings if f.is_error),
