@@ -17,6 +17,7 @@ from crispy_forms.helper import FormHelper  # type: ignore[import-untyped]
 from crispy_forms.layout import Field, Layout  # type: ignore[import-untyped]
 from django import forms
 
+from accounts.crispy import gds_helper
 from metrics.imports.summary import Issue
 from metrics.models import ObservationStatus, ReturnValue
 from metrics.quarters import Quarter, QuarterError
@@ -211,7 +212,27 @@ class CommentsForm(forms.Form):
 class ReasonForm(forms.Form):
     """Why a return is sent back or reopened (the service says what is missing when it is blank)."""
 
-    reason = forms.CharField(required=False, strip=False)
+    reason = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    SHAPES = {  # the page's two reasons: label, id prefix, button
+        "send-back": ("What needs correcting", "id_%s", "Return for correction"),
+        "reopen": ("Reason for reopening", "id_reopen_%s", "Reopen for changes"),
+    }
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, purpose: str = "", action: str = "", **kwargs: Any):
+        label, auto_id, button = self.SHAPES.get(purpose, ("Reason", "id_%s", ""))
+        super().__init__(data, auto_id=auto_id, **kwargs)
+        self.fields["reason"].label = label
+        self.helper = gds_helper(action=action, submit=button or None, fields=("reason",), secondary=True)
+
+
+class ActionForm(forms.Form):
+    """A state change with nothing to fill in (submit, approve): the version it was shown at, and a button."""
+
+    def __init__(self, *, action: str, submit: str, version: int | None = None):
+        super().__init__()
+        hidden = {"version": version} if version is not None else {}
+        self.helper = gds_helper(action=action, submit=submit, hidden=hidden)
 
 
 class UploadForm(forms.Form):
@@ -219,13 +240,33 @@ class UploadForm(forms.Form):
         label="CSV or XLSX file",
         allow_empty_file=True,  # an empty file is refused by the upload checks, with their message
         error_messages={"required": "Choose a CSV or XLSX file to upload."},
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        ),
     )
+
+    def __init__(self, *args: Any, action: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.helper = gds_helper(action=action, submit="Upload and check", fields=("file",))
 
 
 class RoundOpenForm(forms.Form):
     # Not required: an empty box gets the same message as one that does not parse.
-    period = forms.CharField(label="Quarter", required=False)
-    due_date = forms.CharField(label="Due date", required=False)
+    period = forms.CharField(
+        label="Quarter",
+        required=False,
+        help_text="A label such as 2024/25 Q1, or the quarter end date.",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
+    )
+    due_date = forms.CharField(
+        label="Due date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}),
+    )
+
+    def __init__(self, *args: Any, action: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.helper = gds_helper(action=action, submit="Open round", fields=("period", "due_date"))
 
     def clean_period(self) -> dt.date:
         try:

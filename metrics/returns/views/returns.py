@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm
@@ -19,7 +20,7 @@ from metrics.imports.parse import COLUMNS
 from metrics.models import Observation, Return, ReturnState, ReturnValue
 from metrics.quarters import Quarter
 from metrics.returns import selectors, services
-from metrics.returns.forms import CommentsForm, ReasonForm, ReturnGridForm, posted_version
+from metrics.returns.forms import ActionForm, CommentsForm, ReasonForm, ReturnGridForm, UploadForm, posted_version
 from metrics.returns.forms import initial as grid_initial
 from metrics.returns.selectors import OwedLine
 from metrics.returns.validation import Key
@@ -142,7 +143,24 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_decide": return_obj.state == ReturnState.SUBMITTED and has_perm(request.user, Perm.APPROVE_RETURN),
         "can_reopen": return_obj.state == ReturnState.APPROVED and has_perm(request.user, Perm.APPROVE_RETURN),
     }
+    context.update(_action_forms(return_obj))
     return render(request, "metrics/return_detail.html", context, status=status)
+
+
+def _action_forms(return_obj: Return) -> dict[str, Any]:
+    """The page's small forms, through crispy-forms-gds (each shown only when the user may use it)."""
+    pk = return_obj.pk
+    return {
+        "upload_form": UploadForm(action=reverse("return-upload", args=[pk])),
+        "submit_form": ActionForm(
+            action=reverse("return-action", args=[pk, "submit"]),
+            submit="Submit to the commissioner's office",
+            version=return_obj.version,
+        ),
+        "approve_form": ActionForm(action=reverse("return-action", args=[pk, "approve"]), submit="Approve"),
+        "send_back_form": ReasonForm(purpose="send-back", action=reverse("return-action", args=[pk, "send-back"])),
+        "reopen_form": ReasonForm(purpose="reopen", action=reverse("return-action", args=[pk, "reopen"])),
+    }
 
 
 TEMPLATE_HEADER = COLUMNS

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -75,6 +76,10 @@ def tracker(request: HttpRequest) -> HttpResponse:
             "can_open": has_perm(request.user, Perm.MANAGE_ROUNDS),
             "suggested_period": suggested.label,
             "suggested_due": suggested_due.isoformat(),
+            "round_form": RoundOpenForm(
+                action=reverse("round-open"),
+                initial={"period": suggested.label, "due_date": suggested_due.isoformat()},
+            ),
         },
     )
 
