@@ -63,7 +63,7 @@ def initial(saved: ReturnValue | None) -> dict[str, Any]:
     }
 
 
-_NUMBER = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false", "class": "govuk-input--width-5"}
+_NUMBER = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"}
 GRID_CELL = "metrics/grid_cell.html"
 NO_CELL = "metrics/grid_no_cell.html"
 RATIO_FIELDS = ("numerator", "denominator")

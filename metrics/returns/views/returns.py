@@ -131,6 +131,8 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "framework": framework,
         "grid": _grid(return_obj, lines, grid, by_key),
         "grid_problems": grid.problems,
+        # One area for every line (a force's return): named once above the grid, not in a column of its own.
+        "one_area": lines[0].area if lines and len({line.area.pk for line in lines}) == 1 else None,
         "history_labels": [Quarter.from_end_date(return_obj.round.period).shift(-k).label for k in range(4, 0, -1)],
         "findings": [(f, by_key.get(f.key)) for f in findings],
         "errors_count": sum(1 for f in findings if f.is_error),
