@@ -46,6 +46,8 @@ def test_an_error_on_its_cell_then_a_reopen_saved_unchanged_is_no_revision(new_p
     analyst = new_page()
     analyst.goto("/accounts/login/")
     assert serious_violations(analyst) == []
+    if SCREENSHOTS:
+        analyst.screenshot(path=os.path.join(SCREENSHOTS, "login.png"), full_page=True)
     log_in(analyst, "analyst")
     analyst.goto(return_url)
     total = analyst.get_by_label("OFF01 Staffordshire total: value")
@@ -94,6 +96,11 @@ def test_an_error_on_its_cell_then_a_reopen_saved_unchanged_is_no_revision(new_p
 
     manager = new_page()
     log_in(manager, "manager")
+    manager.goto("/returns/")  # the tracker, with its round form through crispy-forms-gds
+    expect(manager.get_by_label("Quarter")).to_have_attribute("aria-describedby", "id_period_hint")
+    assert serious_violations(manager) == []
+    if SCREENSHOTS:
+        manager.screenshot(path=os.path.join(SCREENSHOTS, "tracker.png"), full_page=True)
     manager.goto(return_url)
     manager.get_by_role("button", name="Approve").click()
     expect(manager.locator("#return-state")).to_have_text("Approved")
