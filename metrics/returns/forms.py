@@ -195,10 +195,27 @@ class ReturnGridForm:
 class CommentsForm(forms.Form):
     """The analyst's comments on warnings, one ``comment-<value id>`` field per value of the return."""
 
-    def __init__(self, data: Mapping[str, Any], *, value_ids: Iterable[int]):
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None,
+        *,
+        value_ids: Iterable[int],
+        initial: Mapping[int, str] | None = None,
+        readonly: bool = False,
+    ):
         super().__init__(data)
         for pk in value_ids:
-            self.fields[f"comment-{pk}"] = forms.CharField(required=False, strip=False, label="Your comment")
+            self.fields[f"comment-{pk}"] = forms.CharField(
+                required=False,
+                strip=False,
+                label="Your comment",
+                initial=(initial or {}).get(pk, ""),
+                widget=forms.Textarea(attrs={"rows": 2, **({"readonly": "readonly"} if readonly else {})}),
+            )
+
+    def box(self, pk: int) -> Any:
+        """The comment box of value ``pk`` (rendered beside its first warning, through crispy-forms-gds)."""
+        return self[f"comment-{pk}"]
 
     def comments(self) -> dict[int, str]:
         """The comments that were sent (a value whose box was not on the page keeps its comment)."""

@@ -214,3 +214,23 @@ def test_the_previous_four_quarters_and_last_years_figure_sit_beside_each_line(
     assert '2023/24 Q1<span class="hint"> (same quarter last year)</span>' in html
     row = re.search(r'<th scope="row" id="line-0".*?</tr>', html, re.S).group(0)
     assert re.findall(r'<td class="num history[^"]*">([^<]*)</td>', row) == ["5,020", "4,980", "5,010", "5,000"]
+
+
+def test_a_warnings_comment_box_is_the_analysts_and_the_approver_reads_the_comment_as_text(client, grid_setup):
+    client.force_login(grid_setup["analyst"])
+    url = reverse("return-detail", args=[grid_setup["return"].pk])
+    full = {"l0-value": "5300", "l1-value": "5100", "l2-value": "200", "l3-value": "27.5"}  # FAIR03 below 50
+    assert client.post(url, {"action": "save", "version": "0", **full}).status_code == 302
+    value = ReturnValue.objects.get(metric__code="FAIR03")
+    html = client.get(url).content.decode()
+    assert f'<label for="id_comment-{value.pk}" class="govuk-label">' in html
+    assert html.count(f'name="comment-{value.pk}"') == 1 and 'class="govuk-textarea"' in html
+    data = {"action": "comments", "version": "1", f"comment-{value.pk}": "A new system left the field blank."}
+    assert client.post(url, data).status_code == 302
+    submit = reverse("return-action", args=[grid_setup["return"].pk, "submit"])
+    assert client.post(submit, {"version": "2"}).status_code == 302
+    assert "govuk-textarea" not in client.get(url).content.decode()  # submitted: the analyst waits
+    client.force_login(grid_setup["manager"])
+    html = client.get(url).content.decode()
+    assert "<textarea" not in html.split('id="values"')[0]  # nothing that looks editable
+    assert "The analyst's comment:</strong> A new system left the field blank." in html

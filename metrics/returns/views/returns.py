@@ -126,6 +126,7 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
         [int(e.object_id) for e in revisions]
     )
     revision_rows = [(e, revised.get(int(e.object_id))) for e in revisions]
+    can_edit = return_obj.is_editable and selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN)
     context = {
         "return_obj": return_obj,
         "framework": framework,
@@ -134,12 +135,12 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # One area for every line (a force's return): named once above the grid, not in a column of its own.
         "one_area": lines[0].area if lines and len({line.area.pk for line in lines}) == 1 else None,
         "history_labels": [Quarter.from_end_date(return_obj.round.period).shift(-k).label for k in range(4, 0, -1)],
-        "findings": [(f, by_key.get(f.key)) for f in findings],
+        "findings": _findings_with_boxes(findings, by_key, readonly=not can_edit),
         "errors_count": sum(1 for f in findings if f.is_error),
         "warnings_count": sum(1 for f in findings if not f.is_error),
         "revisions": revision_rows,
         "uploads": return_obj.uploads.order_by("-created_at")[:5],
-        "can_edit": return_obj.is_editable and selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN),
+        "can_edit": can_edit,
         "can_submit": return_obj.state in (ReturnState.DRAFT, ReturnState.RETURNED)
         and selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN),
         "can_decide": return_obj.state == ReturnState.SUBMITTED and has_perm(request.user, Perm.APPROVE_RETURN),
@@ -147,6 +148,25 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     context.update(_action_forms(return_obj))
     return render(request, "metrics/return_detail.html", context, status=status)
+
+
+def _findings_with_boxes(
+    findings: list[Any], by_key: dict[Key, ReturnValue], *, readonly: bool
+) -> list[tuple[Any, ReturnValue | None, Any]]:
+    """Each finding with its value and, beside a value's first warning, the value's comment box."""
+    warned = [by_key[f.key] for f in findings if not f.is_error and f.key in by_key]
+    form = CommentsForm(
+        None, value_ids=[v.pk for v in warned], initial={v.pk: v.comment for v in warned}, readonly=readonly
+    )
+    rows, boxed = [], set()
+    for finding in findings:
+        value = by_key.get(finding.key)
+        box = None
+        if value is not None and not finding.is_error and value.pk not in boxed:
+            boxed.add(value.pk)
+            box = form.box(value.pk)
+        rows.append((finding, value, box))
+    return rows
 
 
 def _action_forms(return_obj: Return) -> dict[str, Any]:
