@@ -13,8 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from crispy_forms.helper import FormHelper  # type: ignore[import-untyped]
+from crispy_forms.layout import Field, Layout  # type: ignore[import-untyped]
 from django import forms
 
+from accounts.crispy import gds_helper
 from metrics.imports.summary import Issue
 from metrics.models import ObservationStatus, ReturnValue
 from metrics.quarters import Quarter, QuarterError
@@ -39,7 +42,13 @@ def posted_version(data: Mapping[str, Any]) -> int:
 
 # --- the grid -------------------------------------------------------------------------------------------
 def _show(number: float | None) -> str:
-    return "" if number is None else f"{number:.10g}"
+    """A stored figure as the box shows it: every digit that is stored (the shortest text that reads back as
+    the same float), so saving a page unchanged posts back exactly the stored number, never a rounded one."""
+    if number is None:
+        return ""
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
 
 
 def initial(saved: ReturnValue | None) -> dict[str, Any]:
@@ -54,12 +63,18 @@ def initial(saved: ReturnValue | None) -> dict[str, Any]:
     }
 
 
+_NUMBER = {"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"}
+GRID_CELL = "metrics/grid_cell.html"
+NO_CELL = "metrics/grid_no_cell.html"
+RATIO_FIELDS = ("numerator", "denominator")
+
+
 class GridLineForm(forms.Form):
     """One owed line of the grid (metric × area × category). Its fields are named ``l<index>-value`` etc."""
 
-    value = forms.CharField(required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9}))
-    numerator = forms.CharField(required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}))
-    denominator = forms.CharField(required=False, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 9}))
+    value = forms.CharField(required=False, widget=forms.TextInput(attrs={**_NUMBER, "size": 9}))
+    numerator = forms.CharField(required=False, widget=forms.TextInput(attrs={**_NUMBER, "size": 8}))
+    denominator = forms.CharField(required=False, widget=forms.TextInput(attrs={**_NUMBER, "size": 9}))
     status = forms.ChoiceField(
         required=False,
         choices=STATUS_CHOICES,
@@ -72,9 +87,25 @@ class GridLineForm(forms.Form):
         self.line, self.index = line, index
         code = line.metric.code
         category = line.category.name if line.category else "total"
-        self.fields["value"].widget.attrs["aria-label"] = f"{code} {line.area.name} {category}: value"
+        # Each box has its own <label> (visually hidden: the row and column headers say it on screen).
+        self.fields["value"].label = f"{code} {line.area.name} {category}: value"
         for name in ("numerator", "denominator", "status", "note"):
-            self.fields[name].widget.attrs["aria-label"] = f"{code} {category}: {name}"
+            self.fields[name].label = f"{code} {category}: {name}"
+        self.helper = FormHelper(self)
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        # One <td> per box, in reading order; numerator and denominator only where the unit has them.
+        ratio = line.metric.has_ratio
+        self.helper.layout = Layout(
+            *(
+                Field(name, template=GRID_CELL if ratio or name not in RATIO_FIELDS else NO_CELL)
+                for name in ("value", "numerator", "denominator", "status", "note")
+            )
+        )
+
+    def cell_id(self, column: str) -> str:
+        """The id the error summary links to: the box for ``column``, or the line's header for the line."""
+        return self[column].auto_id if column in self.fields else f"line-{self.index}"
 
     @property
     def where(self) -> str:
@@ -109,7 +140,12 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.form.where if self.form is not None else f"line {self.row}"
-        return f"{where}, {self.column}: {self.message}"
+        return f"{where}, {self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+
+    @property
+    def target(self) -> str:
+        """The id of the element the error summary's link moves to (the cell, else the grid)."""
+        return self.form.cell_id(self.column) if self.form is not None else "values"
 
 
 class ReturnGridForm:
@@ -159,10 +195,27 @@ class ReturnGridForm:
 class CommentsForm(forms.Form):
     """The analyst's comments on warnings, one ``comment-<value id>`` field per value of the return."""
 
-    def __init__(self, data: Mapping[str, Any], *, value_ids: Iterable[int]):
+    def __init__(
+        self,
+        data: Mapping[str, Any] | None,
+        *,
+        value_ids: Iterable[int],
+        initial: Mapping[int, str] | None = None,
+        readonly: bool = False,
+    ):
         super().__init__(data)
         for pk in value_ids:
-            self.fields[f"comment-{pk}"] = forms.CharField(required=False, strip=False, label="Your comment")
+            self.fields[f"comment-{pk}"] = forms.CharField(
+                required=False,
+                strip=False,
+                label="Your comment",
+                initial=(initial or {}).get(pk, ""),
+                widget=forms.Textarea(attrs={"rows": 2, **({"readonly": "readonly"} if readonly else {})}),
+            )
+
+    def box(self, pk: int) -> Any:
+        """The comment box of value ``pk`` (rendered beside its first warning, through crispy-forms-gds)."""
+        return self[f"comment-{pk}"]
 
     def comments(self) -> dict[int, str]:
         """The comments that were sent (a value whose box was not on the page keeps its comment)."""
@@ -176,7 +229,27 @@ class CommentsForm(forms.Form):
 class ReasonForm(forms.Form):
     """Why a return is sent back or reopened (the service says what is missing when it is blank)."""
 
-    reason = forms.CharField(required=False, strip=False)
+    reason = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    SHAPES = {  # the page's two reasons: label, id prefix, button
+        "send-back": ("What needs correcting", "id_%s", "Return for correction"),
+        "reopen": ("Reason for reopening", "id_reopen_%s", "Reopen for changes"),
+    }
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, purpose: str = "", action: str = "", **kwargs: Any):
+        label, auto_id, button = self.SHAPES.get(purpose, ("Reason", "id_%s", ""))
+        super().__init__(data, auto_id=auto_id, **kwargs)
+        self.fields["reason"].label = label
+        self.helper = gds_helper(action=action, submit=button or None, fields=("reason",), secondary=True)
+
+
+class ActionForm(forms.Form):
+    """A state change with nothing to fill in (submit, approve): the version it was shown at, and a button."""
+
+    def __init__(self, *, action: str, submit: str, version: int | None = None):
+        super().__init__()
+        hidden = {"version": version} if version is not None else {}
+        self.helper = gds_helper(action=action, submit=submit, hidden=hidden)
 
 
 class UploadForm(forms.Form):
@@ -184,13 +257,33 @@ class UploadForm(forms.Form):
         label="CSV or XLSX file",
         allow_empty_file=True,  # an empty file is refused by the upload checks, with their message
         error_messages={"required": "Choose a CSV or XLSX file to upload."},
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+        ),
     )
+
+    def __init__(self, *args: Any, action: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.helper = gds_helper(action=action, submit="Upload and check", fields=("file",))
 
 
 class RoundOpenForm(forms.Form):
     # Not required: an empty box gets the same message as one that does not parse.
-    period = forms.CharField(label="Quarter", required=False)
-    due_date = forms.CharField(label="Due date", required=False)
+    period = forms.CharField(
+        label="Quarter",
+        required=False,
+        help_text="A label such as 2024/25 Q1, or the quarter end date.",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-10"}),
+    )
+    due_date = forms.CharField(
+        label="Due date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "govuk-input govuk-input--width-10"}),
+    )
+
+    def __init__(self, *args: Any, action: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.helper = gds_helper(action=action, submit="Open round", fields=("period", "due_date"))
 
     def clean_period(self) -> dt.date:
         try:

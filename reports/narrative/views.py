@@ -8,12 +8,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
 from reports.dashboards.common import export
 from reports.models import Report, ReportEdit, ReportState, Snapshot
 from reports.narrative.editions import SectionView, edition, render_markdown, summary_of
+from reports.narrative.forms import PackStartForm, ReportEditForm
 from reports.narrative.services import ReportError, can_read, report_create, report_edit, report_transition
 
 
@@ -66,6 +68,7 @@ def _report_page(request: HttpRequest, report: Report, *, public: bool, **more: 
         "public": public,
         "deep_dive_findings": "" if public else render_markdown(report.deep_dive_findings),
         "deep_dive_recommendations": "" if public else render_markdown(report.deep_dive_recommendations),
+        "pack_form": PackStartForm(report=report, action=reverse("pack-start", args=[report.pk])),
     }
     return export(request, name, header, rows, about) or render(request, "reports/report.html", {**context, **more})
 
@@ -115,11 +118,14 @@ def report_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
         from reports.narrative.draft import draft_for
 
         drafted = draft_for(report)  # shown in the box; saved only when the analyst saves
+    editable = report.state != ReportState.PUBLISHED
+    form = ReportEditForm(posted, report=report, sections=sections, drafted=drafted, editable=editable)
     return render(
         request,
         "reports/report_edit.html",
         {
             "report": report,
+            "form": form,
             "sections": sections,
             "priorities": [s.priority for s in sections],
             "posted": posted,

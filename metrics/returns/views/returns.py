@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm
@@ -19,7 +20,7 @@ from metrics.imports.parse import COLUMNS
 from metrics.models import Observation, Return, ReturnState, ReturnValue
 from metrics.quarters import Quarter
 from metrics.returns import selectors, services, template_file
-from metrics.returns.forms import CommentsForm, ReasonForm, ReturnGridForm, posted_version
+from metrics.returns.forms import ActionForm, CommentsForm, ReasonForm, ReturnGridForm, UploadForm, posted_version
 from metrics.returns.forms import initial as grid_initial
 from metrics.returns.selectors import OwedLine
 from metrics.returns.validation import Key
@@ -61,14 +62,13 @@ def _grid(
 
 
 def _save_grid(request: HttpRequest, return_obj: Return, grid: ReturnGridForm) -> bool:
-    """Save the posted grid; False (each problem on its cell and in the messages) when it has errors."""
+    """Save the posted grid; False when it has errors (each on its cell, and in the page's error summary,
+    linked to the cell)."""
     if grid.is_valid():
         check = return_save_grid(
             actor=request.user, return_obj=return_obj, version=posted_version(request.POST), entries=grid.entries()
         )
         grid.add_issues(check.summary.errors)
-    for problem in grid.problems:
-        messages.error(request, str(problem))
     return not grid.problems
 
 
@@ -126,23 +126,63 @@ def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
         [int(e.object_id) for e in revisions]
     )
     revision_rows = [(e, revised.get(int(e.object_id))) for e in revisions]
+    can_edit = return_obj.is_editable and selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN)
     context = {
         "return_obj": return_obj,
         "framework": framework,
         "grid": _grid(return_obj, lines, grid, by_key),
+        "grid_problems": grid.problems,
+        # One area for every line (a force's return): named once above the grid, not in a column of its own.
+        "one_area": lines[0].area if lines and len({line.area.pk for line in lines}) == 1 else None,
         "history_labels": [Quarter.from_end_date(return_obj.round.period).shift(-k).label for k in range(4, 0, -1)],
-        "findings": [(f, by_key.get(f.key)) for f in findings],
+        "findings": _findings_with_boxes(findings, by_key, readonly=not can_edit),
         "errors_count": sum(1 for f in findings if f.is_error),
         "warnings_count": sum(1 for f in findings if not f.is_error),
         "revisions": revision_rows,
         "uploads": return_obj.uploads.order_by("-created_at")[:5],
-        "can_edit": return_obj.is_editable and selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN),
+        "can_edit": can_edit,
         "can_submit": return_obj.state in (ReturnState.DRAFT, ReturnState.RETURNED)
         and selectors.can_act(request.user, return_obj, Perm.SUBMIT_RETURN),
         "can_decide": return_obj.state == ReturnState.SUBMITTED and has_perm(request.user, Perm.APPROVE_RETURN),
         "can_reopen": return_obj.state == ReturnState.APPROVED and has_perm(request.user, Perm.APPROVE_RETURN),
     }
+    context.update(_action_forms(return_obj))
     return render(request, "metrics/return_detail.html", context, status=status)
+
+
+def _findings_with_boxes(
+    findings: list[Any], by_key: dict[Key, ReturnValue], *, readonly: bool
+) -> list[tuple[Any, ReturnValue | None, Any]]:
+    """Each finding with its value and, beside a value's first warning, the value's comment box."""
+    warned = [by_key[f.key] for f in findings if not f.is_error and f.key in by_key]
+    form = CommentsForm(
+        None, value_ids=[v.pk for v in warned], initial={v.pk: v.comment for v in warned}, readonly=readonly
+    )
+    rows, boxed = [], set()
+    for finding in findings:
+        value = by_key.get(finding.key)
+        box = None
+        if value is not None and not finding.is_error and value.pk not in boxed:
+            boxed.add(value.pk)
+            box = form.box(value.pk)
+        rows.append((finding, value, box))
+    return rows
+
+
+def _action_forms(return_obj: Return) -> dict[str, Any]:
+    """The page's small forms, through crispy-forms-gds (each shown only when the user may use it)."""
+    pk = return_obj.pk
+    return {
+        "upload_form": UploadForm(action=reverse("return-upload", args=[pk])),
+        "submit_form": ActionForm(
+            action=reverse("return-action", args=[pk, "submit"]),
+            submit="Submit to the commissioner's office",
+            version=return_obj.version,
+        ),
+        "approve_form": ActionForm(action=reverse("return-action", args=[pk, "approve"]), submit="Approve"),
+        "send_back_form": ReasonForm(purpose="send-back", action=reverse("return-action", args=[pk, "send-back"])),
+        "reopen_form": ReasonForm(purpose="reopen", action=reverse("return-action", args=[pk, "reopen"])),
+    }
 
 
 TEMPLATE_HEADER = COLUMNS

@@ -88,6 +88,10 @@ def tracker(request: HttpRequest) -> HttpResponse:
             "can_manage_agencies": has_perm(request.user, Perm.MANAGE_AGENCIES),
             "suggested_period": suggested.label,
             "suggested_due": suggested_due.isoformat(),
+            "round_form": RoundOpenForm(
+                action=reverse("round-open"),
+                initial={"period": suggested.label, "due_date": suggested_due.isoformat()},
+            ),
         },
     )
 
