@@ -13,12 +13,11 @@ from django.contrib.auth.forms import SetPasswordForm
 from .models import Agency, Role
 
 
-def gds_helper(button: str, *, form_id: str = "", multipart: bool = False) -> FormHelper:
+def gds_helper(button: str, *, form_id: str = "") -> FormHelper:
+    """A POST form with one submit button (crispy adds the multipart encoding when a form has a file)."""
     helper = FormHelper()
     helper.form_method = "post"
     helper.form_id = form_id
-    if multipart:
-        helper.attrs = {"enctype": "multipart/form-data"}
     helper.add_input(Submit("submit", button))
     return helper
 

@@ -32,7 +32,7 @@ class FrameworkUploadForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.helper = gds_helper("Check the file", form_id="framework-upload", multipart=True)
+        self.helper = gds_helper("Check the file", form_id="framework-upload")
 
     def clean_file(self) -> str:
         upload = self.cleaned_data["file"]
