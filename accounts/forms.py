@@ -18,6 +18,7 @@ def gds_helper(button: str, *, form_id: str = "") -> FormHelper:
     helper = FormHelper()
     helper.form_method = "post"
     helper.form_id = form_id
+    helper.attrs = {"novalidate": ""}  # errors come from the server, in the GOV.UK pattern, not the browser's
     helper.add_input(Submit("submit", button))
     return helper
 
