@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from .access import Perm, is_system_actor, permission_required
 from .downloads import csv_bytes, download
 from .forms import ChoosePasswordForm, InviteForm, UserChangeForm
-from .models import AuditEvent, Role, User
+from .models import Role, User
 from .users import (
     UserError,
     user_change,
@@ -63,8 +63,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     ]
     if request.GET.get("format") == "csv":
         return download(csv_bytes(header, rows), "users.csv")
-    acted = set(AuditEvent.objects.filter(actor__in=users).values_list("actor_id", flat=True).distinct())
-    return render(request, "accounts/manage/users.html", {"users": users, "acted": acted})
+    return render(request, "accounts/manage/users.html", {"users": users})
 
 
 @permission_required(Perm.MANAGE_USERS)
