@@ -86,15 +86,16 @@ def test_manager_records_a_rebase_from_the_metric_page_and_sees_the_chart_split(
     page.wait_for_selector("#xmr[data-drawn]")
     assert "Limits recalculated" not in page.locator("#xmr-caption").inner_text()
     assert page.evaluate("document.getElementById('xmr').data.filter(t => t.name === 'Mean').length") == 1
-    manage = page.locator("#manage-measure")
-    assert "No rebase" in manage.inner_text()
-    manage.get_by_role("link", name="Record a rebase").click()
+    assert "No rebase" in page.locator("#manage-measure").inner_text()
+    # The tool proposes a rebase where recorded crime stepped up; the manager accepts it with a reason.
+    suggestion = page.locator(".notice.suggestion")
+    assert "The process seems to have changed in 2022/23 Q1 — rebase?" in suggestion.inner_text()
+    suggestion.get_by_role("link", name="Record this rebase from 2022/23 Q1").click()
     page.get_by_role("heading", name=re.compile("Record a rebase")).wait_for()
     assert serious_violations(page) == []
     select = page.get_by_label("First quarter of the new limits")
-    labels = select.locator("option").all_inner_texts()
-    chosen = labels[len(labels) // 2]
-    select.select_option(label=chosen)
+    chosen = select.locator("option:checked").inner_text()
+    assert chosen == "2022/23 Q1"
     page.get_by_label("Reason for the rebase").fill("Crime recording standards audit: a documented recording change")
     page.get_by_role("button", name="Record the rebase").click()
     page.wait_for_url("**/dashboard/metric/OFF01/")
@@ -107,6 +108,7 @@ def test_manager_records_a_rebase_from_the_metric_page_and_sees_the_chart_split(
     assert any(n.startswith("Rebased: Crime recording standards audit") for n in notes), notes
     assert page.evaluate("document.getElementById('xmr').data.filter(t => t.name === 'Mean').length") == 2
     assert Rebase.objects.filter(metric__code="OFF01").count() == 1
+    assert page.locator(".notice.suggestion").count() == 0  # accepted: no longer proposed
     assert serious_violations(page) == []
 
     # A note, then the removal pages.
