@@ -53,22 +53,36 @@ def _digest(text: str) -> str:
     return hashlib.sha256(_normal(text).encode("utf-8")).hexdigest()
 
 
+_KINDS = ("members of peer group", "peer group", "place of", "rebase of", "category of")
+
+
 def _kind(label: str) -> str:
-    """“metric EFF01” → “metric”; “place of metric EFF01” → “place of metric”; “rebase EFF01 2020-06-30” → “rebase”."""
-    words = label.split()
-    for i, word in enumerate(words):
-        if i and (any(c.isdigit() for c in word) or word.isupper() or "-" in word or "_" in word):
-            return " ".join(words[:i])
-    return words[0] if words else ""
+    """What a loader label is about: “metric EFF01” → “metric”, “peer group msg” → “peer group”, “areas of metric
+    EFF01” → “areas of metric”, “rebase EFF01 2020-06-30” → “rebase”."""
+    for kind in _KINDS:
+        if label.startswith(kind + " "):
+            return kind
+    for of in (" of metric ", " of breakdown "):
+        if of in label:
+            return label.split(of)[0] + of.rstrip()
+    return label.split(" ", 1)[0]
+
+
+_SHOWN = {"place of": "place in the framework", "rebase of": "rebase", "category of": "category"}
+
+
+def _shown_kind(label: str) -> str:
+    kind = _kind(label)
+    return _SHOWN.get(kind, kind)
 
 
 def _preview_context(result: LoadResult) -> dict[str, Any]:
     rows = []
     for change in result.changes:
         verb, _, label = change.partition(" ")
-        rows.append({"verb": verb, "kind": _kind(label), "label": label})
+        rows.append({"verb": verb, "kind": _shown_kind(label), "label": label})
     counts = Counter(r["verb"] for r in rows)
-    unchanged = Counter(_kind(item) for item in result.unchanged_items)
+    unchanged = Counter(_shown_kind(item) for item in result.unchanged_items)
     return {
         "changes": rows,
         "counts": {"created": counts["created"], "updated": counts["updated"], "deleted": counts["deleted"]},

@@ -56,6 +56,27 @@ def test_the_preview_lists_what_would_change_and_writes_nothing(demo):
     assert Metric.objects.get(code="EFF01").name == "Crown Court outstanding caseload"
 
 
+@pytest.mark.parametrize(
+    ("label", "kind"),
+    [
+        ("metric EFF01", "metric"),
+        ("area staffordshire", "area"),
+        ("peer group peers", "peer group"),
+        ("members of peer group msg-staffordshire", "members of peer group"),
+        ("place of EFF01", "place of"),
+        ("rebase EFF01 2020-06-30", "rebase"),
+        ("rebase of EFF01 EFF01 rebased 2020-06-30", "rebase of"),
+        ("areas of metric EFF01", "areas of metric"),
+        ("not recorded of breakdown ethnicity", "not recorded of breakdown"),
+        ("category ethnicity:white", "category"),
+    ],
+)
+def test_preview_rows_name_what_each_change_is_about(label, kind):
+    from metrics.catalogue.views import _kind
+
+    assert _kind(label) == kind
+
+
 def test_the_preview_of_the_same_file_changes_nothing(demo):
     result = framework_preview(text=DEMO)
     assert result.changes == []
