@@ -211,3 +211,19 @@ def test_a_deactivated_invitee_cannot_use_the_link(client, users):
     )
     user_set_active(actor=users["performance_manager"], user_id=invitation.user.pk, active=False)
     assert "This link no longer works" in client.get(_path(invitation.link), follow=True).content.decode()
+
+
+def test_the_users_page_reads_in_a_fixed_number_of_queries(client, users, police, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ..factories import UserFactory
+
+    client.force_login(users["performance_manager"])
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("manage-users")).status_code == 200
+    for i in range(25):
+        UserFactory(username=f"analyst-{i}", role=Role.ANALYST, agency=police)
+    with django_assert_num_queries(len(few)):
+        html = client.get(reverse("manage-users")).content.decode()
+    assert "analyst-24" in html
