@@ -20,7 +20,9 @@ from metrics.models import Metric, Observation, Rebase
 from metrics.quarters import Quarter, period_label
 from metrics.rebases import RebaseError, rebase_record, rebase_remove
 from reports.annotations import AnnotationError, annotation_add, annotation_change, annotation_remove
-from reports.dashboards.common import framework_or_404
+from reports.dashboards.common import area_asked, framework_or_404
+from reports.evidence.build import metric_evidence
+from reports.evidence.items import Part
 from reports.models import Annotation, AnnotationKind
 
 
@@ -88,6 +90,18 @@ def rebase_new(request: HttpRequest, code: str) -> HttpResponse:
         with contextlib.suppress(ValueError):
             initial["period"] = Quarter.parse(asked).end_date.isoformat()
     form = RebaseForm(request.POST or None, initial=initial, quarters=_quarters(metric))
+    lede = (
+        "A rebase says the process changed: the chart starts new limits from that quarter. "
+        "It is written to the framework file."
+    )
+    if "period" in initial and request.method == "GET":
+        # Accepting a proposal: say what the tool saw there (the evidence builder proposes, the manager decides).
+        evidence = metric_evidence(
+            framework=framework, metric=metric, area=area_asked(request, framework), parts=Part.NONE
+        )
+        for s in evidence.suggested_rebases:
+            if s.period.isoformat() == initial["period"]:
+                lede = f"The tool proposes new limits from {period_label(s.period)}: {s.reason}. {lede}"
     if request.method == "POST" and form.is_valid():
         period = dt.date.fromisoformat(form.cleaned_data["period"])
         try:
@@ -108,7 +122,7 @@ def rebase_new(request: HttpRequest, code: str) -> HttpResponse:
         form=form,
         metric=metric,
         title="Record a rebase",
-        lede="A rebase says the process changed: the chart starts new limits from that quarter. It is written to the framework file.",
+        lede=lede,
     )
 
 

@@ -96,6 +96,7 @@ def test_manager_records_a_rebase_from_the_metric_page_and_sees_the_chart_split(
     select = page.get_by_label("First quarter of the new limits")
     chosen = select.locator("option:checked").inner_text()
     assert chosen == "2022/23 Q1"
+    assert "The tool proposes new limits from 2022/23 Q1:" in page.inner_text("main")
     page.get_by_label("Reason for the rebase").fill("Crime recording standards audit: a documented recording change")
     page.get_by_role("button", name="Record the rebase").click()
     page.wait_for_url("**/dashboard/metric/OFF01/")
