@@ -108,3 +108,16 @@ def test_the_set_password_page_is_open_to_anyone_with_a_link(client, users):
     path = "/" + invitation.link.split("/", 3)[3]
     assert client.get(path, follow=True).status_code == 200
     assert client.get("/accounts/set-password/xx/bad-token/").status_code == 200
+
+
+def test_management_changes_read_in_the_audit_trail(client, users, objects):
+    client.force_login(users["performance_manager"])
+    client.post(reverse("manage-user-invite"), {"name": "I", "email": "i@example.org", "role": "board_member"})
+    client.post(reverse("manage-user-action", args=[objects["user"].pk, "deactivate"]))
+    client.post(reverse("metric-note-remove", args=[objects["note"].pk]))
+    client.post(reverse("metric-rebase-remove", args=[objects["rebase"].pk]))
+    html = client.get(reverse("audit")).content.decode()
+    for action in ("user.invited", "user.deactivated", "annotation.removed", "rebase.removed"):
+        assert action in html  # the audit page (made readable by issue 17 item 6) lists each
+    assert "i@example.org invited as board member" in html
+    assert "board deactivated" in html
