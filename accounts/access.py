@@ -34,6 +34,7 @@ class Perm(enum.StrEnum):
     EDIT_REPORT = "edit_report"
     VIEW_REPORTS = "view_reports"
     USE_ADMIN = "use_admin"
+    MANAGE_USERS = "manage_users"  # invite users, change their role and agency, deactivate them
 
 
 # Permissions that are limited to the user's own agency.

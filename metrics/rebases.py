@@ -45,3 +45,25 @@ def rebase_record(*, actor: Any, framework: Framework, metric: Metric, period: d
         )
         framework_version_save(framework=framework, actor=actor)
     return rebase
+
+
+def rebase_remove(*, actor: Any, framework: Framework, rebase_id: int) -> Rebase:
+    """Remove a rebase (the limits run on across that quarter again), audited with what it said, and written
+    back to the framework file as a new version."""
+    from metrics.catalogue.load import framework_version_save
+
+    require(actor, Perm.MANAGE_FRAMEWORK)
+    with transaction.atomic():
+        rebase = locked(Rebase, rebase_id)
+        label = Quarter.from_end_date(rebase.period).label
+        record(
+            AuditAction.REBASE_REMOVED,
+            actor=actor,
+            obj=rebase,
+            summary=f"{rebase.metric.code} no longer rebased from {label}",
+            old={"period": rebase.period.isoformat(), "reason": rebase.reason},
+            metric_code=rebase.metric.code,
+        )
+        rebase.delete()
+        framework_version_save(framework=framework, actor=actor)
+    return rebase

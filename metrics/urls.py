@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .catalogue import views as catalogue_views
 from .returns.views import audit, returns, tracker, uploads
 
 urlpatterns = [
@@ -14,4 +15,6 @@ urlpatterns = [
     path("returns/uploads/<int:pk>/progress/", uploads.upload_progress, name="upload-progress"),
     path("returns/uploads/<int:pk>/retry/", uploads.upload_try_again, name="upload-retry"),
     path("audit/", audit.audit_log, name="audit"),
+    path("manage/framework/", catalogue_views.framework_page, name="manage-framework"),
+    path("manage/framework/download.yaml", catalogue_views.framework_download, name="manage-framework-download"),
 ]

@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 
 from accounts import contacts_views, oidc
 from reports.api import views as api
-from reports.dashboards import fairness, home
+from reports.dashboards import fairness, home, manage
 from reports.dashboards import views as dashboards
 from reports.local import views as local_views
 from reports.narrative import views as report_views
@@ -18,6 +18,11 @@ urlpatterns = [
     path("dashboard/priority/<slug:code>/", dashboards.priority_page, name="dashboard-priority"),
     path("dashboard/metric/<str:code>/", dashboards.metric_page, name="dashboard-metric"),
     path("dashboard/metric/<str:code>/rebase/", dashboards.metric_rebase, name="metric-rebase"),
+    path("dashboard/metric/<str:code>/rebases/new/", manage.rebase_new, name="metric-rebase-new"),
+    path("dashboard/rebases/<int:pk>/remove/", manage.rebase_delete, name="metric-rebase-remove"),
+    path("dashboard/metric/<str:code>/notes/new/", manage.annotation_new, name="metric-note-new"),
+    path("dashboard/notes/<int:pk>/", manage.annotation_edit, name="metric-note-edit"),
+    path("dashboard/notes/<int:pk>/remove/", manage.annotation_delete, name="metric-note-remove"),
     path("dashboard/fairness/", fairness.fairness_page, name="dashboard-fairness"),
     path("snapshots/", snapshot_views.snapshot_list, name="snapshots"),
     path("snapshots/publish/", snapshot_views.snapshot_create, name="snapshot-create"),
@@ -49,6 +54,7 @@ urlpatterns = [
     path("agencies/", contacts_views.agency_list, name="agencies"),
     path("agencies/<slug:code>/contacts/", contacts_views.agency_contacts_edit, name="agency-contacts"),
     path("", include("metrics.urls")),
+    path("", include("accounts.urls")),
     # Users, agencies, audit events and API keys moved from frameworks to accounts: old admin links still work.
     re_path(
         r"^admin/frameworks/(?P<model>user|agency|auditevent|apitoken)/(?P<rest>.*)$",

@@ -39,6 +39,7 @@ class LoadResult:
     unchanged: int = 0
     deleted: int = 0
     changes: list[str] = field(default_factory=list)
+    unchanged_items: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -50,6 +51,7 @@ class _Loader:
         self.actor = actor
         self.created = self.updated = self.unchanged = self.deleted = 0
         self.changes: list[str] = []
+        self.unchanged_items: list[str] = []
 
     def upsert(self, model: type[Any], lookup: dict[str, Any], values: dict[str, Any], label: str) -> Any:
         obj = model.objects.filter(**lookup).first()
@@ -63,6 +65,7 @@ class _Loader:
         new = {k: _field_value_raw(v) for k, v in values.items()}
         if old == new:
             self.unchanged += 1
+            self.unchanged_items.append(label)
             return obj
         for key, value in values.items():
             setattr(obj, key, value)
@@ -304,7 +307,38 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
 
     if loader.created or loader.updated or loader.deleted or not framework.versions.exists():
         framework_version_save(framework=framework, actor=actor)
-    return LoadResult(framework, loader.created, loader.updated, loader.unchanged, loader.deleted, loader.changes)
+    return LoadResult(
+        framework,
+        loader.created,
+        loader.updated,
+        loader.unchanged,
+        loader.deleted,
+        loader.changes,
+        loader.unchanged_items,
+    )
+
+
+class _PreviewOnly(Exception):
+    """Raised inside the preview's transaction so that everything it wrote is rolled back."""
+
+
+def framework_preview(*, text: str, actor: Any = None) -> LoadResult:
+    """What loading ``text`` would create, update, delete and leave unchanged, worked out by the loader
+    itself in a transaction that is then rolled back: nothing is written. Raises ``FrameworkFileError``
+    like ``framework_load``."""
+    spec = parse_framework_text(text)
+    outcome: list[LoadResult] = []
+    try:
+        with transaction.atomic():
+            outcome.append(_apply(spec, actor))
+            raise _PreviewOnly
+    except _PreviewOnly:
+        pass
+    except (IntegrityError, ProtectedError) as exc:
+        raise FrameworkFileError([f"file: the database refused the change ({exc})"]) from None
+    result = outcome[0]
+    result.unchanged_items = [item for item in result.unchanged_items if f"updated {item}" not in result.changes]
+    return result
 
 
 def framework_version_save(*, framework: Framework, actor: Any) -> int | None:

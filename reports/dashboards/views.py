@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
-from metrics.models import Metric
+from metrics.models import Metric, Rebase
 from metrics.quarters import Quarter, QuarterError, period_label
 from metrics.rebases import RebaseError, rebase_record
 from reports import wording
@@ -28,6 +28,7 @@ from reports.dashboards.selectors import overview, quarter_choice, selectable_ar
 from reports.evidence.build import metric_evidence
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource
+from reports.models import Annotation
 
 
 # --- overview --------------------------------------------------------------------------------------------
@@ -166,6 +167,9 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     context = _metric_context(evidence, window=None if show_all else DEFAULT_WINDOW)
     context["show_all"] = show_all
     context["can_rebase"] = has_perm(request.user, Perm.MANAGE_FRAMEWORK) and snapshot is None
+    if context["can_rebase"]:
+        context["manage_rebases"] = list(Rebase.objects.filter(metric__code=metric.code))
+        context["manage_notes"] = list(Annotation.objects.filter(metric__code=metric.code).select_related("area"))
     context["snapshot"] = snapshot
     context["snapshot_caption"] = evidence.source.caption
     header = [

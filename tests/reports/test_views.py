@@ -15,6 +15,7 @@ from ..factories import (
     PlacementFactory,
     PriorityFactory,
 )
+from ..test_manage_roles import MANAGE_NAMES  # the management pages' role matrix
 
 ROLES = ["anonymous", "analyst", "board_member", "performance_manager", "no_role"]
 
@@ -97,7 +98,7 @@ RETURNS = {  # role rules in tests/metrics/test_return_views.py
 
 def test_every_view_is_in_the_role_matrix():
     names = {name for name in get_resolver().reverse_dict if isinstance(name, str)}
-    others = POST_ONLY | API | RETURNS | DASHBOARDS | SNAPSHOTS | REPORTS | PACKS | LOCAL
+    others = POST_ONLY | API | RETURNS | DASHBOARDS | SNAPSHOTS | REPORTS | PACKS | LOCAL | MANAGE_NAMES
     assert names - others <= set(EXPECTED), names - set(EXPECTED) - others
 
 
