@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts import workflow
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
+from accounts.versions import data_changed
 from accounts.workflow import IllegalTransition, change_state, locked
 from frameworks.models import Framework
 from frameworks.selectors import current_framework
@@ -217,6 +218,7 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
         ]
         plan_diff(plan, rows)
         import_commit(plan=plan, actor=actor)
+        data_changed()  # approved data (and the return's state the pages read) changed
         _decide(
             ret,
             AuditAction.RETURN_APPROVED,
