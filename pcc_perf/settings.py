@@ -157,7 +157,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# plotly.js as the plotly package ships it, served by the app (no CDN): /static/plotly/plotly.min.js
+# Pages draw charts with plotly.js's basic bundle (scatter, bar, pie), vendored from npm in static/vendor/plotly
+# (1.2 MB, not the 4.7 MB full bundle). The full bundle the plotly package ships stays collected at
+# /static/plotly/plotly.min.js for anything that needs other trace types; the PDF uses it through kaleido.
 STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).parent / "package_data")]
 # The cache: what every reader of a dashboard page shares (its evidence, rendered), keyed by the approved-data
 # version (accounts/versions.py), so nothing is ever deleted by hand: a change moves the version on and every
