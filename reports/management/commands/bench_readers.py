@@ -108,8 +108,8 @@ class Command(BaseCommand):
                 threads = [
                     threading.Thread(
                         target=_reader,
-                        args=(options["port"], urls, cookie, stop, load, random.Random(i)),
-                        daemon=True,  # noqa: S311 - think times
+                        args=(options["port"], urls, cookie, stop, load, random.Random(i)),  # noqa: S311 - think times
+                        daemon=True,
                     )
                     for i, cookie in enumerate(cookies)
                 ]
