@@ -80,3 +80,16 @@ def _chart_template_script() -> str:
     from reports.charts import chart_template as template
 
     return json_script(template(), "chart-template")
+
+
+@register.filter
+def series_rows(table: Any) -> str:
+    """A measure's quarters as the rows of its short data table (quarter, value and symbol, variation): the
+    same HTML the template loop made, built in one pass (a priority page has 15 tables of 40 rows)."""
+    from django.utils.html import format_html_join
+
+    return format_html_join(
+        "",
+        '<tr><th scope="row">{}</th><td class="num">{} {}</td><td>{}</td></tr>',
+        ((r.label, r.value, r.symbol, r.cause) for r in table),
+    )
