@@ -113,5 +113,7 @@ bench: install
 	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_pages && \
 	  echo "== $(BENCH_READERS) logged-in readers on gunicorn (make serve's set-up), PostgreSQL ==" && \
 	  redis="" && if $(PY) -c "import redis, sys; redis.Redis.from_url('$(BENCH_REDIS)').ping()" 2>/dev/null; then redis="$(BENCH_REDIS)"; fi && \
-	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_readers --readers $(BENCH_READERS) --duration 30 --redis "$$redis"; \
+	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_readers --readers $(BENCH_READERS) --duration 30 --redis "$$redis" && \
+	  echo "== the priority page drawn in Chromium, against the overview (same server set-up) ==" && \
+	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_browser --redis "$$redis" --full-bundle; \
 	fi
