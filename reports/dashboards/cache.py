@@ -18,6 +18,7 @@ The navigation, messages and scripts (per user) are rendered around the cached p
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -28,6 +29,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.versions import data_version
 from frameworks.models import Framework
+
+logger = logging.getLogger(__name__)
 
 SCOPE = "approved"  # dashboard pages show approved data (or a published snapshot) to whoever may see it
 
@@ -57,8 +60,16 @@ def cached_part(
     if not cacheable or not caching():
         return {k: mark_safe(v) for k, v in render().items()}  # noqa: S308 - rendered by our templates
     key = page_key(request, page=page, framework=framework)
-    parts = cache.get(key)
+    try:
+        parts = cache.get(key)
+    except Exception:  # the cache server is down: the page is rendered, never an error
+        logger.warning("page cache unavailable: rendering %s without it", page, exc_info=True)
+        parts, key = None, ""
     if parts is None:
         parts = render()
-        cache.set(key, {k: str(v) for k, v in parts.items()}, settings.PAGE_CACHE_SECONDS)
+        if key:
+            try:
+                cache.set(key, {k: str(v) for k, v in parts.items()}, settings.PAGE_CACHE_SECONDS)
+            except Exception:
+                logger.warning("page cache unavailable: %s not kept", page, exc_info=True)
     return {k: mark_safe(v) for k, v in parts.items()}  # noqa: S308 - rendered by our templates

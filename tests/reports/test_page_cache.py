@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from accounts.versions import data_changed, data_version
@@ -203,3 +203,15 @@ def test_a_rejected_import_leaves_the_version_as_it_was(setup):
     bad = HEADER + "OFF01,staffordshire,2023/24 Q4,,,not a number,,,final,\n"
     assert not import_file(content=bad.encode(), filename="bad.csv", agency=setup["police"]).accepted
     assert data_version() == before
+
+
+@pytest.mark.django_db
+def test_a_cache_server_that_is_down_costs_the_cache_not_the_page(users, caplog):
+    build(3)
+    client = reader(users["board_member"])
+    down = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    with override_settings(CACHES=down):
+        response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert "Metric 1" in response.content.decode()
+    assert "page cache unavailable" in caplog.text
