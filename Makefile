@@ -81,6 +81,9 @@ clean:
 # Pages are timed with DEBUG off (as in production) and a throwaway secret key.
 bench: export DJANGO_SECRET_KEY ?= bench-only-not-secret
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432/pcc_perf_bench
+# The page cache the readers' server uses: this Redis when it answers, else each worker's memory.
+BENCH_REDIS ?= redis://127.0.0.1:6379/0
+BENCH_READERS ?= 50
 bench: install
 	@rm -f /tmp/pcc-perf-bench.sqlite3
 	@echo "== returns: SQLite =="
@@ -107,5 +110,10 @@ bench: install
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  echo "== dashboard pages, national-scale synthetic data: PostgreSQL =="; \
 	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py generate_national_dataset && \
-	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_pages; \
+	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_pages && \
+	  echo "== $(BENCH_READERS) logged-in readers on gunicorn (make serve's set-up), PostgreSQL ==" && \
+	  redis="" && if $(PY) -c "import redis, sys; redis.Redis.from_url('$(BENCH_REDIS)').ping()" 2>/dev/null; then redis="$(BENCH_REDIS)"; fi && \
+	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_readers --readers $(BENCH_READERS) --duration 30 --redis "$$redis" && \
+	  echo "== the priority page drawn in Chromium, against the overview (same server set-up) ==" && \
+	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_browser --redis "$$redis" --full-bundle; \
 	fi

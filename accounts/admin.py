@@ -11,6 +11,7 @@ from django.urls import reverse
 from .access import Perm, has_perm
 from .audit import AuditAction, record
 from .models import Agency, ApiToken, AuditEvent, User, UserHasActed, refuse_if_acted
+from .versions import data_changed
 
 
 class RoleAdminMixin:
@@ -43,10 +44,16 @@ class RoleAdminMixin:
             old=old,
             new=new,
         )
+        data_changed()  # an admin edit (annotations, areas, peer groups …) may change what pages show
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         record(AuditAction.ADMIN_DELETED, actor=request.user, obj=obj, summary=str(obj))
         super().delete_model(request, obj)  # type: ignore[misc]
+        data_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        data_changed()
 
 
 class ReadOnlyAdminMixin(RoleAdminMixin):

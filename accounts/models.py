@@ -5,6 +5,7 @@ These models moved here from ``frameworks``; they keep their database tables (``
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -198,3 +199,17 @@ GUARDS = [
     Guard("frameworks_auditevent", "UPDATE", AUDIT_IMMUTABLE),
     Guard("frameworks_auditevent", "DELETE", AUDIT_IMMUTABLE),
 ]
+
+
+class DataVersion(models.Model):
+    """One row: the version of everything the pages show as approved data. ``number`` goes up in the same
+    transaction as every change to approved data, snapshots, the framework, rebases or annotations
+    (``accounts.versions.data_changed``), so a page cached under the version it read is never served after a
+    change, in any process. ``epoch`` is new with each database, so a shared cache outliving a database
+    (restored, recreated) never matches its numbers."""
+
+    epoch = models.UUIDField(default=uuid.uuid4, editable=False)
+    number = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"data version {self.number}"

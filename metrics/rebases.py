@@ -10,6 +10,7 @@ from django.db import transaction
 
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
+from accounts.versions import data_changed
 from accounts.workflow import locked
 from frameworks.models import Framework
 from metrics.models import Metric, Rebase
@@ -44,6 +45,7 @@ def rebase_record(*, actor: Any, framework: Framework, metric: Metric, period: d
             metric_code=row.code,
         )
         framework_version_save(framework=framework, actor=actor)
+        data_changed()  # the SPC limits every page shows changed
     return rebase
 
 
@@ -66,4 +68,5 @@ def rebase_remove(*, actor: Any, framework: Framework, rebase_id: int) -> Rebase
         )
         rebase.delete()
         framework_version_save(framework=framework, actor=actor)
+        data_changed()  # the SPC limits every page shows changed
     return rebase

@@ -5,12 +5,16 @@
 - ``DJANGO_DEBUG``: ``1`` for the local demo (``make run``); off otherwise.
 - ``DJANGO_SECRET_KEY``: required unless debugging or testing.
 - ``DJANGO_ALLOWED_HOSTS``: comma-separated host names.
+- ``REDIS_URL``: ``redis://host:6379/0``: the cache shared by every gunicorn worker (page evidence keyed by
+  the approved-data version); each process keeps its own local-memory cache when unset.
+- ``PCC_PERF_PAGE_CACHE_SECONDS``: how long a cached page part is kept (default 3600; 0 turns caching off).
 """
 
 import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import plotly
@@ -165,8 +169,39 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# plotly.js as the plotly package ships it, served by the app (no CDN): /static/plotly/plotly.min.js
+# Pages draw charts with plotly.js's basic bundle (scatter, bar, pie), vendored from npm in static/vendor/plotly
+# (1.2 MB, not the 4.7 MB full bundle). The full bundle the plotly package ships stays collected at
+# /static/plotly/plotly.min.js for anything that needs other trace types; the PDF uses it through kaleido.
 STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", Path(plotly.__file__).parent / "package_data")]
+# The cache: what every reader of a dashboard page shares (its evidence, rendered), keyed by the approved-data
+# version (accounts/versions.py), so nothing is ever deleted by hand: a change moves the version on and every
+# process reads it in one query. Redis when REDIS_URL is set (shared by all workers and servers); else each
+# process's local memory. Tests get no cache unless a test asks for one (the counter row rolls back with
+# each test, so a kept cache would serve one test's page to the next).
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+PAGE_CACHE_SECONDS = int(os.environ.get("PCC_PERF_PAGE_CACHE_SECONDS", "3600"))
+CACHES: dict[str, dict[str, Any]]
+if TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+elif REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "pcc_perf",
+            "TIMEOUT": PAGE_CACHE_SECONDS,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "pcc_perf",
+            "TIMEOUT": PAGE_CACHE_SECONDS,
+            "OPTIONS": {"MAX_ENTRIES": 500},
+        }
+    }
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
+from accounts.versions import data_changed
 from accounts.workflow import locked
 from frameworks.models import Area
 from metrics.models import Metric
@@ -71,6 +72,7 @@ def annotation_add(
             new=_describe(note),
             metric_code=metric.code,
         )
+        data_changed()  # notes are shown on the cached pages
     return note
 
 
@@ -97,6 +99,7 @@ def annotation_change(
             new={k: v for k, v in new.items() if old[k] != v},
             metric_code=note.metric.code,
         )
+        data_changed()  # notes are shown on the cached pages
     return note
 
 
@@ -113,4 +116,6 @@ def annotation_remove(*, actor: Any, annotation_id: int) -> Annotation:
             metric_code=note.metric.code,
         )
         note.delete()
+        data_changed()  # notes are shown on the cached pages
+
     return note

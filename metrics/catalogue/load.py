@@ -15,6 +15,7 @@ from django.db.models import ProtectedError
 
 from accounts.audit import AuditAction, record
 from accounts.models import Agency
+from accounts.versions import data_changed
 from frameworks.models import (
     Area,
     Breakdown,
@@ -134,6 +135,7 @@ def framework_load(*, text: str, actor: Any = None) -> LoadResult:
     spec = parse_framework_text(text)
     try:
         with transaction.atomic():
+            data_changed()  # definitions, structure or SPC settings may change: cached pages are out of date
             return _apply(spec, actor)
     except (IntegrityError, ProtectedError) as exc:
         raise FrameworkFileError([f"file: the database refused the change ({exc})"]) from None

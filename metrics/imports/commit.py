@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.audit import AuditAction, event
 from accounts.models import Agency, AuditEvent
+from accounts.versions import data_changed
 from metrics.models import FIGURE_FIELDS, FIGURE_VALUE_FIELDS, ImportBatch, Observation, ObservationStatus
 
 from .checks import Row, check_rows, same_numbers
@@ -150,6 +151,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
             )
         )
         AuditEvent.objects.bulk_create(events, batch_size=2000)
+        data_changed()  # approved data changed: every cached page of it is out of date
     summary.written = True
     summary.batch_id = batch.pk
     return summary

@@ -22,6 +22,7 @@ from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
 from accounts.contacts import AgencyContactList, agency_contacts, contacts_of
 from accounts.models import Agency
+from accounts.versions import data_changed
 from accounts.workflow import IllegalTransition, change_state, locked
 from frameworks.models import Framework
 from frameworks.selectors import current_framework
@@ -220,6 +221,7 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
         ]
         plan_diff(plan, rows)
         import_commit(plan=plan, actor=actor)
+        data_changed()  # approved data (and the return's state the pages read) changed
         _decide(
             ret,
             AuditAction.RETURN_APPROVED,

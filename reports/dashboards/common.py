@@ -8,12 +8,15 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.downloads import csv_bytes, download, xlsx_bytes
 from frameworks.models import Area, Framework
 from frameworks.selectors import current_framework
 from metrics.stats.suppression import SYMBOLS
+from reports.dashboards.cache import cached_part
 from reports.dashboards.selectors import quarter_choice
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Snapshot
@@ -91,6 +94,39 @@ def export(
         preamble = [*about, []]
         return download(csv_bytes(header, rows, preamble=preamble), f"{name}.csv")
     return download(xlsx_bytes([("data", header, rows), ("about", ["Item", "Value"], about)]), f"{name}.xlsx")
+
+
+def wants_export(request: HttpRequest) -> bool:
+    """``?format=csv`` or ``?format=xlsx``: the page's table, not the page."""
+    return request.GET.get("format") in {"csv", "xlsx"}
+
+
+def render_cached(
+    request: HttpRequest,
+    *,
+    page: str,
+    framework: Framework,
+    template: str,
+    body_template: str,
+    body_context: Callable[[], dict[str, Any]],
+    outer: dict[str, Any],
+    title: Callable[[dict[str, Any]], str] | None = None,
+    cacheable: bool = True,
+) -> HttpResponse:
+    """A dashboard page: its content (``body_template`` with ``body_context()``, the costly and shared part)
+    from the page cache when the same page was rendered at the same data version, rendered inside
+    ``template`` (navigation, title, scripts: per request) with ``outer``. ``title(context)`` names the page
+    from what only the build knows (kept with the body; escaped here)."""
+
+    def build() -> dict[str, str]:
+        context = body_context()
+        parts: dict[str, str] = {"body": render_to_string(body_template, context, request)}
+        if title is not None:
+            parts["title"] = escape(title(context))
+        return parts
+
+    parts = cached_part(request, page=page, framework=framework, render=build, cacheable=cacheable)
+    return render(request, template, {**outer, **parts})
 
 
 def export_or_render(

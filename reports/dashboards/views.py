@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
+from frameworks.models import Area, Framework
 from metrics.models import Metric, Rebase
 from metrics.quarters import Quarter, QuarterError, period_label
 from metrics.rebases import RebaseError, rebase_record
@@ -21,14 +22,16 @@ from reports.dashboards.common import (
     framework_or_404,
     page_asked,
     page_context,
+    render_cached,
     snapshot_asked,
     symbol_of,
+    wants_export,
 )
-from reports.dashboards.selectors import overview, quarter_choice, selectable_areas
+from reports.dashboards.selectors import Overview, overview, quarter_choice, selectable_areas
 from reports.evidence.build import metric_evidence
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource
-from reports.models import Annotation
+from reports.models import Annotation, Snapshot
 
 
 # --- overview --------------------------------------------------------------------------------------------
@@ -36,8 +39,22 @@ from reports.models import Annotation
 def overview_page(request: HttpRequest) -> HttpResponse:
     framework, area, snapshot, period = page_asked(request)
     priority = request.GET.get("priority") or None
-    data = overview(framework=framework, area=area, period=period, priority=priority, source=FigureSource(snapshot))
-    rows = [[prio.name, *_tile_row(tile)] for prio, tiles in data.priorities for tile in tiles]
+
+    def build() -> tuple[Overview, list[list[Any]]]:
+        data = overview(framework=framework, area=area, period=period, priority=priority, source=FigureSource(snapshot))
+        return data, [[prio.name, *_tile_row(tile)] for prio, tiles in data.priorities for tile in tiles]
+
+    if not wants_export(request):
+        return render_cached(
+            request,
+            page="overview",
+            framework=framework,
+            template="reports/overview.html",
+            body_template="reports/_overview_body.html",
+            body_context=lambda: _overview_context(framework, area, snapshot, priority, *build()),
+            outer={"area": area},
+        )
+    data, rows = build()
     header = [
         "priority", "metric", "name", "area", "quarter", "value", "symbol", "unit", "change on previous quarter",
         "change on previous quarter %", "change on same quarter last year", "change on same quarter last year %",
@@ -56,18 +73,29 @@ def overview_page(request: HttpRequest) -> HttpResponse:
         rows,
         about,
         template="reports/overview.html",
-        context=lambda: page_context(
-            framework,
-            area,
-            snapshot,
-            data=data,
-            selected_priority=priority,
-            period_choices=[(p.isoformat(), period_label(p)) for p in data.periods],
-            words=wording.VARIATION_WORDS,
-            letters=wording.VARIATION_LETTER,
-            short=wording.VARIATION_SHORT,
-            table_rows=rows,
-        ),
+        context=dict,
+    )
+
+
+def _overview_context(
+    framework: Framework,
+    area: Area,
+    snapshot: Snapshot | None,
+    priority: str | None,
+    data: Overview,
+    rows: list[list[Any]],
+) -> dict[str, Any]:
+    return page_context(
+        framework,
+        area,
+        snapshot,
+        data=data,
+        selected_priority=priority,
+        period_choices=[(p.isoformat(), period_label(p)) for p in data.periods],
+        words=wording.VARIATION_WORDS,
+        letters=wording.VARIATION_LETTER,
+        short=wording.VARIATION_SHORT,
+        table_rows=rows,
     )
 
 
@@ -159,19 +187,48 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     area = area_asked(request, framework)
     snapshot = snapshot_asked(request)
     period = quarter_choice(request.GET.get("quarter"))
-    evidence = metric_evidence(
-        framework=framework, metric=metric, area=area, period=period, source=FigureSource(snapshot)
-    )
+    can_rebase = has_perm(request.user, Perm.MANAGE_FRAMEWORK) and snapshot is None
+
+    def build() -> tuple[MetricEvidence, dict[str, Any]]:
+        evidence = metric_evidence(
+            framework=framework, metric=metric, area=area, period=period, source=FigureSource(snapshot)
+        )
+        show_all = request.GET.get("window") == "all"
+        context = _metric_context(evidence, window=None if show_all else DEFAULT_WINDOW)
+        context["show_all"] = show_all
+        context["can_rebase"] = can_rebase
+        if can_rebase:
+            context["manage_rebases"] = list(Rebase.objects.filter(metric__code=metric.code))
+            context["manage_notes"] = list(Annotation.objects.filter(metric__code=metric.code).select_related("area"))
+        context["snapshot"] = snapshot
+        context["snapshot_caption"] = evidence.source.caption
+        return evidence, context
+
+    if not wants_export(request):
+
+        def body_context() -> dict[str, Any]:
+            evidence, context = build()
+            return {
+                **context,
+                "framework": framework,
+                "place": evidence if evidence.priority else None,
+                "areas": selectable_areas(),
+            }
+
+        return render_cached(
+            request,
+            page="metric",
+            framework=framework,
+            template="reports/metric.html",
+            body_template="reports/_metric_body.html",
+            body_context=body_context,
+            outer={"area": area},
+            # the metric as the source defines it (a snapshot's name, when one is asked for)
+            title=lambda context: f"{context['metric'].name}: {area.name}",
+            cacheable=not can_rebase,  # the rebase form carries the manager's CSRF token: never shared
+        )
+    evidence, context = build()
     metric = evidence.metric  # as the snapshot defined it, when one is asked for
-    show_all = request.GET.get("window") == "all"
-    context = _metric_context(evidence, window=None if show_all else DEFAULT_WINDOW)
-    context["show_all"] = show_all
-    context["can_rebase"] = has_perm(request.user, Perm.MANAGE_FRAMEWORK) and snapshot is None
-    if context["can_rebase"]:
-        context["manage_rebases"] = list(Rebase.objects.filter(metric__code=metric.code))
-        context["manage_notes"] = list(Annotation.objects.filter(metric__code=metric.code).select_related("area"))
-    context["snapshot"] = snapshot
-    context["snapshot_caption"] = evidence.source.caption
     header = [
         "quarter",
         "label",
@@ -218,18 +275,7 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
         ["Figures", context["snapshot_caption"] or "Approved data as it stands now."],
     ]
     return export_or_render(
-        request,
-        f"{metric.code}-{area.code}",
-        header,
-        rows,
-        about,
-        template="reports/metric.html",
-        context=lambda: {
-            **context,
-            "framework": framework,
-            "place": evidence if evidence.priority else None,
-            "areas": selectable_areas(),
-        },
+        request, f"{metric.code}-{area.code}", header, rows, about, template="reports/metric.html", context=dict
     )
 
 
@@ -237,15 +283,34 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
 def priority_page(request: HttpRequest, code: str) -> HttpResponse:
     framework, area, snapshot, period = page_asked(request)
     priority = get_object_or_404(framework.priorities, code=code)
-    data = overview(
-        framework=framework,
-        area=area,
-        period=period,
-        priority=priority.code,
-        source=FigureSource(snapshot),
-        parts=Part.PEERS | Part.ANNOTATIONS,
-    )
-    sections = [_figure_context(tile) for tile in data.tiles]
+
+    def build() -> tuple[Overview, list[dict[str, Any]]]:
+        data = overview(
+            framework=framework,
+            area=area,
+            period=period,
+            priority=priority.code,
+            source=FigureSource(snapshot),
+            parts=Part.PEERS | Part.ANNOTATIONS,
+        )
+        return data, [_figure_context(tile) for tile in data.tiles]
+
+    if not wants_export(request):
+
+        def body_context() -> dict[str, Any]:
+            data, sections = build()
+            return page_context(framework, area, snapshot, priority=priority, sections=sections, areas=data.areas)
+
+        return render_cached(
+            request,
+            page="priority",
+            framework=framework,
+            template="reports/priority.html",
+            body_template="reports/_priority_body.html",
+            body_context=body_context,
+            outer={"area": area, "priority": priority},
+        )
+    _, sections = build()
     rows = [
         [
             s["metric"].code,
@@ -263,7 +328,7 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
         rows,
         [["Priority", priority.name], ["Area", area.name]],
         template="reports/priority.html",
-        context=lambda: page_context(framework, area, snapshot, priority=priority, sections=sections, areas=data.areas),
+        context=dict,
     )
 
 

@@ -11,6 +11,7 @@ from django.db.models import Max
 
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
+from accounts.versions import data_changed
 from frameworks.models import Framework
 from metrics.catalogue.export import framework_export
 from metrics.models import FIGURE_FIELDS, CollectionRound, Observation, Return, ReturnState
@@ -102,6 +103,7 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
             new={"period": quarter.end_date.isoformat(), "missing_returns": snapshot.missing_returns},
             reason=snapshot.reason,
         )
+        data_changed()  # a new snapshot: pages citing the latest one are out of date
     return snapshot
 
 

@@ -112,4 +112,47 @@ def test_a_priority_page_sends_each_chart_without_the_template_and_the_template_
         figure = json.loads(text)
         assert "template" not in figure["layout"]
         assert [t["name"] for t in figure["data"]][:2] == ["Value", "Mean"]
-    assert re.search(r'<script[^>]+plotly/plotly\.min\.js"[^>]*\sdefer', html)
+    assert re.search(r'<script[^>]+vendor/plotly/plotly-basic\.min\.js"[^>]*\sdefer', html)
+
+
+# The pages load plotly.js's basic bundle (static/vendor/plotly, plotly.js-basic-dist-min): its trace types only.
+BASIC_BUNDLE_TRACES = {"scatter", "bar", "pie"}
+
+
+def test_the_vendored_bundle_is_the_basic_one_at_the_plotly_packages_version():
+    import plotly
+
+    vendored = Path(__file__).resolve().parents[2] / "static" / "vendor" / "plotly"
+    assert (vendored / "LICENSE").read_text().startswith("MIT License")
+    package = json.loads((vendored / "package.json").read_text())
+    assert package["name"] == "plotly.js-basic-dist-min"
+    head = (vendored / "plotly-basic.min.js").read_text()[:200]
+    full = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_text()[:200]
+    version = re.search(r"plotly\.js \(basic - minified\) v([\d.]+)", head)
+    assert version and version.group(1) == package["version"]
+    assert re.search(r"plotly\.js v([\d.]+)", full).group(1) == package["version"]  # the PDF's (kaleido) too
+
+
+@pytest.mark.django_db
+def test_every_chart_the_pages_draw_is_a_trace_type_of_the_basic_bundle(client, users):
+    from frameworks.models import Breakdown, BreakdownCategory
+
+    from ..factories import ObservationFactory
+
+    _, area, metrics = build(3)
+    breakdown = Breakdown.objects.create(code="sex", name="Sex")
+    metrics[0].breakdowns.add(breakdown)
+    for code in ("female", "male"):
+        category = BreakdownCategory.objects.create(breakdown=breakdown, code=code, name=code.title())
+        ObservationFactory(
+            metric=metrics[0], area=area, period=Quarter(2021, 1).shift(7).end_date, category=category, value=40
+        )
+    client.force_login(users["board_member"])
+    types = set()
+    for url in (reverse("dashboard-metric", args=["M000"]), reverse("dashboard-priority", args=["p0"])):
+        html = client.get(url).content.decode()
+        for text in re.findall(r'<script id="[^"]+-data" type="application/json">(.*?)</script>', html, re.S):
+            types |= {trace.get("type", "scatter") for trace in json.loads(text)["data"]}
+    assert {"scatter", "bar"} <= types <= BASIC_BUNDLE_TRACES
+    ratios = charts.disproportionality_figure(title="T", reference="white", groups=[], labels={})
+    assert {trace.type for trace in ratios.data} <= BASIC_BUNDLE_TRACES  # the fairness page's chart

@@ -307,3 +307,17 @@ def test_only_the_performance_manager_records_a_rebase(client, users, role, expe
         assert "/accounts/login/" in response.url
     refused = client.get(reverse("metric-rebase", args=["M000"]))
     assert refused.status_code in (302, 403, 405)
+
+
+@pytest.mark.django_db
+def test_an_illustrative_measure_is_tagged_on_its_tile_and_in_the_table(client, users):
+    from metrics.models import Observation
+
+    build(3)
+    Observation.objects.filter(metric__code="M001").update(illustrative=True)
+    client.force_login(users["board_member"])
+    html = client.get(reverse("dashboard")).content.decode()
+    tag = '<span class="tag illustrative">Illustrative</span>'
+    assert html.count(tag) == 2  # M001's tile and its row of the table
+    tile = html.split('<li class="tile', 3)[2]  # priority 1's first tile: M001
+    assert "Metric 1</a></h3>" in tile and tag in tile

@@ -1,0 +1,173 @@
+"""The priority page drawn in Chromium, against the overview drawn in the same run (after
+generate_national_dataset).
+
+Starts gunicorn as ``bench_readers`` does (the production set-up, DEBUG off, behind a proxy's
+``X-Forwarded-Proto: https``) and drives Debian's Chromium with Playwright (the browser tests' flags), a
+fresh browser context (empty browser cache) for each load, as a logged-in board member:
+
+- the overview fully drawn: from navigation to the ``load`` event (its tiles are HTML and inline SVG);
+- the priority page's first screen: from navigation to every chart that starts in the first screen drawn
+  (``data-drawn``, set by static/js/charts.js when Plotly has drawn it);
+- the priority page's every chart drawn (15 on the national dataset), without scrolling.
+
+Each is the median of ``--repeat`` loads, printed in ms and as a ratio to the overview's time. Targets
+(issue 16): first screen within 1.5x the overview, all charts within 3x. ``--full-bundle`` also times the
+priority page with the plotly package's full 4.7 MB bundle served in place of the basic one (as before)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import plotly
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from frameworks.selectors import current_framework
+from reports.management.commands.bench_readers import HOST, _session_cookie, _wait_for
+
+# The browser tests' flags (tests/browser/conftest.py).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FIRST_SCREEN_DRAWN = """() => {
+  const charts = [...document.querySelectorAll('[data-figure]')];
+  const first = charts.filter(el => el.getBoundingClientRect().top < window.innerHeight);
+  return charts.length > 0 && first.every(el => el.hasAttribute('data-drawn'));
+}"""
+ALL_DRAWN = """() => {
+  const charts = [...document.querySelectorAll('[data-figure]')];
+  return charts.length > 0 && charts.every(el => el.hasAttribute('data-drawn'));
+}"""
+
+
+class Command(BaseCommand):
+    help = "Time the overview and the priority page (first screen, every chart) drawn in Chromium."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--repeat", type=int, default=5)
+        parser.add_argument("--port", type=int, default=8766)
+        parser.add_argument("--redis", default="", help="REDIS_URL for the server's cache (default: local memory)")
+        parser.add_argument("--full-bundle", action="store_true", help="also time the full plotly.js bundle")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        chromium = shutil.which("chromium") or "/usr/bin/chromium"
+        if not os.path.exists(chromium):
+            raise CommandError("Chromium is not installed (make install installs it).")
+        framework = current_framework()
+        if framework is None:
+            raise CommandError("No framework: run generate_national_dataset first.")
+        priority = framework.priorities.order_by("order").first()
+        if priority is None:
+            raise CommandError("The framework has no priority.")
+        cookie = _session_cookie("bench-browser")
+        env = {
+            **os.environ,
+            "DJANGO_DEBUG": "",
+            "DJANGO_ALLOWED_HOSTS": HOST,
+            "GUNICORN_BIND": f"{HOST}:{options['port']}",
+            "GUNICORN_ACCESS_LOG": "/dev/null",
+            "REDIS_URL": options["redis"],
+        }
+        env.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
+        os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        from playwright.sync_api import sync_playwright
+
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        base = f"http://{HOST}:{options['port']}"
+        with tempfile.TemporaryFile() as log:
+            server = subprocess.Popen(  # noqa: S603 - our own gunicorn and config
+                [str(gunicorn), "--config", "gunicorn.conf.py"],
+                cwd=settings.BASE_DIR,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+            try:
+                _wait_for(options["port"], server, log)
+                with sync_playwright() as playwright:
+                    browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+                    try:
+                        self._run(browser, base, cookie, f"/dashboard/priority/{priority.code}/", options)
+                    finally:
+                        browser.close()
+            finally:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+
+    def _run(self, browser: Any, base: str, cookie: str, priority_url: str, options: dict[str, Any]) -> None:
+        name, value = cookie.split("=", 1)
+        full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+        def load(url: str, *, charts: bool, full_bundle: bool = False) -> tuple[float, float, float, int]:
+            context = browser.new_context(
+                base_url=base,
+                bypass_csp=True,  # the timing predicates below are evaluated in the page
+                extra_http_headers={"X-Forwarded-Proto": "https"},  # as the proxy in front of gunicorn says
+                viewport={"width": 1280, "height": 800},
+            )
+            context.add_cookies([{"name": name, "value": value, "url": base}])
+            if full_bundle:
+                context.route("**/plotly-basic*.js", lambda route: route.fulfill(path=str(full)))
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            try:
+                start = time.perf_counter()
+                page.goto(url, wait_until="load" if not charts else "commit")
+                if not charts:
+                    loaded = (time.perf_counter() - start) * 1000
+                    return loaded, loaded, loaded, 0
+                page.wait_for_function(FIRST_SCREEN_DRAWN, polling=10)
+                first = (time.perf_counter() - start) * 1000
+                page.wait_for_function(ALL_DRAWN, polling=10)
+                every = (time.perf_counter() - start) * 1000
+                count = page.locator("[data-figure]").count()
+                return first, every, every, count
+            finally:
+                context.close()
+
+        load("/dashboard/", charts=False)  # warm: the server's first render of each page
+        load(priority_url, charts=True)
+        overview, first, every, full_first, full_every = [], [], [], [], []
+        count = 0
+        for _ in range(options["repeat"]):
+            overview.append(load("/dashboard/", charts=False)[0])
+            a, b, _c, count = load(priority_url, charts=True)
+            first.append(a)
+            every.append(b)
+            if options["full_bundle"]:
+                a, b, _c, _n = load(priority_url, charts=True, full_bundle=True)
+                full_first.append(a)
+                full_every.append(b)
+        floor = statistics.median(overview)
+        self.stdout.write(f"Chromium, a fresh context each load, median of {options['repeat']}:")
+        self.stdout.write(f"overview fully drawn (the floor): {floor:7.0f} ms")
+        self._line(f"priority page, first screen's charts drawn ({count} charts in all)", first, floor, 1.5)
+        self._line(f"priority page, all {count} charts drawn", every, floor, 3.0)
+        if options["full_bundle"]:
+            self._line("  with the full 4.7 MB plotly.js instead: first screen", full_first, floor, 1.5)
+            self._line("  with the full 4.7 MB plotly.js instead: all charts", full_every, floor, 3.0)
+
+    def _line(self, label: str, times: list[float], floor: float, target: float) -> None:
+        median = statistics.median(times)
+        ratio = median / floor if floor else float("nan")
+        verdict = "met" if ratio <= target else "NOT met"
+        self.stdout.write(f"{label}: {median:7.0f} ms, {ratio:4.1f}x the overview (target <= {target}x: {verdict})")
