@@ -17,7 +17,7 @@ from django.db import connection, models, transaction
 
 def columns_of(model: type[models.Model], fields: Sequence[str]) -> list[str]:
     """The database columns of ``model``'s ``fields`` (``metric`` → ``metric_id``)."""
-    return [str(model._meta.get_field(name).column) for name in fields]
+    return [str(model._meta.get_field(name).column) for name in fields]  # type: ignore[union-attr]
 
 
 def _preparer(model: type[models.Model], fields: Sequence[str]) -> Callable[[Sequence[Any]], Sequence[Any]]:
@@ -28,7 +28,12 @@ def _preparer(model: type[models.Model], fields: Sequence[str]) -> Callable[[Seq
     sqlite = connection.vendor == "sqlite"
     stamps_at = [i for i, f in enumerate(kinds) if sqlite and isinstance(f, models.DateTimeField)]
     days_at = [i for i, f in enumerate(kinds) if sqlite and type(f) is models.DateField]
-    adapt = connection.ops.adapt_datetimefield_value
+    adapted: dict[Any, Any] = {}  # a large write's rows share their timestamps: each adapted once
+
+    def adapt(value: Any) -> Any:
+        if value not in adapted:
+            adapted[value] = connection.ops.adapt_datetimefield_value(value)
+        return adapted[value]
 
     def prepared(row: Sequence[Any]) -> Sequence[Any]:
         if not (json_at or stamps_at or days_at):
@@ -45,11 +50,14 @@ def _preparer(model: type[models.Model], fields: Sequence[str]) -> Callable[[Seq
     return prepared
 
 
-def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def insert_rows(
+    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], *, table: str = ""
+) -> int:
     """Insert ``rows`` (tuples in ``fields``' order of raw values: ids for foreign keys, JSON fields as Python
-    values) into ``model``'s table in one statement. Returns the number of rows."""
+    values) into ``model``'s table (or ``table``, one with its columns) in one statement. Returns the number of
+    rows."""
     quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
+    table = quote(table or model._meta.db_table)
     cols = ", ".join(quote(c) for c in columns_of(model, fields))
     prepared = _preparer(model, fields)
     count = 0
