@@ -188,21 +188,28 @@ def _sql(vendor: str) -> dict[str, str]:
         f"AND o.note = {note})"
     )
     if vendor == "postgresql":
-        flag = "{}"
+        flag = num = "{}"
         obj = "JSONB_BUILD_OBJECT"
-    else:
+    else:  # SQLite writes a float into JSON to 15 digits: 17 keep every figure exactly, as Python's json does
         flag = "JSON(CASE WHEN {} THEN 'true' ELSE 'false' END)"
+        num = "JSON(CASE WHEN {0} IS NULL THEN 'null' ELSE PRINTF('%%!.17g', {0}) END)"
         obj = "JSON_OBJECT"
-    old = (
-        f"{obj}('value', o.value, 'numerator', o.numerator, 'denominator', o.denominator, 'missing', o.missing, "
-        f"'status', o.status, 'note', o.note, 'illustrative', {flag.format('o.illustrative')}, "
-        "'source', o.source_id, 'source_row', o.source_row)"
-    )
-    new = (
-        f"{obj}('value', rv.value, 'numerator', rv.numerator, 'denominator', rv.denominator, 'missing', rv.missing, "
-        f"'status', CASE WHEN {figures} THEN rv.status ELSE 'revised' END, 'note', {note}, "
-        f"'illustrative', {flag.format('rv.illustrative')}, 'source', %(batch)s, "
-        "'source_row', COALESCE(rv.source_row, 0))"
+
+    def figures_json(t: str, status: str, note: str, source: str, source_row: str) -> str:
+        return (
+            f"{obj}('value', {num.format(t + '.value')}, 'numerator', {num.format(t + '.numerator')}, "
+            f"'denominator', {num.format(t + '.denominator')}, 'missing', {t}.missing, 'status', {status}, "
+            f"'note', {note}, 'illustrative', {flag.format(t + '.illustrative')}, 'source', {source}, "
+            f"'source_row', {source_row})"
+        )
+
+    old = figures_json("o", "o.status", "o.note", "o.source_id", "o.source_row")
+    new = figures_json(
+        "rv",
+        f"CASE WHEN {figures} THEN rv.status ELSE 'revised' END",
+        note,
+        "%(batch)s",
+        "COALESCE(rv.source_row, 0)",
     )
     source = (
         "FROM metrics_returnvalue rv "
@@ -292,8 +299,11 @@ def approve_return_values(*, return_obj: Any, actor: Any, filename: str) -> Impo
     }
     with connection.cursor() as cursor:
         cursor.execute(sql["counts"], params)
-        created, updated, unchanged, rows = cursor.fetchone()
-    summary.rows_read, summary.created, summary.updated, summary.unchanged = rows, created, updated, unchanged
+        created, updated, unchanged, _ = cursor.fetchone()
+    # As the model path did: an approval's batch counts what it created, updated and left unchanged; no file
+    # rows were read (rows_read stays 0).
+    summary.created, summary.updated, summary.unchanged = created, updated, unchanged
+    rows = summary.rows_read
     if not created and not updated:
         return summary
     with transaction.atomic():
