@@ -492,6 +492,13 @@ class ReturnUpload(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)
     return_version = models.PositiveIntegerField(help_text="The return's version the preview was made against.")
+    checked = models.BinaryField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The preview's checked rows (compressed), keyed by the file's hash and the return's version: "
+        "the commit writes them without reading the file again.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -50,16 +50,21 @@ def implausible_value(value: float, *, unit: str, low: float | None = None, high
     if value != 0 and abs(value) < SMALLEST:
         return f"{value:g} is too close to zero to be a real figure"
     lowest, highest = metric_range(unit, low, high)
-    label = dict(Unit.choices).get(unit, unit).lower()
     if unit in WHOLE_UNITS and value != math.floor(value):
-        return f"a {label} is a whole number, not {value:g}"
+        return f"a {_unit_label(unit)} is a whole number, not {value:g}"
     if unit == Unit.PERCENTAGE and value > 100:
         return f"percentage {value:g} is above 100"
     if value < lowest or value > highest:
         return (
-            f"{_number(value)} is outside the plausible range of this {label} ({_number(lowest)} to {_number(highest)})"
+            f"{_number(value)} is outside the plausible range of this {_unit_label(unit)} "
+            f"({_number(lowest)} to {_number(highest)})"
         )
     return None
+
+
+def _unit_label(unit: str) -> str:
+    """The unit's name in a message (looked up only for a value that fails: every row of a file is checked)."""
+    return dict(Unit.choices).get(unit, unit).lower()
 
 
 def implausible_part(value: float, *, column: str) -> str | None:

@@ -267,6 +267,9 @@ PCC_PERF_CHANGE_WARNING_PERCENT = float(os.environ.get("PCC_PERF_CHANGE_WARNING_
 PCC_PERF_MAX_UPLOAD_MB = float(os.environ.get("PCC_PERF_MAX_UPLOAD_MB", "20"))
 # Files with more rows than this are checked and written by a background task, with a progress bar.
 PCC_PERF_BACKGROUND_ROWS = int(os.environ.get("PCC_PERF_BACKGROUND_ROWS", "5000"))
+# After writing at least this many rows (a return's values, an approval), PostgreSQL's planner statistics of the
+# tables written are refreshed (ANALYZE).
+PCC_PERF_ANALYZE_ROWS = int(os.environ.get("PCC_PERF_ANALYZE_ROWS", "10000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(PCC_PERF_MAX_UPLOAD_MB * 1024 * 1024) + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -26,9 +26,7 @@ from accounts.versions import data_changed
 from accounts.workflow import IllegalTransition, change_state, locked
 from frameworks.models import Framework
 from frameworks.selectors import current_framework
-from metrics.imports.checks import Row
-from metrics.imports.commit import ImportPlan, import_commit, plan_diff
-from metrics.imports.summary import ImportSummary
+from metrics.imports.commit import approve_return_values
 from metrics.models import EDITABLE_STATES, RETURN_TRANSITIONS, CollectionRound, Return, ReturnState
 from metrics.quarters import Quarter
 
@@ -199,28 +197,9 @@ def return_approve(*, actor: Any, return_obj: Return) -> Return:
     from approved data is a revision; the old value is kept in the audit trail."""
     require(actor, Perm.APPROVE_RETURN)
     with _moving(return_obj, ReturnState.APPROVED) as ret:
-        values = list(ret.values.select_related("metric"))
-        summary = ImportSummary(filename=f"return {ret.agency.code} {ret.round.label}")
-        plan = ImportPlan(summary=summary, agency=ret.agency, sha256="", source_return=ret)
-        rows = [
-            Row(
-                row=v.source_row or 0,
-                metric=v.metric,
-                area_id=v.area_id,
-                period=ret.round.period,
-                category_id=v.category_id,
-                value=v.value,
-                numerator=v.numerator,
-                denominator=v.denominator,
-                missing=v.missing,
-                status=v.status,
-                note=(v.note + (f" Comment: {v.comment}" if v.comment else "")).strip(),
-                illustrative=v.illustrative,
-            )
-            for v in values
-        ]
-        plan_diff(plan, rows)
-        import_commit(plan=plan, actor=actor)
+        summary = approve_return_values(
+            return_obj=ret, actor=actor, filename=f"return {ret.agency.code} {ret.round.label}"
+        )
         data_changed()  # approved data (and the return's state the pages read) changed
         _decide(
             ret,

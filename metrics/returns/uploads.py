@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import zlib
 from typing import Any
 
 from django.conf import settings
@@ -16,13 +18,14 @@ from accounts.audit import AuditAction, record
 from accounts.background import stale_before, stopped_message, task_abandoned
 from accounts.models import Agency
 from accounts.workflow import change_state, locked
+from metrics.imports.checks import Row
 from metrics.imports.parse import FileRejected, parse_file, sniff_upload, xlsx_sheet_bytes
 from metrics.imports.summary import ImportSummary, Issue, capped
-from metrics.models import UPLOAD_TRANSITIONS, Return, ReturnUpload, UploadState
+from metrics.models import UPLOAD_TRANSITIONS, Metric, Return, ReturnUpload, UploadState
 from metrics.quarters import Quarter
 
 from .services import STALE, Conflict, ReturnError, check_editable, lock_return
-from .values import ValuesCheck, check_return_rows, write_values
+from .values import ValuesCheck, check_return_rows, checked_return_rows, write_values
 
 # A worksheet row of four cells takes at least this many bytes of XML: a workbook whose worksheets inflate to
 # less than PCC_PERF_BACKGROUND_ROWS times it cannot hold more rows than are checked inside the request.
@@ -118,12 +121,13 @@ def upload_check(*, upload: ReturnUpload, task_id: str | None = None) -> ReturnU
         current = locked(ReturnUpload, upload.pk)
         _still_mine(current, task_id, UploadState.CHECKING)
         current.summary, current.rows_total, current.rows_done = upload.summary, upload.rows_total, upload.rows_done
+        current.checked = upload.checked
         _move_upload(
             current,
             state,
             AuditAction.UPLOAD_CHECKED,
             actor=system_actor(),
-            fields=["summary", "rows_total", "rows_done"],
+            fields=["summary", "rows_total", "rows_done", "checked"],
         )
     return current
 
@@ -131,6 +135,71 @@ def upload_check(*, upload: ReturnUpload, task_id: str | None = None) -> ReturnU
 def _still_mine(upload: ReturnUpload, task_id: str | None, state: UploadState) -> None:
     if task_id is not None and (upload.task_id != task_id or upload.state != state):
         raise UploadSuperseded(f"upload {upload.pk} is no longer worked on by task {task_id}")
+
+
+def _checked_key(content: bytes, return_obj: Return) -> list[Any]:
+    """What the preview's checked rows are good for: this file (its hash) in this return at this version."""
+    return [hashlib.sha256(content).hexdigest(), return_obj.pk, return_obj.version]
+
+
+def checked_pack(rows: list[Row], *, key: list[Any], rows_read: int) -> bytes:
+    """The preview's checked rows, compact (JSON, compressed), under ``key`` (``_checked_key``)."""
+    data = {
+        "key": key,
+        "rows_read": rows_read,
+        "rows": [
+            [
+                r.row,
+                r.metric.pk,
+                r.area_id,
+                r.category_id,
+                r.value,
+                r.numerator,
+                r.denominator,
+                r.missing,
+                r.status,
+                r.note,
+                r.illustrative,
+            ]
+            for r in rows
+        ],
+    }
+    return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 1)
+
+
+def checked_unpack(blob: bytes | memoryview | None, *, key: list[Any], period: dt.date) -> tuple[int, list[Row]] | None:
+    """The rows ``checked_pack`` kept, if kept under ``key``: ``(rows read, rows)``; otherwise (none kept,
+    another file or return version, a metric gone since) None, and the file is checked again."""
+    if not blob:
+        return None
+    try:
+        data = json.loads(zlib.decompress(bytes(blob)))
+    except (zlib.error, ValueError):
+        return None
+    if data.get("key") != key:
+        return None
+    packed = data["rows"]
+    metrics = Metric.objects.in_bulk({r[1] for r in packed})
+    if any(r[1] not in metrics for r in packed):
+        return None
+    rows = [
+        Row(
+            row=number,
+            metric=metrics[metric],
+            area_id=area,
+            period=period,
+            category_id=category,
+            value=value,
+            numerator=numerator,
+            denominator=denominator,
+            missing=missing,
+            status=status,
+            note=note,
+            illustrative=illustrative,
+        )
+        for number, metric, area, category, value, numerator, denominator, missing, status, note, illustrative in packed
+    ]
+    return data["rows_read"], rows
 
 
 def _check_into(upload: ReturnUpload, *, save_progress: bool = False, task_id: str | None = None) -> UploadState:
@@ -157,6 +226,9 @@ def _check_into(upload: ReturnUpload, *, save_progress: bool = False, task_id: s
         return_obj=return_obj, positions=positions, raw_rows=raw_rows, filename=upload.filename, progress=progress
     )
     s = check.summary
+    upload.checked = (
+        None if s.errors else checked_pack(check.rows, key=_checked_key(content, return_obj), rows_read=s.rows_read)
+    )
     upload.rows_total = upload.rows_done = s.rows_read
     # At most ISSUES_PER_KIND problems of each kind are stored and shown; the rest are counted.
     warnings, warnings_omitted = capped(
@@ -232,20 +304,17 @@ def upload_write(*, actor: Any, upload: ReturnUpload, task_id: str | None = None
         if ret.version != current.return_version:
             raise Conflict(STALE)
         check_editable(ret)
-        positions, raw_rows = parse_file(content=bytes(current.content), filename=current.filename)
-        check = check_return_rows(
-            return_obj=ret, positions=positions, raw_rows=raw_rows, filename=current.filename, findings=False
-        )
+        check = _commit_check(current, ret)
         if check.summary.errors:
             raise ReturnError("The file no longer passes its checks; upload it again.")
         write_values(ret, check, actor, current.filename)
-        current.rows_done = current.rows_total
+        current.rows_done, current.checked = current.rows_total, None
         _move_upload(
             current,
             UploadState.COMMITTED,
             AuditAction.UPLOAD_WRITTEN,
             actor=actor,
-            fields=["rows_done"],
+            fields=["rows_done", "checked"],
             summary=f"{current.filename}: {check.summary.created} added, {check.summary.updated} changed",
         )
         for other in ret.uploads.select_for_update().filter(state=UploadState.READY).exclude(pk=current.pk):
@@ -257,6 +326,20 @@ def upload_write(*, actor: Any, upload: ReturnUpload, task_id: str | None = None
                 summary=f"{other.filename}: {current.filename} was written first",
             )
     return current
+
+
+def _commit_check(upload: ReturnUpload, ret: Return) -> ValuesCheck:
+    """The upload's rows sorted against the return as it is now: the preview's checked rows when they were
+    kept for this very file and this version of the return, otherwise the file read and checked again."""
+    content = bytes(upload.content)
+    kept = checked_unpack(upload.checked, key=_checked_key(content, ret), period=ret.round.period)
+    if kept is not None:
+        rows_read, rows = kept
+        return checked_return_rows(return_obj=ret, rows=rows, rows_read=rows_read, filename=upload.filename)
+    positions, raw_rows = parse_file(content=content, filename=upload.filename)
+    return check_return_rows(
+        return_obj=ret, positions=positions, raw_rows=raw_rows, filename=upload.filename, findings=False
+    )
 
 
 def upload_fail(*, actor: Any, upload_id: int, message: str, task_id: str | None = None) -> ReturnUpload:
@@ -333,13 +416,13 @@ def upload_retry(*, actor: Any, upload_id: int) -> ReturnUpload:
         check_editable(ret)
         current = locked(ReturnUpload, upload_id)
         current.summary, current.rows_done, current.task_id, current.heartbeat_at = {}, 0, "", None
-        current.return_version = ret.version
+        current.return_version, current.checked = ret.version, None
         _move_upload(
             current,
             UploadState.CHECKING,
             AuditAction.UPLOAD_RETRIED,
             actor=actor,
-            fields=["summary", "rows_done", "task_id", "heartbeat_at", "return_version"],
+            fields=["summary", "rows_done", "task_id", "heartbeat_at", "return_version", "checked"],
             on_commit=lambda: check_upload_task.enqueue(upload_id),
         )
     return current

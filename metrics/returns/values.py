@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.access import Perm, require
-from accounts.audit import AuditAction, event, record
-from accounts.models import AuditEvent
+from accounts.audit import AuditAction, record, record_rows
+from accounts.bulk import analyze, insert_rows, update_rows
 from frameworks.models import Area, BreakdownCategory
 from frameworks.selectors import current_framework
 from metrics.imports.checks import Row, check_rows, numbers_of, same_numbers
@@ -73,16 +73,7 @@ def check_return_rows(
     check = ValuesCheck(summary=summary, rows=rows)
     if summary.errors:
         return check
-    existing = {v.key: v for v in return_obj.values.all()}
-    for row in rows:
-        current = existing.get((row.metric.pk, row.area_id, row.category_id))
-        if current is None:
-            check.created.append(row)
-        elif _same_value(current, row):
-            summary.unchanged += 1
-        else:
-            check.updated.append((row, current))
-    summary.created, summary.updated = len(check.created), len(check.updated)
+    existing = _sort_rows(check, return_obj)
     if not findings:
         return check
     merged: dict[Key, Any] = dict(existing)
@@ -98,54 +89,123 @@ def check_return_rows(
     return check
 
 
+def checked_return_rows(*, return_obj: Return, rows: list[Row], rows_read: int, filename: str) -> ValuesCheck:
+    """What rows checked earlier (the preview's, kept with the upload) would change in the return now."""
+    summary = ImportSummary(filename=filename)
+    summary.rows_read = rows_read
+    check = ValuesCheck(summary=summary, rows=rows)
+    _sort_rows(check, return_obj)
+    return check
+
+
+def _sort_rows(check: ValuesCheck, return_obj: Return) -> dict[Key, ReturnValue]:
+    """Sort the check's rows into new, changed and unchanged values of the return; its values by key."""
+    existing = {v.key: v for v in return_obj.values.all()}
+    summary = check.summary
+    for row in check.rows:
+        current = existing.get((row.metric.pk, row.area_id, row.category_id))
+        if current is None:
+            check.created.append(row)
+        elif _same_value(current, row):
+            summary.unchanged += 1
+        else:
+            check.updated.append((row, current))
+    summary.created, summary.updated = len(check.created), len(check.updated)
+    return existing
+
+
 def _same_value(current: ReturnValue, row: Row) -> bool:
     return same_numbers(current, row) and current.status == row.status and current.note == row.note
 
 
+# The columns a return's value is written with, in order (``write_values``).
+VALUE_INSERT_FIELDS = (
+    "return_obj",
+    "metric",
+    "area",
+    "category",
+    "unit",
+    *FIGURE_VALUE_FIELDS,
+    "comment",
+    "source",
+    "source_row",
+    "updated_at",
+    "updated_by",
+)
+VALUE_UPDATE_FIELDS = (*FIGURE_VALUE_FIELDS, "source", "source_row", "updated_at", "updated_by")
+
+
 def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str) -> None:
+    """Write checked rows into the return in set-based statements (``accounts.bulk``: COPY on PostgreSQL,
+    executemany on SQLite), a changed value's old figures in the audit trail; then the return's version."""
     now = timezone.now()
     actor_id = actor.pk if getattr(actor, "pk", None) else None
-    ReturnValue.objects.bulk_create(
-        [
-            ReturnValue(
-                return_obj=return_obj,
-                **row.figures(),
-                source=source[:300],
-                source_row=row.row if source != "web form" else None,
-                updated_by_id=actor_id,
+    name = source[:300]
+    web = source == "web form"
+    insert_rows(
+        ReturnValue,
+        VALUE_INSERT_FIELDS,
+        (
+            (
+                return_obj.pk,
+                row.metric.pk,
+                row.area_id,
+                row.category_id,
+                row.metric.unit,
+                row.value,
+                row.numerator,
+                row.denominator,
+                row.missing,
+                row.status,
+                row.note,
+                row.illustrative,
+                "",
+                name,
+                None if web else row.row,
+                now,
+                actor_id,
             )
             for row in check.created
-        ],
-        batch_size=2000,
+        ),
     )
-    changed = []
-    events = []
-    for row, current in check.updated:
-        old = numbers_of(current)
-        current.value, current.numerator, current.denominator = row.value, row.numerator, row.denominator
-        current.missing, current.status, current.note = row.missing, row.status, row.note
-        current.illustrative = row.illustrative
-        current.source, current.source_row = source[:300], row.row if source != "web form" else None
-        current.updated_at, current.updated_by_id = now, actor_id
-        changed.append(current)
-        events.append(
-            event(
-                AuditAction.RETURN_VALUE_CHANGED,
-                actor_id=actor_id,
-                obj=current,
-                summary=f"{row.metric.code} area {row.area_id} category {row.category_id}",
-                old=old,
-                new=numbers_of(row),
-                return_id=return_obj.pk,
-                metric_code=row.metric.code,
+    update_rows(
+        ReturnValue,
+        VALUE_UPDATE_FIELDS,
+        (
+            (
+                row.value,
+                row.numerator,
+                row.denominator,
+                row.missing,
+                row.status,
+                row.note,
+                row.illustrative,
+                name,
+                None if web else row.row,
+                now,
+                actor_id,
+                current.pk,
             )
-        )
-    ReturnValue.objects.bulk_update(
-        changed,
-        [*FIGURE_VALUE_FIELDS, "source", "source_row", "updated_at", "updated_by"],
-        batch_size=1000,
+            for row, current in check.updated
+        ),
     )
-    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    record_rows(
+        actor=actor,
+        rows=(
+            (
+                AuditAction.RETURN_VALUE_CHANGED,
+                "metrics.returnvalue",
+                str(current.pk),
+                f"{row.metric.code} area {row.area_id} category {row.category_id}",
+                numbers_of(current),
+                numbers_of(row),
+                return_obj.pk,
+                row.metric.code,
+            )
+            for row, current in check.updated
+        ),
+    )
+    analyze(ReturnValue, rows=len(check.created) + len(check.updated))
     summary = f"{source}: {len(check.created)} added, {len(check.updated)} changed"
     if return_obj.state == ReturnState.RETURNED:  # corrections under way: a draft again
         move_return(return_obj, AuditAction.RETURN_VALUES_SAVED, actor=actor, fields=[], summary=summary)
