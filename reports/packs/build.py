@@ -145,16 +145,23 @@ def build_pack(*, pack_id: int, task_id: str = "") -> BoardPack:
     def progress(percent: int, message: str) -> None:
         pack_progress(pack_id=pack_id, percent=percent, message=message, task_id=task_id)
 
-    use_browser = chromium_path() is not None
-    docx = None
     with heartbeat(building(pack_id, task_id)):
-        # One edition (one evidence build) and one browser batch for the PDF and the Word document.
-        parts = pack_parts(report=pack.report, public=pack.public)
-        draw_charts(parts, use_browser=use_browser, png=not pack.public, progress=progress)
-        pdf = build_pack_pdf(report=pack.report, public=pack.public, progress=progress, parts=parts)
-        if not pack.public:  # the board edition as an editable Word document too
-            from reports.packs.word import build_pack_docx
+        pdf, docx, drawn = build_pack_files(report=pack.report, public=pack.public, progress=progress)
+    return pack_built(pack_id=pack_id, pdf=pdf, charts_rendered=drawn, docx=docx, task_id=task_id)
 
+
+def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> tuple[bytes, bytes | None, bool]:
+    """A pack's PDF and, for the board edition, its Word document, from one edition (one evidence build)
+    and one browser batch (the PDF's SVGs and the document's PNGs); and whether the charts were drawn."""
+    use_browser = chromium_path() is not None
+    parts = pack_parts(report=report, public=public)
+    draw_charts(parts, use_browser=use_browser, png=not public, progress=progress)
+    pdf = build_pack_pdf(report=report, public=public, progress=progress, parts=parts)
+    docx = None
+    if not public:  # the board edition as an editable Word document too
+        from reports.packs.word import build_pack_docx
+
+        if progress:
             progress(85, "Writing the Word document")
-            docx = build_pack_docx(report=pack.report, use_browser=use_browser, parts=parts)
-    return pack_built(pack_id=pack_id, pdf=pdf, charts_rendered=parts.drawn, docx=docx, task_id=task_id)
+        docx = build_pack_docx(report=report, use_browser=use_browser, parts=parts)
+    return pdf, docx, parts.drawn
