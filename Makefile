@@ -105,7 +105,7 @@ bench: install
 	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 $(PY) manage.py bench_pack --label "national-scale pack (60 metrics)"
 	@rm -f /tmp/pcc-perf-demo.sqlite3
 	DATABASE_URL=sqlite:////tmp/pcc-perf-demo.sqlite3 $(PY) manage.py migrate -v0
-	DATABASE_URL=sqlite:////tmp/pcc-perf-demo.sqlite3 $(PY) manage.py seed_demo > /dev/null
+	DATABASE_URL=sqlite:////tmp/pcc-perf-demo.sqlite3 DJANGO_DEBUG=1 $(PY) manage.py seed_demo > /dev/null
 	DATABASE_URL=sqlite:////tmp/pcc-perf-demo.sqlite3 $(PY) manage.py bench_pack --label "demo pack"
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
 	  echo "== dashboard pages, national-scale synthetic data: PostgreSQL =="; \

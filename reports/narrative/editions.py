@@ -10,6 +10,7 @@ publishing reasons, returns, agency codes, user names)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import markdown
@@ -47,9 +48,18 @@ class MetricLine:
     quarter: str
     variation: str
     categories: list[tuple[str, str]] = field(default_factory=list)
-    chart: Any = None  # the XmR chart (board edition, deep dive) as JSON for the page
-    chart_text: str = ""
+    deep_dive: bool = False  # the line of the deep-dive priority (the page draws its XmR chart)
     pack_chart: Any = None  # the chart as the PDF draws it (set by reports.packs)
+
+    # Built when a page asks for it: a pack draws its own charts and never reads these.
+    @cached_property
+    def chart(self) -> dict[str, Any] | None:
+        """The XmR chart of a deep-dive line as figure data for the page; None for the others."""
+        return self.evidence.xmr_chart() if self.deep_dive and self.evidence.spc.points else None
+
+    @property
+    def chart_text(self) -> str:
+        return self.evidence.chart_text if self.chart is not None else ""
 
 
 @dataclass
@@ -118,9 +128,6 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
                 cells = [(cat, obs) for b in item.breakdowns for cat, obs in b.cells if obs is not None]
                 ordered = sorted(cells, key=lambda cell: cell[0].order)
                 cats = [(cat.name, _shown(obs, metric)) for cat, obs in ordered]
-            chart = chart_text = None
-            if deep_dive and item.spc.points:
-                chart, chart_text = item.xmr_chart(), item.chart_text
             lines.append(
                 MetricLine(
                     metric=metric,
@@ -131,8 +138,7 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
                     quarter=item.stale_text or item.quarter_label,
                     variation="Out of date (not judged)" if item.stale else item.variation_short,
                     categories=cats,
-                    chart=chart,
-                    chart_text=chart_text or "",
+                    deep_dive=deep_dive,
                 )
             )
         out.append(

@@ -17,56 +17,57 @@ from accounts.background import heartbeat
 from metrics.quarters import period_label
 from reports.icons import ASSURANCE_NOTE
 from reports.models import BoardPack, Report, ReportState
-from reports.narrative.editions import edition, render_markdown, summary_of
-from reports.packs.content import Slot, board_content, print_links
+from reports.narrative.editions import render_markdown, summary_of
+from reports.packs.content import PackParts, pack_parts, print_links
 from reports.packs.services import building, pack_built, pack_progress, pack_started
-from reports.packs.svg import chromium_path, render_svgs
+from reports.packs.svg import chromium_path, render_batch, render_svgs
 from reports.wording import DISPROPORTIONALITY_CAVEAT
 
 logger = logging.getLogger(__name__)
 
 
+def draw_charts(parts: PackParts, *, use_browser: bool = True, png: bool = False, progress: Any = None) -> None:
+    """Every chart of the pack drawn in one browser batch: SVGs for the PDF and, with ``png``, PNGs for the
+    Word document; without a browser (or ``use_browser`` False) each stays a data table with a note."""
+    if progress:
+        progress(20, f"Drawing {len(parts.slots)} charts")
+    figures = [slot.figure for slot in parts.slots]
+    svgs: list[str] | None = None
+    if use_browser and png:
+        drawn = render_batch(figures, svg=True, png=True)
+        svgs, parts.pngs = (drawn.svgs, drawn.pngs) if drawn else (None, None)
+    elif use_browser:
+        svgs = render_svgs(figures)
+    for index, slot in enumerate(parts.slots):
+        slot.svg = svgs[index] if svgs else None
+    parts.drawn = svgs is not None
+
+
 def build_pack_html(
-    *, report: Report, public: bool, use_browser: bool = True, progress: Any = None, stats: dict[str, Any] | None = None
+    *,
+    report: Report,
+    public: bool,
+    use_browser: bool = True,
+    progress: Any = None,
+    stats: dict[str, Any] | None = None,
+    parts: PackParts | None = None,
 ) -> str:
     """The pack's HTML: cover, at a glance (with the icons' key), contents, executive summary, a section per
-    priority, appendices. The board edition's contents come from ``content.board_content``; ``stats``
-    (optional) receives what the build log line reports."""
+    priority, appendices. The board edition's contents come from ``content.board_content``; ``parts``: the
+    pack's parts already built and drawn (else built and drawn here); ``stats`` (optional) receives what the
+    build log line reports."""
     snapshot = report.snapshot
     framework = snapshot.framework
-    sections = edition(report=report, public=public)
-    for section in sections:  # links as paper needs them: full URLs of the site, or left out
-        section.narrative = mark_safe(print_links(section.narrative))  # noqa: S308 - sanitised by render_markdown
-        section.commentary = mark_safe(print_links(section.commentary))  # noqa: S308
-    board = None if public else board_content(report=report, sections=sections)
-    slots: list[Slot] = []
-    if board is not None:
-        slots = board.slots
-    else:
-        for section in sections:
-            for line in section.lines:
-                evidence = line.evidence
-                # Public evidence holds small numbers as [c] gaps already: its charts draw only what may be shown.
-                if not evidence.spc.points:
-                    continue
-                line.pack_chart = Slot(
-                    evidence.xmr_figure(),
-                    line.metric.name,
-                    evidence.finding,
-                    [(row.label, f"{row.value} {row.symbol}".strip()) for row in evidence.rows()[-8:]],
-                )
-                slots.append(line.pack_chart)
-    if progress:
-        progress(20, f"Drawing {len(slots)} charts")
-    svgs = render_svgs([slot.figure for slot in slots]) if use_browser else None
+    if parts is None:
+        parts = pack_parts(report=report, public=public)
+        draw_charts(parts, use_browser=use_browser, progress=progress)
+    sections, board = parts.sections, parts.board
     if progress:
         progress(60, "Laying out the pages")
-    for index, slot in enumerate(slots):
-        slot.svg = svgs[index] if svgs else None
     if stats is not None:
         stats.update(
-            charts=len(slots),
-            drawn=svgs is not None,
+            charts=len(parts.slots),
+            drawn=parts.drawn,
             measures=sum(len(s.lines) for s in sections),
             without=sum(1 for s in sections for line in s.lines if not line.evidence.has_figures),
         )
@@ -86,7 +87,7 @@ def build_pack_html(
             "public": public,
             "draft": report.state != ReportState.PUBLISHED,
             "marking": settings.PCC_PERF_PROTECTIVE_MARKING,
-            "charts_rendered": svgs is not None,
+            "charts_rendered": parts.drawn,
             "quarter": period_label(snapshot.period),
             "assurance_note": ASSURANCE_NOTE,
             "disproportionality_caveat": DISPROPORTIONALITY_CAVEAT,
@@ -94,14 +95,25 @@ def build_pack_html(
     )
 
 
-def build_pack_pdf(*, report: Report, public: bool = False, use_browser: bool = True, progress: Any = None) -> bytes:
+def build_pack_pdf(
+    *,
+    report: Report,
+    public: bool = False,
+    use_browser: bool = True,
+    progress: Any = None,
+    parts: PackParts | None = None,
+) -> bytes:
+    """The pack as PDF; ``parts``: its parts already built and drawn (``build_pack`` shares them with the
+    Word document)."""
     from weasyprint import HTML
 
     from reports.packs.fetch import StaticOnlyFetcher
 
     started = time.perf_counter()
     stats: dict[str, Any] = {}
-    html = build_pack_html(report=report, public=public, use_browser=use_browser, progress=progress, stats=stats)
+    html = build_pack_html(
+        report=report, public=public, use_browser=use_browser, progress=progress, stats=stats, parts=parts
+    )
     # WeasyPrint reads nothing but the app's static files (no http, no local file outside static/).
     document = HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=StaticOnlyFetcher()).render()
     # Fixed identifier and dates: the same snapshot gives the same file.
@@ -133,12 +145,23 @@ def build_pack(*, pack_id: int, task_id: str = "") -> BoardPack:
     def progress(percent: int, message: str) -> None:
         pack_progress(pack_id=pack_id, percent=percent, message=message, task_id=task_id)
 
-    docx = None
     with heartbeat(building(pack_id, task_id)):
-        pdf = build_pack_pdf(report=pack.report, public=pack.public, progress=progress)
-        if not pack.public:  # the board edition as an editable Word document too
-            from reports.packs.word import build_pack_docx
+        pdf, docx, drawn = build_pack_files(report=pack.report, public=pack.public, progress=progress)
+    return pack_built(pack_id=pack_id, pdf=pdf, charts_rendered=drawn, docx=docx, task_id=task_id)
 
+
+def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> tuple[bytes, bytes | None, bool]:
+    """A pack's PDF and, for the board edition, its Word document, from one edition (one evidence build)
+    and one browser batch (the PDF's SVGs and the document's PNGs); and whether the charts were drawn."""
+    use_browser = chromium_path() is not None
+    parts = pack_parts(report=report, public=public)
+    draw_charts(parts, use_browser=use_browser, png=not public, progress=progress)
+    pdf = build_pack_pdf(report=report, public=public, progress=progress, parts=parts)
+    docx = None
+    if not public:  # the board edition as an editable Word document too
+        from reports.packs.word import build_pack_docx
+
+        if progress:
             progress(85, "Writing the Word document")
-            docx = build_pack_docx(report=pack.report, use_browser=chromium_path() is not None)
-    return pack_built(pack_id=pack_id, pdf=pdf, charts_rendered=chromium_path() is not None, docx=docx, task_id=task_id)
+        docx = build_pack_docx(report=report, use_browser=use_browser, parts=parts)
+    return pdf, docx, parts.drawn

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.utils.safestring import mark_safe
 
 from metrics.quarters import Quarter, period_label
 from metrics.stats.suppression import (
@@ -28,7 +29,7 @@ from metrics.stats.suppression import (
 )
 from reports.evidence.items import FairnessEvidence, MetricEvidence
 from reports.models import Report, SnapshotRevision
-from reports.narrative.editions import MetricLine, SectionView
+from reports.narrative.editions import MetricLine, SectionView, edition
 
 APPENDIX_QUARTERS = 8
 PRINT_WINDOW = 20  # quarters a pack's chart shows (five years, as the pages); the limits use the whole series
@@ -45,7 +46,8 @@ SYMBOL_LEGEND = [
 
 @dataclass
 class Slot:
-    """A chart of the pack: its Plotly figure, and once drawn its SVG (None: drawn as a table instead)."""
+    """A chart of the pack: its figure (plain figure data from the evidence, or a Plotly figure), and once
+    drawn its SVG (None: drawn as a table instead)."""
 
     figure: Any
     title: str
@@ -211,6 +213,46 @@ def _fairness_block(fair: FairnessEvidence, slots: list[Slot]) -> FairnessBlock:
     return FairnessBlock(fair, chart, rows, header, trend_rows, note)
 
 
+@dataclass
+class PackParts:
+    """What a pack is made of, worked out once for its PDF and (board edition) its Word document: the
+    edition's sections (one evidence build), the board edition's contents, and every chart of the pack in
+    the order they are drawn (in one batch)."""
+
+    sections: list[SectionView]
+    board: BoardContent | None
+    slots: list[Slot]
+    drawn: bool = False  # the charts were rendered (False: each is a data table with a note)
+    pngs: list[bytes] | None = None  # the charts as PNGs for the Word document, in the order of ``slots``
+
+
+def pack_parts(*, report: Report, public: bool) -> PackParts:
+    """The edition of ``report`` (its evidence built once), with links as paper needs them, and its charts:
+    the board edition's from ``board_content``; the public edition's, one XmR chart a measure with figures."""
+    sections = edition(report=report, public=public)
+    for section in sections:  # links as paper needs them: full URLs of the site, or left out
+        section.narrative = mark_safe(print_links(section.narrative))  # noqa: S308 - sanitised by render_markdown
+        section.commentary = mark_safe(print_links(section.commentary))  # noqa: S308
+    if not public:
+        board = board_content(report=report, sections=sections)
+        return PackParts(sections, board, board.slots)
+    slots: list[Slot] = []
+    for section in sections:
+        for line in section.lines:
+            evidence = line.evidence
+            # Public evidence holds small numbers as [c] gaps already: its charts draw only what may be shown.
+            if not evidence.spc.points:
+                continue
+            line.pack_chart = Slot(
+                evidence.xmr_chart(),
+                line.metric.name,
+                evidence.finding,
+                [(row.label, f"{row.value} {row.symbol}".strip()) for row in evidence.rows()[-8:]],
+            )
+            slots.append(line.pack_chart)
+    return PackParts(sections, None, slots)
+
+
 def board_content(*, report: Report, sections: list[SectionView]) -> BoardContent:
     """The board edition's contents from the report's edition (its evidence already built)."""
     snapshot = report.snapshot
@@ -226,7 +268,7 @@ def board_content(*, report: Report, sections: list[SectionView]) -> BoardConten
             no_chart = ""
             if evidence.has_figures:
                 chart = Slot(
-                    evidence.xmr_figure(window=PRINT_WINDOW),
+                    evidence.xmr_chart(window=PRINT_WINDOW),
                     evidence.title,
                     evidence.chart_text,
                     [],
@@ -240,7 +282,7 @@ def board_content(*, report: Report, sections: list[SectionView]) -> BoardConten
             measure.fairness = [_fairness_block(f, slots) for f in evidence.fairness]
             if view.deep_dive and evidence.has_figures:
                 peers = None
-                figure = evidence.peer_figure() if evidence.comparable and not evidence.stale else None
+                figure = evidence.peer_chart() if evidence.comparable and not evidence.stale else None
                 peer_rows = [
                     (b.area.name, evidence.format(b.value), b.area.pk == evidence.area.pk)
                     for b in sorted(evidence.peers, key=lambda b: -b.value)

@@ -1,16 +1,25 @@
-"""Charts for print: Plotly figures rendered to vector SVG by kaleido in one Chromium for the whole pack, with reproducible ids."""
+"""Charts for print: Plotly figures rendered by kaleido in one batch: one Chromium, one tab, every chart of
+the pack (its SVGs for the PDF and, for the board edition, its PNGs for the Word document) drawn one after
+the other in the page kaleido loaded once, with reproducible ids. Without a browser: None (the pack draws
+tables instead)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
 import shutil
-
-import plotly.graph_objects as go
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 logger = logging.getLogger(__name__)
+
+WIDTH = 760
+HEIGHT = 340
+PNG_SCALE = 3  # about 300 dpi at 16 cm wide
 
 
 def chromium_path() -> str | None:
@@ -18,44 +27,101 @@ def chromium_path() -> str | None:
     return path if path and os.path.exists(path) and os.access(path, os.X_OK) else None
 
 
-def render_svgs(figures: list[go.Figure], *, width: int = 760, height: int = 340) -> list[str] | None:
+def render_svgs(figures: Sequence[Any], *, width: int = WIDTH, height: int = HEIGHT) -> list[str] | None:
     """Every figure as SVG text, in one browser; None when no browser can be started."""
-    images = _render(figures, opts={"format": "svg", "width": width, "height": height})
-    if images is None:
-        return None
-    return [_stable_ids(data.decode("utf-8"), prefix=f"c{index}") for index, data in enumerate(images)]
+    drawn = render_batch(figures, svg=True, png=False, width=width, height=height)
+    return None if drawn is None else drawn.svgs
 
 
 def render_pngs(
-    figures: list[go.Figure], *, width: int = 760, height: int = 340, scale: float = 3
+    figures: Sequence[Any], *, width: int = WIDTH, height: int = HEIGHT, scale: float = PNG_SCALE
 ) -> list[bytes] | None:
     """Every figure as a PNG at ``scale`` times its size (3: about 300 dpi at 16 cm wide), in one browser —
     for the Word document, which takes no SVG that every version of Word shows; None without a browser."""
-    return _render(figures, opts={"format": "png", "width": width, "height": height, "scale": scale})
+    drawn = render_batch(figures, svg=False, png=True, width=width, height=height, scale=scale)
+    return None if drawn is None else drawn.pngs
 
 
-def _render(figures: list[go.Figure], *, opts: dict[str, object]) -> list[bytes] | None:
-    if not figures:
-        return []
+@dataclass
+class Drawn:
+    """A batch's images, in the order of its figures: ``svgs`` (post-processed for print) and ``pngs``."""
+
+    svgs: list[str]
+    pngs: list[bytes]
+
+
+def render_batch(
+    figures: Sequence[Any],
+    *,
+    svg: bool = True,
+    png: bool = False,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    scale: float = PNG_SCALE,
+) -> Drawn | None:
+    """Every figure as SVG and/or PNG in one browser session (one Chromium, one tab, kaleido's page loaded
+    once for the batch); None when no browser can be started or it fails (the pack falls back to tables).
+    A figure is a ``go.Figure`` or plain figure data (``reports.charts``' ``*_chart``): plain data gets
+    Plotly's default template, the look ``go.Figure`` gives it."""
+    if not figures or not (svg or png):
+        return Drawn([], [])
     browser = chromium_path()
     if browser is None:
         return None
     os.environ["BROWSER_PATH"] = browser
-    import kaleido
+    specs = [_with_template(figure) for figure in figures]
+    jobs: list[dict[str, Any]] = []
+    if svg:
+        jobs += [{"fig": f, "opts": {"format": "svg", "width": width, "height": height}} for f in specs]
+    if png:
+        jobs += [{"fig": f, "opts": {"format": "png", "width": width, "height": height, "scale": scale}} for f in specs]
 
     async def run() -> list[bytes]:
-        out = []
         # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
-        async with kaleido.Kaleido(n=1, mathjax=False) as k:
-            for fig in figures:
-                out.append(await k.calc_fig(fig, opts=opts))
-        return out
+        async with _batch_kaleido()(n=1, mathjax=False) as k:
+            return [await k.calc_fig(job["fig"], opts=job["opts"]) for job in jobs]
 
     try:
-        return asyncio.run(run())
+        images = asyncio.run(run())
     except Exception:  # no browser, or it died: the pack falls back to tables
         logger.exception("chart rendering failed; the pack uses data tables instead")
         return None
+    count = len(specs)
+    svgs = images[:count] if svg else []
+    return Drawn(
+        [_stable_ids(data.decode("utf-8"), prefix=f"c{index}") for index, data in enumerate(svgs)],
+        images[count:] if svg else images,
+    )
+
+
+@functools.cache
+def _batch_kaleido() -> type[Any]:
+    """kaleido's browser, keeping its page between figures. kaleido reloads the page (and so parses
+    plotly.js again, ~0.3 s) after every figure; the figures here are exported with ``Plotly.toImage`` on a
+    figure object, which draws in a detached element and removes it, so the page is left as it was."""
+    import kaleido
+
+    class BatchKaleido(kaleido.Kaleido):
+        sessions = 0  # browsers started in this process (tests count them)
+
+        async def open(self) -> None:
+            type(self).sessions += 1
+            await super().open()
+
+        async def _return_kaleido_tab(self, tab: Any) -> None:
+            await self.tabs_ready.put(tab)
+
+    if not hasattr(kaleido.Kaleido, "_return_kaleido_tab"):  # pragma: no cover - guarded by a test
+        raise RuntimeError("kaleido no longer has _return_kaleido_tab: the batch would reload every figure")
+    return BatchKaleido
+
+
+def _with_template(figure: Any) -> Any:
+    if isinstance(figure, dict) and "template" not in figure.get("layout", {}):
+        from reports.charts import chart_template
+
+        return {**figure, "layout": {**figure.get("layout", {}), "template": chart_template()}}
+    return figure
 
 
 def _stable_ids(svg: str, *, prefix: str = "c") -> str:
@@ -89,4 +155,38 @@ def _for_print(svg: str) -> str:
         return "".join(out)
 
     svg = _STYLE.sub(attributes, svg)
-    return re.sub(r'<g class="[^"]*"/>', "", svg)
+    svg = _outside_points(svg)
+    svg = _INVISIBLE.sub("", svg)
+    previous = None
+    while previous != svg:  # empty groups, and the groups they were all of
+        previous, svg = svg, _EMPTY_GROUP.sub("", svg)
+    return svg
+
+
+# Drawn as nothing: legend click targets (transparent), a legend's unused scroll bar (no size), axis lines
+# with no path. WeasyPrint draws every node of every chart, so a node left out is time saved.
+_INVISIBLE = re.compile(
+    r'<rect class="legendtoggle"[^>]*fill-opacity="0"[^>]*/>'
+    r'|<rect class="scrollbar"[^>]*width="0" height="0"[^>]*/>'
+    r'|<path class="[^"]*"/>'
+)
+_EMPTY_GROUP = re.compile(r'<g(?: [a-z-]+="[^"]*")*/>|<g(?: [a-z-]+="[^"]*")*></g>')
+_PLOT_CLIP = re.compile(r'<clipPath id="[^"]*" class="plotclip"><rect width="([0-9.]+)" height="([0-9.]+)"/>')
+_POINT = re.compile(r'<path class="point[^"]*" transform="translate\((-?[0-9.e+-]+),(-?[0-9.e+-]+)\)"[^>]*/>')
+MARKER_MARGIN = 30  # px beyond the plot area within which a marker could still show (markers are ~8 px)
+
+
+def _outside_points(svg: str) -> str:
+    """A chart zoomed to its last quarters (the print window) still carries the earlier points, clipped
+    out of sight: markers wholly outside the plot area are left out (a chart with one plot area only)."""
+    clips = _PLOT_CLIP.findall(svg)
+    if len(clips) != 1:
+        return svg
+    width, height = (float(v) for v in clips[0])
+
+    def keep(match: re.Match[str]) -> str:
+        x, y = float(match.group(1)), float(match.group(2))
+        inside = -MARKER_MARGIN <= x <= width + MARKER_MARGIN and -MARKER_MARGIN <= y <= height + MARKER_MARGIN
+        return match.group(0) if inside else ""
+
+    return _POINT.sub(keep, svg)

@@ -18,8 +18,7 @@ from docx.shared import Mm, Pt, RGBColor
 from metrics.quarters import period_label
 from reports.icons import ASSURANCE_NOTE, ICONS, icon_key
 from reports.models import Report, ReportState
-from reports.narrative.editions import edition
-from reports.packs.content import BoardContent, Slot, board_content, print_url
+from reports.packs.content import BoardContent, PackParts, Slot, pack_parts, print_url
 from reports.packs.svg import render_pngs
 from reports.wording import DISPROPORTIONALITY_CAVEAT, ILLUSTRATIVE
 
@@ -117,13 +116,16 @@ def _icon_run(paragraph: Any, verdict: str, label: str) -> None:
     paragraph.add_run(label).italic = True
 
 
-def build_pack_docx(*, report: Report, use_browser: bool = True) -> bytes:
-    """The board edition of a report as a .docx file."""
+def build_pack_docx(*, report: Report, use_browser: bool = True, parts: PackParts | None = None) -> bytes:
+    """The board edition of a report as a .docx file; ``parts``: the board pack's parts already built and
+    drawn with their PNGs (``build_pack``: the PDF's edition and browser batch), else built here."""
     snapshot = report.snapshot
     framework = snapshot.framework
-    sections = edition(report=report, public=False)
-    content = board_content(report=report, sections=sections)
-    pngs = render_pngs([slot.figure for slot in content.slots]) if use_browser else None
+    if parts is None or parts.board is None:
+        parts = pack_parts(report=report, public=False)
+        parts.pngs = render_pngs([slot.figure for slot in parts.slots]) if use_browser else None
+    sections, content, pngs = parts.sections, parts.board, parts.pngs
+    assert content is not None
     images = {id(slot): (pngs[i] if pngs else None) for i, slot in enumerate(content.slots)}
     quarter = period_label(snapshot.period)
     draft = report.state != ReportState.PUBLISHED

@@ -166,3 +166,37 @@ def test_a_pack_moves_through_its_states_with_audit(published, monkeypatch):  # 
     ]
     with pytest.raises(IllegalTransition):
         pack_failed(pack_id=pack.pk, error="too late")  # a ready pack stays ready
+
+
+@pytest.mark.browser
+def test_a_board_pack_builds_its_evidence_once_and_draws_every_chart_in_one_browser(published, monkeypatch):  # noqa: F811
+    """The worker's build of a board pack (its PDF and its Word document): one evidence build, one browser
+    session for every chart (the PDF's SVGs and the document's PNGs)."""
+    import kaleido
+
+    from reports.models import PackState
+    from reports.narrative import editions
+    from reports.packs.services import pack_request
+    from reports.tasks import build_pack_task
+
+    builds, browsers = [], []
+    real_build, real_open = editions.build_evidence, kaleido.Kaleido.open
+
+    def build_evidence(**kwargs):
+        builds.append(kwargs["public"])
+        return real_build(**kwargs)
+
+    async def open_browser(self):
+        browsers.append(self)
+        await real_open(self)
+
+    monkeypatch.setattr(editions, "build_evidence", build_evidence)
+    monkeypatch.setattr(kaleido.Kaleido, "open", open_browser)
+    report = publish_report(published)
+    pack, _ = pack_request(actor=published["manager"], report=report, public=False)
+    build_pack_task.enqueue(pack.pk)
+    pack.refresh_from_db()
+    assert pack.state == PackState.READY and pack.charts_rendered
+    assert pack.docx is not None
+    assert builds == [False]
+    assert len(browsers) == 1

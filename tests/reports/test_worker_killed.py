@@ -161,3 +161,29 @@ def test_the_worker_command_is_ours():
 
     assert get_commands()["db_worker"] == "reports"
     assert json.loads(json.dumps({"ok": True}))["ok"]
+
+
+def test_the_worker_imports_weasyprint_when_it_starts(monkeypatch):
+    """The worker imports the pack's libraries before it takes work, so the first pack does not wait for
+    WeasyPrint's import (seconds)."""
+    from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
+
+    from reports.management.commands import db_worker
+
+    order = []
+    monkeypatch.setattr(db_worker, "warm_up", lambda: order.append("warm up"))
+    monkeypatch.setattr(db_worker, "watch", lambda stop, every: None)
+    monkeypatch.setattr(DatabaseWorkerCommand, "handle", lambda self, *args, **options: order.append("work"))
+    db_worker.Command().handle(reload=False)
+    assert order == ["warm up", "work"]
+
+
+def test_warming_up_imports_weasyprint_and_kaleido():
+    script = (
+        "import sys, django; django.setup(); "
+        "from reports.management.commands.db_worker import warm_up; "
+        "assert 'weasyprint' not in sys.modules; warm_up(); "
+        "assert {'weasyprint', 'kaleido', 'docx'} <= set(sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "pcc_perf.settings", "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, cwd=ROOT)

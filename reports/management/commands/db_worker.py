@@ -3,7 +3,8 @@ fails work whose worker stopped — a board pack or upload with no heartbeat for
 with a message and an audit event, and marks the dead worker's task failed (``reports.tasks.recover_stale_work``).
 It runs when the worker starts and then every sixth of that time, so a fresh worker clears what a killed one
 left behind, and live workers keep an eye on each other. Queued work is never blocked by a dead worker's
-task: a worker claims only tasks that are READY."""
+task: a worker claims only tasks that are READY. It imports what a board pack needs (WeasyPrint, kaleido,
+python-docx: seconds of imports) when it starts, not while the first pack waits."""
 
 from __future__ import annotations
 
@@ -39,6 +40,15 @@ def watch(stop: threading.Event, every: float) -> None:
             return
 
 
+def warm_up() -> None:
+    """Import the board pack's libraries now (WeasyPrint alone takes 2-3 s), so no pack pays for them."""
+    import docx  # noqa: F401
+    import kaleido  # noqa: F401
+    import weasyprint  # noqa: F401
+
+    import reports.packs.build  # noqa: F401
+
+
 class Command(DatabaseWorkerCommand):
     help = (
         "Run a database background worker; it also fails board packs and uploads whose worker stopped "
@@ -50,4 +60,5 @@ class Command(DatabaseWorkerCommand):
         if not options.get("reload") or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
             stop = threading.Event()
             threading.Thread(target=watch, args=(stop, beat_seconds()), name="pcc-perf-watchdog", daemon=True).start()
+            warm_up()
         super().handle(*args, **options)
