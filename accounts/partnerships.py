@@ -47,6 +47,8 @@ def partnership_choose(code: str | None) -> Partnership:
     """The partnership a command works on: the one ``code`` names, or, when none is named, the installation's
     only partnership. Raises ``PartnershipError`` for an unknown code, or when none is named and there are
     several to choose from."""
+    if code == settings.PCC_PERF_DEFAULT_PARTNERSHIP:
+        return default_partnership()
     if code:
         found = Partnership.objects.filter(code=code).first()
         if found is None:
