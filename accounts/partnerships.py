@@ -167,3 +167,17 @@ def membership_add(
         outcome = "changed"
     link = None if user.has_usable_password() else set_password_link(user)
     return MembershipAdded(user=user, membership=membership, user_created=created, outcome=outcome, link=link)
+
+
+# --- commands' --partnership ------------------------------------------------------------------------------
+PARTNERSHIP_HELP = "code of the partnership (needed only when the installation has more than one)"
+
+
+def command_partnership(code: str | None) -> Partnership:
+    """``partnership_choose`` for a management command: a usage error (exit status 2) when it cannot choose."""
+    from django.core.management.base import CommandError
+
+    try:
+        return partnership_choose(code)
+    except PartnershipError as exc:
+        raise CommandError(f"--partnership: {exc}", returncode=2) from None
