@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from .access import Perm, has_perm
 from .audit import AuditAction, record
-from .models import Agency, ApiToken, AuditEvent, Membership, Partnership, User, UserHasActed, refuse_if_acted
+from .models import Agency, ApiToken, AuditEvent, Partnership, User, UserHasActed, refuse_if_acted
 
 
 class RoleAdminMixin:
@@ -119,16 +119,12 @@ class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Partnership)
 class PartnershipAdmin(RoleAdminMixin, admin.ModelAdmin):
-    """Partnerships are made here (audited); users join them with ``manage.py add_user``."""
+    """Partnerships are made here (audited); users join them with ``manage.py add_user``. Memberships have no
+    admin page: they follow the user's role (the default partnership) or ``add_user`` (the others), and a user
+    deleted here takes their memberships along."""
 
     list_display = ("code", "name", "created_at")
     search_fields = ("code", "name")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(Membership)
-class MembershipAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("partnership", "user", "role", "agency")
-    list_filter = ("partnership", "role")

@@ -127,3 +127,13 @@ def test_the_default_membership_follows_the_users_role_and_agency(police):
     user.save()
     assert roles(user) == []
     assert Membership.objects.filter(partnership=default_partnership()).count() == 0
+
+
+def test_the_manager_makes_a_partnership_in_the_admin_and_it_is_audited(client, users):
+    client.force_login(users["performance_manager"])
+    response = client.post("/admin/accounts/partnership/add/", {"code": "derbyshire", "name": "Derbyshire LCJB"})
+    assert response.status_code == 302
+    partnership = Partnership.objects.get(code="derbyshire")
+    assert AuditEvent.objects.filter(action="admin.created", object_id=str(partnership.pk)).exists()
+    client.force_login(users["board_member"])
+    assert client.get("/admin/accounts/partnership/").status_code in (302, 403)
