@@ -1,6 +1,6 @@
 """Every framework belongs to a partnership: the existing ones to the installation's default partnership, which
 is named after the current framework's home area while it still has the placeholder name. (The column becomes
-required in the next migration: on PostgreSQL a table cannot be altered in the transaction that updated it.)"""
+required in the next migration, so the data change and the schema change run in separate transactions.)"""
 
 import django.db.models.deletion
 from django.conf import settings

@@ -4,7 +4,7 @@ answer each role as before.
 
 The database is a real one migrated by ``manage.py migrate`` in another process (the tests' own database is
 made without migrations): migrated forward, taken back to before partnerships, filled as an old installation
-was, then migrated forward again.
+was, then migrated forward again. SQLite, or, when the tests run on PostgreSQL, a PostgreSQL database of its own.
 """
 
 import json
@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +60,26 @@ print(json.dumps(out))
 """
 
 
+@pytest.fixture
+def database_url(tmp_path):
+    """A new empty database: SQLite in ``tmp_path``, or a PostgreSQL one beside the tests' when they use it."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    name = f"{name or 'pcc_perf'}_partnership_migration"
+    server = base.replace("postgres://", "postgresql://", 1) + "/postgres"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{base}/{name}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def run(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
@@ -66,10 +88,10 @@ def run(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def test_an_installation_before_partnerships_migrates_to_the_default_partnership(tmp_path):
+def test_an_installation_before_partnerships_migrates_to_the_default_partnership(tmp_path, database_url):
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}",
+        "DATABASE_URL": database_url,
         "DJANGO_DEBUG": "1",
         "DJANGO_SETTINGS_MODULE": "pcc_perf.settings",
         "PCC_PERF_MEDIA_ROOT": str(tmp_path / "media"),
