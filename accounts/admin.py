@@ -123,7 +123,7 @@ class PartnershipAdmin(RoleAdminMixin, admin.ModelAdmin):
     admin page: they follow the user's role (the default partnership) or ``add_user`` (the others), and a user
     deleted here takes their memberships along."""
 
-    list_display = ("code", "name", "created_at")
+    list_display = ("code", "name", "shares_published_with_region", "created_at")
     search_fields = ("code", "name")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:

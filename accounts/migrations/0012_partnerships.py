@@ -34,6 +34,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('code', models.SlugField(max_length=64, unique=True)),
                 ('name', models.CharField(max_length=200)),
+                ('shares_published_with_region', models.BooleanField(default=False, help_text="The owner's choice to let the region's other partnerships read its published snapshots and reports (never anything unpublished). Recorded now; read once the regional view exists.")),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={

@@ -129,11 +129,19 @@ def test_the_default_membership_follows_the_users_role_and_agency(police):
     assert Membership.objects.filter(partnership=default_partnership()).count() == 0
 
 
-def test_the_manager_makes_a_partnership_in_the_admin_and_it_is_audited(client, users):
+def test_the_manager_makes_a_partnership_and_sets_its_sharing_in_the_admin_audited(client, users):
     client.force_login(users["performance_manager"])
     response = client.post("/admin/accounts/partnership/add/", {"code": "derbyshire", "name": "Derbyshire LCJB"})
     assert response.status_code == 302
     partnership = Partnership.objects.get(code="derbyshire")
     assert AuditEvent.objects.filter(action="admin.created", object_id=str(partnership.pk)).exists()
+    assert not partnership.shares_published_with_region  # nothing is shared unless the owner says so
+    response = client.post(
+        f"/admin/accounts/partnership/{partnership.pk}/change/",
+        {"code": "derbyshire", "name": "Derbyshire LCJB", "shares_published_with_region": "on"},
+    )
+    assert response.status_code == 302
+    changed = AuditEvent.objects.get(action="admin.changed", object_id=str(partnership.pk))
+    assert changed.new == {"shares_published_with_region": "True"}
     client.force_login(users["board_member"])
     assert client.get("/admin/accounts/partnership/").status_code in (302, 403)
