@@ -21,7 +21,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 
-from .access import Perm, require
+from .access import Perm, is_system_actor, require
 from .audit import AuditAction, record
 from .models import Agency, Membership, Partnership, Role, User
 
@@ -122,6 +122,8 @@ def membership_add(
     default = is_default(partnership)
     with transaction.atomic():
         user = User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).first()
+        if user is not None and is_system_actor(user):
+            raise MembershipError("the system account cannot be given a role")
         created = user is None
         old = None
         try:

@@ -145,3 +145,14 @@ def test_the_manager_makes_a_partnership_and_sets_its_sharing_in_the_admin_audit
     assert changed.new == {"shares_published_with_region": "True"}
     client.force_login(users["board_member"])
     assert client.get("/admin/accounts/partnership/").status_code in (302, 403)
+
+
+def test_the_system_account_gets_no_role(derbyshire):
+    from accounts.access import system_actor
+
+    system = system_actor()
+    system.email = "system@example.org"
+    system.save(update_fields=["email"])
+    code, _, err = add_user("system@example.org", "--partnership", "derbyshire", "--role", "board_member")
+    assert (code, "the system account cannot be given a role" in err) == (2, True)
+    assert not Membership.objects.filter(partnership=derbyshire).exists()
