@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from .access import Perm, has_perm
 from .audit import AuditAction, record
-from .models import Agency, ApiToken, AuditEvent, User, UserHasActed, refuse_if_acted
+from .models import Agency, ApiToken, AuditEvent, Partnership, User, UserHasActed, refuse_if_acted
 from .versions import data_changed
 
 
@@ -122,3 +122,16 @@ class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["user", "name", "prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]
+
+
+@admin.register(Partnership)
+class PartnershipAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Partnerships are made here (audited); users join them with ``manage.py add_user``. Memberships have no
+    admin page: they follow the user's role (the default partnership) or ``add_user`` (the others), and a user
+    deleted here takes their memberships along."""
+
+    list_display = ("code", "name", "shares_published_with_region", "created_at")
+    search_fields = ("code", "name")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -213,3 +213,51 @@ class DataVersion(models.Model):
 
     def __str__(self) -> str:
         return f"data version {self.number}"
+
+
+class Partnership(models.Model):
+    """An LCJB or PCC office using the service: the unit of tenancy. It owns frameworks (and, through them,
+    everything made from its data); users belong to partnerships through ``Membership``. An installation
+    always has its default partnership (``settings.PCC_PERF_DEFAULT_PARTNERSHIP``, made by migration)."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    shares_published_with_region = models.BooleanField(
+        default=False,
+        help_text="The owner's choice to let the region's other partnerships read its published snapshots and "
+        "reports (never anything unpublished). Recorded now; read once the regional view exists.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role (and agency, for an analyst) in one partnership. A user has at most one role in each.
+
+    The user's role and agency in the default partnership are also ``User.role`` and ``User.agency`` (kept in
+    step by ``accounts.partnerships.sync_default_membership``), which the permission helper reads today."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["partnership", "user"]
+        constraints = [
+            # Leads with the partnership: "who belongs to this partnership" is the scoped read.
+            models.UniqueConstraint(fields=["partnership", "user"], name="membership_one_role_per_partnership"),
+            models.CheckConstraint(
+                condition=~Q(role=Role.ANALYST) | Q(agency__isnull=False),
+                name="membership_analyst_has_agency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} in {self.partnership_id}"

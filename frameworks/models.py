@@ -6,6 +6,8 @@ in metrics (which points here, never the other way).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -127,12 +129,26 @@ class Framework(models.Model):
     version = models.PositiveIntegerField(default=1)
     is_current = models.BooleanField(default=True, help_text="The framework that pages and the API show.")
     updated_at = models.DateTimeField(auto_now=True)
+    partnership = models.ForeignKey(
+        "accounts.Partnership",
+        on_delete=models.PROTECT,
+        related_name="frameworks",
+        help_text="The partnership (LCJB) the framework belongs to.",
+    )
 
     class Meta:
         ordering = ["code"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A framework made without a partnership belongs to the installation's default partnership."""
+        if self.partnership_id is None:
+            from accounts.partnerships import default_partnership
+
+            self.partnership = default_partnership()
+        super().save(*args, **kwargs)
 
 
 class FrameworkVersion(models.Model):

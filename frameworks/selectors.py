@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from accounts.models import Partnership
+
 from .models import Area, Framework
 
 
-def current_framework() -> Framework | None:
-    """The framework pages, returns and the API show (the newest one marked current), with its home area."""
-    return (
-        Framework.objects.select_related("home_area", "peer_group")
-        .filter(is_current=True)
-        .order_by("-updated_at", "code")
-        .first()
-    )
+def current_framework(*, partnership: Partnership | None = None) -> Framework | None:
+    """The framework pages, returns and the API show (the newest one marked current), with its home area: of
+    the whole installation, or of ``partnership`` when one is given."""
+    frameworks = Framework.objects.select_related("home_area", "peer_group").filter(is_current=True)
+    if partnership is not None:
+        frameworks = frameworks.filter(partnership=partnership)
+    return frameworks.order_by("-updated_at", "code").first()
 
 
 # --- local areas: the areas under the home area ------------------------------------------------------------

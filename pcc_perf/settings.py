@@ -258,6 +258,8 @@ LOGGING = {
 # Counts from 1 to this number are suppressed in public outputs; disproportionality ratios need a count above it.
 PCC_PERF_SUPPRESSION_THRESHOLD = int(os.environ.get("PCC_PERF_SUPPRESSION_THRESHOLD", "4"))
 PCC_PERF_PROTECTIVE_MARKING = os.environ.get("PCC_PERF_PROTECTIVE_MARKING", "OFFICIAL")
+# The partnership (LCJB) that frameworks, users and commands belong to when none is named (made by migration).
+PCC_PERF_DEFAULT_PARTNERSHIP = os.environ.get("PCC_PERF_DEFAULT_PARTNERSHIP", "default")
 # A figure older than the quarter read by more than this many quarters is shown as "latest available",
 # greyed, never ranked and left out of the improvement/concern counts.
 PCC_PERF_STALE_QUARTERS = int(os.environ.get("PCC_PERF_STALE_QUARTERS", "4"))

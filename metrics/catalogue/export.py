@@ -7,21 +7,29 @@ from typing import Any
 
 import yaml
 
-from accounts.models import Agency
+from accounts.models import Agency, Partnership
+from accounts.partnerships import is_default
 from frameworks.models import Area, Breakdown, Framework, PeerGroup
 from metrics.models import FrameworkMetric, Metric
 
 from .schema import default_name
 
 
-def framework_export(*, code: str) -> str:
-    """The framework file (CONTRACT §1) for framework ``code``. Raises ``Framework.DoesNotExist``."""
-    framework = Framework.objects.select_related("home_area", "peer_group").get(code=code)
+def framework_export(*, code: str, partnership: Partnership | None = None) -> str:
+    """The framework file (CONTRACT §1) for framework ``code`` (of ``partnership``, when one is given). Raises
+    ``Framework.DoesNotExist``. ``framework.partnership`` is written for a framework outside the default
+    partnership only, so a single-partnership installation exports exactly what it did before partnerships."""
+    frameworks = Framework.objects.select_related("home_area", "peer_group", "partnership")
+    if partnership is not None:
+        frameworks = frameworks.filter(partnership=partnership)
+    framework = frameworks.get(code=code)
     doc: dict[str, Any] = {
         "framework": {"code": framework.code, "name": framework.name, "home_area": framework.home_area.code},
     }
     if framework.peer_group:
         doc["framework"]["peer_group"] = framework.peer_group.code
+    if not is_default(framework.partnership):
+        doc["framework"]["partnership"] = framework.partnership.code
     doc["agencies"] = [{"code": a.code, "name": a.name} for a in Agency.objects.order_by("code")]
     areas = []
     for a in Area.objects.select_related("parent").order_by("code"):

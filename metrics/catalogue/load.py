@@ -14,7 +14,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from accounts.audit import AuditAction, record
-from accounts.models import Agency
+from accounts.models import Agency, Partnership
+from accounts.partnerships import default_partnership
 from accounts.versions import data_changed
 from frameworks.models import (
     Area,
@@ -224,10 +225,14 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
     agency_ids = dict(Agency.objects.values_list("code", "id"))
     group_ids = dict(PeerGroup.objects.values_list("code", "id"))
     breakdown_ids = dict(Breakdown.objects.values_list("code", "id"))
+    partnership = (
+        Partnership.objects.get(code=spec.partnership) if spec.partnership is not None else default_partnership()
+    )
     framework = loader.upsert(
         Framework,
         {"code": spec.code},
         {
+            "partnership_id": partnership.pk,
             "name": spec.name,
             "home_area_id": area_ids[spec.home_area],
             "peer_group_id": group_ids.get(spec.peer_group or ""),

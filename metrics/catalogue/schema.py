@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from accounts.models import Agency
+from accounts.models import Agency, Partnership
+from accounts.partnerships import default_partnership
 from frameworks.models import Area, AreaType, Breakdown, PeerGroup
 from metrics.models import Basis, Direction, Importance, RuleKind, SourceType, Unit
 from metrics.plausible import unit_range
@@ -83,6 +84,7 @@ class FrameworkSpec:
     breakdowns: list[tuple[dict[str, Any], list[tuple[str, str]]]] = field(default_factory=list)
     priorities: list[PrioritySpec] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
+    partnership: str | None = None  # the partnership's code; None: the installation's default partnership
 
 
 def default_name(code: str) -> str:
@@ -120,12 +122,15 @@ def parse_framework_text(text: str) -> FrameworkSpec:
     if top is None:
         raise FrameworkFileError(c.errors)
 
-    fw = c.mapping(top.get("framework"), "framework", {"code", "name", "home_area"}, {"peer_group"}) or {}
+    fw = (
+        c.mapping(top.get("framework"), "framework", {"code", "name", "home_area"}, {"peer_group", "partnership"}) or {}
+    )
     spec = FrameworkSpec(
         code=c.code(fw.get("code"), "framework.code"),
         name=c.text(fw.get("name"), "framework.name"),
         home_area=c.code(fw.get("home_area"), "framework.home_area"),
         peer_group=c.code(fw["peer_group"], "framework.peer_group") if fw.get("peer_group") is not None else None,
+        partnership=(c.code(fw["partnership"], "framework.partnership") if fw.get("partnership") is not None else None),
     )
 
     for i, item in enumerate(c.sequence(top.get("agencies"), "agencies")):
@@ -387,6 +392,7 @@ def _check_references(spec: FrameworkSpec, c: Checker) -> None:
     areas = {a["code"] for a in spec.areas} | set(Area.objects.values_list("code", flat=True))
     groups = {p[0]["code"] for p in spec.peer_groups} | set(PeerGroup.objects.values_list("code", flat=True))
     breakdowns = {b[0]["code"] for b in spec.breakdowns} | set(Breakdown.objects.values_list("code", flat=True))
+    _check_partnership(spec, c)
     if spec.home_area not in areas:
         c.error("framework.home_area", f"unknown area '{spec.home_area}'")
     if spec.peer_group and spec.peer_group not in groups:
@@ -423,3 +429,22 @@ def _check_references(spec: FrameworkSpec, c: Checker) -> None:
             and rule["breakdown"] not in in_file[rule["metric"]].breakdowns
         ):
             c.error(f"{path}.breakdown", f"metric '{rule['metric']}' is not broken down by '{rule['breakdown']}'")
+
+
+def _check_partnership(spec: FrameworkSpec, c: Checker) -> None:
+    """``framework.partnership`` names an existing partnership (loading never makes one), and a framework
+    already loaded stays in its partnership (a file without the key means the default partnership)."""
+    from frameworks.models import Framework
+
+    if spec.partnership is not None and not Partnership.objects.filter(code=spec.partnership).exists():
+        c.error("framework.partnership", f"unknown partnership '{spec.partnership}'")
+        return
+    wanted = spec.partnership or default_partnership().code
+    owner = Framework.objects.filter(code=spec.code).values_list("partnership__code", flat=True).first()
+    if owner is not None and owner != wanted:
+        c.error(
+            "framework.partnership",
+            f"framework '{spec.code}' belongs to partnership '{owner}', not '{wanted}'"
+            + (" (the file names none: the default partnership)" if spec.partnership is None else "")
+            + "; a framework does not move between partnerships",
+        )

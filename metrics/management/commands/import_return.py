@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.access import system_actor
 from accounts.models import Agency
+from accounts.partnerships import PARTNERSHIP_HELP, PartnershipError, partnership_choose
 from metrics.imports.commit import import_file
 from metrics.imports.parse import FileRejected
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="path to the CSV or XLSX file")
         parser.add_argument("--agency", required=True, help="code of the agency sending the data")
+        parser.add_argument("--partnership", metavar="CODE", help=PARTNERSHIP_HELP)
         parser.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
         parser.add_argument(
             "--draft", action="store_true", help="put the values into the agency's open return (for approval) instead"
@@ -26,6 +28,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
+        try:
+            # The partnership the data is for: checked now; metrics are looked up across the installation
+            # until metric codes are scoped by partnership.
+            partnership_choose(options["partnership"])
+        except PartnershipError as exc:
+            self.stderr.write(f"error: --partnership: {exc}")
+            sys.exit(2)
         agency = Agency.objects.filter(code=options["agency"]).first()
         if agency is None:
             self.stderr.write(f"error: unknown agency '{options['agency']}'")

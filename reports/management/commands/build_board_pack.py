@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.access import system_actor
+from accounts.partnerships import PARTNERSHIP_HELP, command_partnership
 from reports.models import Report, Snapshot
 from reports.narrative.services import ReportError, report_create
 from reports.packs.build import build_pack_pdf
@@ -19,11 +20,16 @@ class Command(BaseCommand):
         parser.add_argument("--snapshot", type=int, required=True)
         parser.add_argument("--out", required=True, help="the PDF file to write")
         parser.add_argument("--edition", choices=["board", "public"], default="board")
+        parser.add_argument("--partnership", metavar="CODE", help=PARTNERSHIP_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        snapshot = Snapshot.objects.filter(pk=options["snapshot"]).first()
+        partnership = command_partnership(options["partnership"])
+        snapshot = Snapshot.objects.filter(pk=options["snapshot"], framework__partnership=partnership).first()
         if snapshot is None:
-            raise CommandError(f"unknown snapshot {options['snapshot']}")
+            raise CommandError(
+                f"unknown snapshot {options['snapshot']}"
+                + (f" in partnership {partnership.code}" if options["partnership"] else "")
+            )
         report = Report.objects.filter(snapshot=snapshot).first()
         if report is None:
             if options["edition"] == "public":

@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.access import system_actor
+from accounts.partnerships import PARTNERSHIP_HELP, command_partnership
 from frameworks.selectors import current_framework
 from metrics.quarters import Quarter, QuarterError
 from reports.snapshots.services import SnapshotError, readiness, snapshot_publish
@@ -14,15 +15,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quarter", required=True, help="quarter end date, e.g. 2024-06-30 (or 2024/25 Q1)")
         parser.add_argument("--reason", default="", help="required when returns are missing")
+        parser.add_argument("--partnership", metavar="CODE", help=PARTNERSHIP_HELP)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             period = Quarter.parse(options["quarter"]).end_date
         except QuarterError as exc:
             raise CommandError(f"--quarter: {exc}") from None
-        framework = current_framework()
+        partnership = command_partnership(options["partnership"])
+        framework = current_framework(partnership=partnership)
         if framework is None:
-            raise CommandError("no framework is loaded")
+            raise CommandError(
+                "no framework is loaded" + (f" for {partnership.code}" if options["partnership"] else "")
+            )
         state = readiness(period=period)
         for r in state.returns:
             self.stdout.write(f"{r.agency.name}: {r.get_state_display()}")
