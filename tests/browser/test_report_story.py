@@ -32,14 +32,13 @@ def test_report_story(new_page):
 
     manager = new_page()
     log_in(manager, "manager")
-    # An annotation on the metric, through the admin, before the quarter is published (the snapshot freezes it).
-    manager.goto("/admin/reports/annotation/add/")
-    manager.get_by_label("Metric").select_option(label="OFF01 Police recorded crime")
-    manager.get_by_label("Period").fill("2024-06-30")
-    manager.get_by_label("Text").fill("New charging unit from April")
-    manager.get_by_role("button", name="Save", exact=True).click()
-    manager.wait_for_url("**/admin/reports/annotation/")
-    assert "New charging unit from April" in manager.locator("#result_list").inner_text()
+    # A note on the measure, from its page (no admin), before the quarter is published (the snapshot freezes it).
+    manager.goto("/dashboard/metric/OFF01/?area=staffordshire")
+    manager.get_by_role("link", name="Add a note").click()
+    manager.get_by_label("Quarter the note is about").select_option(value="2024-06-30")
+    manager.get_by_label("Note", exact=True).fill("New charging unit from April")
+    manager.get_by_role("button", name="Save the note").click()
+    assert "New charging unit from April" in manager.locator("#notes-table").inner_text()
     snapshot_publish(
         actor=manager_user, framework=Framework.objects.get(), period=PERIOD, reason="No round in the demo"
     )
@@ -73,9 +72,13 @@ def test_report_story(new_page):
     assert manager.locator("#report-state").inner_text() == "Published"
     report_url = manager.url
 
+    # The board member starts from the home page: the latest published report is the first thing in the queue.
     member = new_page()
     log_in(member, "member")
-    member.goto(report_url)
+    queue = member.locator("section.queue", has=member.locator("#q-board"))
+    assert "No figure revised since the first snapshot" in queue.inner_text()
+    queue.get_by_role("link", name="Returns tests: 2024/25 Q1 report").click()
+    member.wait_for_url(report_url)
     board = member.locator("main").inner_text()
     assert "Recorded crime fell this quarter." in board
     assert "Recorded crime fell to 20,800, within normal variation." in board
