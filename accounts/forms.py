@@ -32,11 +32,22 @@ class AgencyChoiceMixin(forms.Form):
 
 
 class InviteForm(AgencyChoiceMixin):
-    name = forms.CharField(label="Full name", max_length=300)
-    email = forms.EmailField(
-        label="E-mail address", help_text="They sign in with this address; the invitation goes to it."
+    # Each error names its field: the GOV.UK error summary lists them, and "This field is required." three
+    # times does not say which field.
+    name = forms.CharField(
+        label="Full name", max_length=300, error_messages={"required": "Enter the person's full name"}
     )
-    role = forms.ChoiceField(label="Role", choices=Role.choices, widget=forms.RadioSelect)
+    email = forms.EmailField(
+        label="E-mail address",
+        help_text="They sign in with this address; the invitation goes to it.",
+        error_messages={
+            "required": "Enter their e-mail address",
+            "invalid": "Enter an e-mail address like name@example.org",
+        },
+    )
+    role = forms.ChoiceField(
+        label="Role", choices=Role.choices, widget=forms.RadioSelect, error_messages={"required": "Choose a role"}
+    )
     agency = forms.ModelChoiceField(
         label="Agency",
         queryset=Agency.objects.all(),
@@ -51,7 +62,9 @@ class InviteForm(AgencyChoiceMixin):
 
 
 class UserChangeForm(AgencyChoiceMixin):
-    role = forms.ChoiceField(label="Role", choices=Role.choices, widget=forms.RadioSelect)
+    role = forms.ChoiceField(
+        label="Role", choices=Role.choices, widget=forms.RadioSelect, error_messages={"required": "Choose a role"}
+    )
     agency = forms.ModelChoiceField(label="Agency", queryset=Agency.objects.all(), required=False, empty_label="None")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

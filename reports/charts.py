@@ -53,6 +53,18 @@ def _layout_dict(*, title: str, y_title: str = "", height: int = 340) -> dict[st
     }
 
 
+def _runs(gaps: list[dt.date], hidden: set[dt.date]) -> list[list[dt.date]]:
+    """Consecutive quarters (at most about 92 days apart) of the same kind (missing, or suppressed [c])."""
+    runs: list[list[dt.date]] = []
+    for gap in gaps:
+        last = runs[-1][-1] if runs else None
+        if last is not None and (gap - last).days <= 92 and (gap in hidden) == (last in hidden):
+            runs[-1].append(gap)
+        else:
+            runs.append([gap])
+    return runs
+
+
 # Figures as plain dicts: the pages' charts are built as JSON-ready data (dates as ISO text), without
 # Plotly's object model (validating every property costs ~15 ms a chart); ``go.Figure(data)`` gives the
 # same figure where a Figure is needed (the PDF's SVGs through kaleido).
@@ -206,12 +218,14 @@ def xmr_chart(
                 "layer": "below",
             }
         )
+    for run in _runs(sorted(gaps), hidden):  # one label per run of missing quarters: four side by side overlap
+        middle = run[0] + (run[-1] - run[0]) / 2
         notes.append(
             {
-                "x": _d(gap),
+                "x": _d(middle),
                 "y": 0.98,
                 "yref": "paper",
-                "text": "[c]" if gap in hidden else "missing",
+                "text": "[c]" if run[0] in hidden else "missing",
                 "showarrow": False,
                 "font": {"size": 9, "color": "#505a5f"},
             }

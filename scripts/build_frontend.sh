@@ -30,10 +30,13 @@ SCSS
 "$SASS" --no-source-map --style=compressed --quiet-deps --silence-deprecation=import \
     --load-path="$GOVUK_FRONTEND/dist" --load-path="$GOVUK_FRONTEND/dist/govuk" \
     "$entry" "$out/govuk-frontend.min.css"
+# The footer's crown (govuk-footer__copyright-logo, unused here) points at an image this copy does not hold:
+# drop the reference, or collectstatic's manifest storage fails on the missing file.
+sed -i 's|url("[^"]*govuk-frontend/assets/images/govuk-crest\.svg")|none|g' "$out/govuk-frontend.min.css"
 cp "$GOVUK_FRONTEND/dist/govuk/govuk-frontend.min.js" "$out/govuk-frontend.min.js"
 version=$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$GOVUK_FRONTEND/package.json")
 printf '%s\n' "$version" > "$out/VERSION"
-if grep -q "GDS Transport\|@font-face" "$out/govuk-frontend.min.css"; then
+if grep -q "GDS Transport\|@font-face\|url(\"/static" "$out/govuk-frontend.min.css"; then
     echo "the compiled stylesheet still names GDS Transport or a @font-face" >&2
     exit 1
 fi

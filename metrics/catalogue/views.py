@@ -28,6 +28,7 @@ class FrameworkUploadForm(forms.Form):
     file = forms.FileField(
         label="Framework file (YAML)",
         help_text="The whole framework, in the format “Download the current file” gives. Nothing changes until you confirm.",
+        error_messages={"required": "Choose the framework file (YAML) to check"},
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -256,6 +256,11 @@ class QueuedReturn:
     return_obj: Return
     today: dt.date
     findings: tuple[Finding, ...] = ()
+    labels: tuple[str, ...] = ()  # what each finding is about ("OFF02 Stafford"), in the findings' order
+
+    @property
+    def labelled_findings(self) -> list[tuple[str, Finding]]:
+        return list(zip(self.labels, self.findings, strict=True)) if self.labels else [("", f) for f in self.findings]
 
     @property
     def days_left(self) -> int:
@@ -292,7 +297,7 @@ def analyst_queue(*, framework: Framework | None, agency: Agency, today: dt.date
     open_returns = list(
         Return.objects.filter(agency=agency, state__in=EDITABLE_STATES)
         .select_related("round", "agency")
-        .prefetch_related(Prefetch("values", queryset=ReturnValue.objects.select_related("metric")))
+        .prefetch_related(Prefetch("values", queryset=ReturnValue.objects.select_related("metric", "area", "category")))
         .order_by("round__due_date", "round__period")
     )
     due: list[QueuedReturn] = []
@@ -305,8 +310,18 @@ def analyst_queue(*, framework: Framework | None, agency: Agency, today: dt.date
             comments = {v.key: v.comment for v in values}
             waiting = needing_comment(evaluate(values=values, framework=framework, period=r.round.period), comments)
             if waiting:
-                warnings.append(QueuedReturn(r, today, tuple(waiting)))
+                by_key = {v.key: v for v in values}
+                labels = tuple(_value_label(by_key.get(f.key)) for f in waiting)
+                warnings.append(QueuedReturn(r, today, tuple(waiting), labels))
     return AnalystQueue(due=due, returned=returned, warnings=warnings)
+
+
+def _value_label(value: ReturnValue | None) -> str:
+    """What a finding is about, in words: the metric's code, the area and the category ("OFF02 Stafford")."""
+    if value is None:
+        return ""
+    category = f" {value.category.name}" if value.category is not None else ""
+    return f"{value.metric.code} {value.area.name}{category}"
 
 
 def awaiting_approval() -> list[Return]:

@@ -38,11 +38,13 @@ class RebaseForm(forms.Form):
     period = forms.ChoiceField(
         label="First quarter of the new limits",
         help_text="The limits are recalculated from this quarter on, from its figures and the ones after it.",
+        error_messages={"required": "Choose the first quarter of the new limits"},
     )
     reason = forms.CharField(
         label="Reason for the rebase",
         help_text="Quote the source where it documents a break (a change of definition, recording or system).",
         widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Give the reason for the rebase"},
     )
 
     def __init__(self, *args: Any, quarters: list[tuple[str, str]], **kwargs: Any) -> None:
@@ -52,13 +54,24 @@ class RebaseForm(forms.Form):
 
 
 class AnnotationForm(forms.Form):
-    period = forms.ChoiceField(label="Quarter the note is about")
+    # Each error names its field: the GOV.UK error summary lists them without the labels.
+    period = forms.ChoiceField(
+        label="Quarter the note is about", error_messages={"required": "Choose the quarter the note is about"}
+    )
     area = forms.ModelChoiceField(
         label="Area", queryset=Area.objects.order_by("name"), required=False, empty_label="Every area"
     )
-    kind = forms.ChoiceField(label="Kind of note", choices=AnnotationKind.choices, widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        label="Kind of note",
+        choices=AnnotationKind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the kind of note"},
+    )
     text = forms.CharField(
-        label="Note", max_length=200, help_text="Up to 200 characters: it is shown on the chart and in reports."
+        label="Note",
+        max_length=200,
+        help_text="Up to 200 characters: it is shown on the chart and in reports.",
+        error_messages={"required": "Write the note", "max_length": "Write the note in 200 characters or fewer"},
     )
 
     def __init__(self, *args: Any, quarters: list[tuple[str, str]], **kwargs: Any) -> None:

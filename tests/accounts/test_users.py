@@ -170,6 +170,15 @@ def test_the_invite_page_shows_errors_in_a_summary_linked_to_the_fields(client, 
     assert not User.objects.filter(email="nope").exists()
 
 
+def test_each_invite_error_names_its_field(client, users):
+    """The summary lists every error: three times "This field is required." would not say which field."""
+    client.force_login(users["performance_manager"])
+    html = client.post(reverse("manage-user-invite"), {"name": ""}).content.decode()
+    assert "This field is required." not in html
+    for message in ("Enter the person&#x27;s full name", "Enter their e-mail address", "Choose a role"):
+        assert message in html
+
+
 def test_the_page_gives_the_link_when_the_email_fails(client, users, monkeypatch):
     monkeypatch.setattr(user_services, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("down")))
     client.force_login(users["performance_manager"])

@@ -224,6 +224,7 @@ def test_a_warnings_comment_box_is_the_analysts_and_the_approver_reads_the_comme
     value = ReturnValue.objects.get(metric__code="FAIR03")
     html = client.get(url).content.decode()
     assert f'<label for="id_comment-{value.pk}" class="govuk-label">' in html
+    assert '<div class="scroll">' in html  # editable: the grid's boxes take focus, not its scroll box
     assert html.count(f'name="comment-{value.pk}"') == 1 and 'class="govuk-textarea"' in html
     data = {"action": "comments", "version": "1", f"comment-{value.pk}": "A new system left the field blank."}
     assert client.post(url, data).status_code == 302
@@ -234,3 +235,6 @@ def test_a_warnings_comment_box_is_the_analysts_and_the_approver_reads_the_comme
     html = client.get(url).content.decode()
     assert "<textarea" not in html.split('id="values"')[0]  # nothing that looks editable
     assert "The analyst's comment:</strong> A new system left the field blank." in html
+    # Read-only, the grid has nothing focusable: its scroll box takes focus so a keyboard can scroll it at
+    # 390 px (axe's scrollable-region-focusable); while editable, its boxes do.
+    assert '<div class="scroll" tabindex="0">' in html.split('id="values"')[1]

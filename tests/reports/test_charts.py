@@ -156,3 +156,15 @@ def test_every_chart_the_pages_draw_is_a_trace_type_of_the_basic_bundle(client, 
     assert {"scatter", "bar"} <= types <= BASIC_BUNDLE_TRACES
     ratios = charts.disproportionality_figure(title="T", reference="white", groups=[], labels={})
     assert {trace.type for trace in ratios.data} <= BASIC_BUNDLE_TRACES  # the fairness page's chart
+
+
+def test_a_run_of_missing_quarters_has_one_label_not_one_each():
+    """Four missing quarters side by side drew "missingmissingmissingmissing" over each other on a phone."""
+    case = xmr_case()
+    gone = {Quarter(2018, 1).shift(k).end_date for k in (16, 17, 18, 19)}
+    case["observations"] = [o for o in case["observations"] if o.period not in gone]
+    kept = [o for o in case["observations"] if o.value is not None]
+    case["spc"] = xmr(pd.Series([o.value for o in kept], index=[o.period for o in kept], dtype=float))
+    notes = [a["text"] for a in charts.xmr_chart(**case)["layout"]["annotations"]]
+    assert notes.count("missing") == 2  # quarter 7 alone, then 16 to 19 as one run
+    assert notes.count("[c]") == 1

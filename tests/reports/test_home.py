@@ -81,6 +81,10 @@ def test_the_analysts_queue_lists_due_returned_and_warnings_with_links(client, s
     warnings = html.split('id="q-warnings"')[1].split("</section>")[0]
     assert f'href="{reverse("return-detail", args=[q2.pk])}#checks"' in warnings
     assert "1 warning needs a comment" in warnings
+    # Each warning names what it is about (the metric's code and the area), not a bare figure.
+    assert "<strong>FAIR03 Staffordshire</strong>: " in warnings
+    # The latest-figures table links each metric to its page.
+    assert f'<a href="{reverse("dashboard-metric", args=["FAIR03"])}">' in html
     # HMPPS's returns are not the police analyst's business.
     assert "HM Prison" not in html.split("<main")[1].split('id="q-warnings"')[0]
     # Navigation: three open returns (late draft, returned, Q2 draft).

@@ -68,6 +68,7 @@ def test_a_rebase_form_with_errors_says_what_is_wrong_on_each_field(manager, mea
     ).content.decode()
     assert "<title>Error: Record a rebase" in html
     assert 'href="#id_reason"' in html
+    assert "Give the reason for the rebase" in html and "This field is required." not in html
     html = manager.post(
         reverse("metric-rebase-new", args=[metric.code]), {"period": START.shift(4).end_date.isoformat(), "reason": "x"}
     ).content.decode()
@@ -144,3 +145,12 @@ def test_notes_from_the_metric_page_show_on_it(manager, measure):
     assert "There is a problem" in html and 'href="#id_text"' in html
     manager.post(reverse("metric-note-remove", args=[note.pk]))
     assert not Annotation.objects.exists()
+
+
+def test_an_empty_note_form_names_each_missing_field(manager, measure):
+    """The error summary said "This field is required." with no field named."""
+    _, _, metric = measure
+    html = manager.post(reverse("metric-note-new", args=[metric.code]), {"text": ""}).content.decode()
+    assert "This field is required." not in html
+    for message in ("Choose the quarter the note is about", "Choose the kind of note", "Write the note"):
+        assert message in html

@@ -200,3 +200,21 @@ def test_a_board_pack_builds_its_evidence_once_and_draws_every_chart_in_one_brow
     assert pack.docx is not None
     assert builds == [False]
     assert len(browsers) == 1
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [("Ready", "Ready."), ("Ready (charts shown as tables: no browser was available)", "Ready (charts shown as")],
+)
+def test_a_ready_pack_says_ready_once(client, published, message, shown):  # noqa: F811
+    """The pack page said "Ready. Ready": the state, then the message that starts with it."""
+    from django.urls import reverse
+
+    from reports.models import BoardPack, PackState
+
+    report = publish_report(published)
+    pack = BoardPack.objects.create(report=report, state=PackState.READY, progress=100, message=message)
+    client.force_login(published["manager"])
+    html = client.get(reverse("pack-detail", args=[pack.pk])).content.decode()
+    state = html.split('id="pack-state">')[1].split("</p>")[0].replace("<strong>", "").replace("</strong>", "")
+    assert state.startswith(shown) and state.count("Ready") == 1
