@@ -111,7 +111,10 @@ def test_a_gap_breaks_the_moving_range(world, client):
     trace = figure.data[0]
     gap_index = [str(x)[:10] for x in trace.x].index("2015-12-31")  # dates, or their ISO text in a plain figure
     assert trace.y[gap_index] is None
-    assert sum(1 for a in figure.layout.annotations if a.text == "missing") == len(evidence.missing_quarters)
+    # One "missing" label per run of missing quarters (2015/16 Q3–Q4 together, 2017/18 Q1 alone): side by side
+    # they overlapped on a phone.
+    assert evidence.missing_quarters == [dt.date(2015, 12, 31), dt.date(2016, 3, 31), dt.date(2017, 6, 30)]
+    assert sum(1 for a in figure.layout.annotations if a.text == "missing") == 2
     assert "missing" in evidence.finding and "2015/16 Q3" in evidence.chart_text
     client.force_login(UserFactory(username="board", role="board_member"))
     api = client.get(reverse("api-series"), {"metric": "EFF05", "area": "staffordshire"}).json()
