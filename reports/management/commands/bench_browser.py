@@ -12,7 +12,9 @@ fresh browser context (empty browser cache) for each load, as a logged-in board 
 
 Each is the median of ``--repeat`` loads, printed in ms and as a ratio to the overview's time. Targets
 (issue 16): first screen within 1.5x the overview, all charts within 3x. ``--full-bundle`` also times the
-priority page with the plotly package's full 4.7 MB bundle served in place of the basic one (as before)."""
+priority page with the plotly package's full 4.7 MB bundle served in place of the basic one (as before);
+``--charts-js FILE`` also times it with FILE served in place of static/js/charts.js (an earlier version, say
+``git show REV:static/js/charts.js``), loads taking turns, for a before/after from one run."""
 
 from __future__ import annotations
 
@@ -63,6 +65,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8766)
         parser.add_argument("--redis", default="", help="REDIS_URL for the server's cache (default: local memory)")
         parser.add_argument("--full-bundle", action="store_true", help="also time the full plotly.js bundle")
+        parser.add_argument("--charts-js", default="", help="also time the priority page with this charts.js")
 
     def handle(self, *args: Any, **options: Any) -> None:
         chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -117,7 +120,9 @@ class Command(BaseCommand):
         name, value = cookie.split("=", 1)
         full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
-        def load(url: str, *, charts: bool, full_bundle: bool = False) -> tuple[float, float, float, int]:
+        def load(
+            url: str, *, charts: bool, full_bundle: bool = False, charts_js: str = ""
+        ) -> tuple[float, float, float, int]:
             context = browser.new_context(
                 base_url=base,
                 bypass_csp=True,  # the timing predicates below are evaluated in the page
@@ -127,6 +132,8 @@ class Command(BaseCommand):
             context.add_cookies([{"name": name, "value": value, "url": base}])
             if full_bundle:
                 context.route("**/plotly-basic*.js", lambda route: route.fulfill(path=str(full)))
+            if charts_js:
+                context.route("**/js/charts*.js", lambda route: route.fulfill(path=charts_js))
             page = context.new_page()
             page.set_default_timeout(60_000)
             try:
@@ -146,10 +153,14 @@ class Command(BaseCommand):
 
         load("/dashboard/", charts=False)  # warm: the server's first render of each page
         load(priority_url, charts=True)
-        overview, first, every, full_first, full_every = [], [], [], [], []
+        overview, first, every, full_first, full_every, js_first, js_every = [], [], [], [], [], [], []
         count = 0
-        for _ in range(options["repeat"]):
+        for turn in range(options["repeat"]):
             overview.append(load("/dashboard/", charts=False)[0])
+            if options["charts_js"] and turn % 2:  # the other version first every other turn
+                a, b, _c, _n = load(priority_url, charts=True, charts_js=options["charts_js"])
+                js_first.append(a)
+                js_every.append(b)
             a, b, _c, count = load(priority_url, charts=True)
             first.append(a)
             every.append(b)
@@ -157,6 +168,10 @@ class Command(BaseCommand):
                 a, b, _c, _n = load(priority_url, charts=True, full_bundle=True)
                 full_first.append(a)
                 full_every.append(b)
+            if options["charts_js"] and not turn % 2:
+                a, b, _c, _n = load(priority_url, charts=True, charts_js=options["charts_js"])
+                js_first.append(a)
+                js_every.append(b)
         floor = statistics.median(overview)
         self.stdout.write(f"Chromium, a fresh context each load, median of {options['repeat']}:")
         self.stdout.write(f"overview fully drawn (the floor): {floor:7.0f} ms")
@@ -165,6 +180,10 @@ class Command(BaseCommand):
         if options["full_bundle"]:
             self._line("  with the full 4.7 MB plotly.js instead: first screen", full_first, floor, 1.5)
             self._line("  with the full 4.7 MB plotly.js instead: all charts", full_every, floor, 3.0)
+        if options["charts_js"]:
+            name = Path(options["charts_js"]).name
+            self._line(f"  with {name} instead of charts.js: first screen", js_first, floor, 1.5)
+            self._line(f"  with {name} instead of charts.js: all charts", js_every, floor, 3.0)
 
     def _line(self, label: str, times: list[float], floor: float, target: float) -> None:
         median = statistics.median(times)
