@@ -20,21 +20,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import plotly
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from frameworks.selectors import current_framework
-from reports.management.commands.bench_readers import HOST, _session_cookie, _wait_for
+from reports.management.commands.bench_readers import HOST, _session_cookie, gunicorn_running
 
 # The browser tests' flags (tests/browser/conftest.py).
 CHROMIUM_ARGS = [
@@ -78,43 +73,16 @@ class Command(BaseCommand):
         if priority is None:
             raise CommandError("The framework has no priority.")
         cookie = _session_cookie("bench-browser")
-        env = {
-            **os.environ,
-            "DJANGO_DEBUG": "",
-            "DJANGO_ALLOWED_HOSTS": HOST,
-            "GUNICORN_BIND": f"{HOST}:{options['port']}",
-            "GUNICORN_ACCESS_LOG": "/dev/null",
-            "REDIS_URL": options["redis"],
-        }
-        env.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
         os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         from playwright.sync_api import sync_playwright
 
-        gunicorn = Path(sys.executable).parent / "gunicorn"
         base = f"http://{HOST}:{options['port']}"
-        with tempfile.TemporaryFile() as log:
-            server = subprocess.Popen(  # noqa: S603 - our own gunicorn and config
-                [str(gunicorn), "--config", "gunicorn.conf.py"],
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                start_new_session=True,
-            )
+        with gunicorn_running(port=options["port"], env={"REDIS_URL": options["redis"]}), sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
             try:
-                _wait_for(options["port"], server, log)
-                with sync_playwright() as playwright:
-                    browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-                    try:
-                        self._run(browser, base, cookie, f"/dashboard/priority/{priority.code}/", options)
-                    finally:
-                        browser.close()
+                self._run(browser, base, cookie, f"/dashboard/priority/{priority.code}/", options)
             finally:
-                os.killpg(server.pid, signal.SIGTERM)
-                try:
-                    server.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(server.pid, signal.SIGKILL)
+                browser.close()
 
     def _run(self, browser: Any, base: str, cookie: str, priority_url: str, options: dict[str, Any]) -> None:
         name, value = cookie.split("=", 1)

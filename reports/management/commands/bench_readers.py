@@ -10,6 +10,7 @@ Targets (issue 16): p95 < 500 ms, zero errors. Standard library only (threads an
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import random
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,68 +71,45 @@ class Command(BaseCommand):
         urls = _pages(framework)
         cookies = [_session_cookie(f"bench-reader-{i:02d}") for i in range(options["readers"])]
         env = {
-            **os.environ,
-            "DJANGO_DEBUG": "",
-            "DJANGO_ALLOWED_HOSTS": HOST,
-            "GUNICORN_BIND": f"{HOST}:{options['port']}",
-            "GUNICORN_ACCESS_LOG": "/dev/null",
             "REDIS_URL": options["redis"],
             "PCC_PERF_PAGE_CACHE_SECONDS": "0" if options["no_cache"] else "3600",
         }
-        env.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
-        gunicorn = Path(sys.executable).parent / "gunicorn"
         cache = "off" if options["no_cache"] else ("Redis" if options["redis"] else "local memory per worker")
-        with tempfile.TemporaryFile() as log:  # the server's error log (read back if it fails to start)
-            server = subprocess.Popen(  # noqa: S603 - our own gunicorn and config
-                [str(gunicorn), "--config", "gunicorn.conf.py"],
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                start_new_session=True,
+        with gunicorn_running(port=options["port"], env=env):
+            self.stdout.write(
+                f"gunicorn (gunicorn.conf.py, DEBUG off) on {HOST}:{options['port']}; page cache: {cache}; "
+                f"{len(urls)} dashboard pages"
             )
-            try:
-                _wait_for(options["port"], server, log)
-                self.stdout.write(
-                    f"gunicorn (gunicorn.conf.py, DEBUG off) on {HOST}:{options['port']}; page cache: {cache}; "
-                    f"{len(urls)} dashboard pages"
+            for url in urls:  # each page once, as the first reader of the day would
+                _get(_connection(options["port"]), url, cookies[0])
+            floor = Tally()
+            conn = _connection(options["port"])
+            for k in range(options["floor_requests"]):
+                _timed(conn, urls[k % len(urls)], cookies[0], floor)
+            conn.close()
+            self._report("floor: one reader alone, back to back", floor, None)
+            load = Tally()
+            stop = time.monotonic() + options["duration"]
+            threads = [
+                threading.Thread(
+                    target=_reader,
+                    args=(options["port"], urls, cookie, stop, load, random.Random(i)),  # noqa: S311 - think times
+                    daemon=True,
                 )
-                for url in urls:  # each page once, as the first reader of the day would
-                    _get(_connection(options["port"]), url, cookies[0])
-                floor = Tally()
-                conn = _connection(options["port"])
-                for k in range(options["floor_requests"]):
-                    _timed(conn, urls[k % len(urls)], cookies[0], floor)
-                conn.close()
-                self._report("floor: one reader alone, back to back", floor, None)
-                load = Tally()
-                stop = time.monotonic() + options["duration"]
-                threads = [
-                    threading.Thread(
-                        target=_reader,
-                        args=(options["port"], urls, cookie, stop, load, random.Random(i)),  # noqa: S311 - think times
-                        daemon=True,
-                    )
-                    for i, cookie in enumerate(cookies)
-                ]
-                started = time.monotonic()
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join(options["duration"] + 60)
-                elapsed = time.monotonic() - started
-                self._report(
-                    f"{options['readers']} readers, a page every 1-3 s each, {options['duration']:.0f} s",
-                    load,
-                    elapsed,
-                    floor=statistics.median(floor.times) if floor.times else None,
-                )
-            finally:
-                os.killpg(server.pid, signal.SIGTERM)
-                try:
-                    server.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(server.pid, signal.SIGKILL)
+                for i, cookie in enumerate(cookies)
+            ]
+            started = time.monotonic()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(options["duration"] + 60)
+            elapsed = time.monotonic() - started
+            self._report(
+                f"{options['readers']} readers, a page every 1-3 s each, {options['duration']:.0f} s",
+                load,
+                elapsed,
+                floor=statistics.median(floor.times) if floor.times else None,
+            )
 
     def _report(self, label: str, tally: Tally, elapsed: float | None, floor: float | None = None) -> None:
         times = sorted(tally.times)
@@ -233,3 +212,37 @@ def _wait_for(port: int, server: subprocess.Popen[bytes], log: Any) -> None:
         except OSError:
             time.sleep(0.3)
     raise CommandError("gunicorn did not start within 60 s")
+
+
+@contextlib.contextmanager
+def gunicorn_running(*, port: int, env: dict[str, str]) -> Iterator[None]:
+    """gunicorn with gunicorn.conf.py and DEBUG off on 127.0.0.1:``port`` (``env`` added to this process's
+    environment) until the block ends; its error log is read back if it fails to start."""
+    full = {
+        **os.environ,
+        "DJANGO_DEBUG": "",
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "GUNICORN_BIND": f"{HOST}:{port}",
+        "GUNICORN_ACCESS_LOG": "/dev/null",
+        **env,
+    }
+    full.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret")
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(  # noqa: S603 - our own gunicorn and config
+            [str(gunicorn), "--config", "gunicorn.conf.py"],
+            cwd=settings.BASE_DIR,
+            env=full,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
+        try:
+            _wait_for(port, server, log)
+            yield
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
