@@ -21,12 +21,12 @@ from accounts.models import Agency, AuditEvent
 from frameworks.models import Area, Breakdown, BreakdownCategory, PeerGroup, Priority
 from metrics.models import Metric, Missing, Observation, Return, ReturnState, ReturnUpload, ReturnValue
 from metrics.quarters import Quarter, QuarterError, period_label
-from metrics.stats.presentation import display_decimals
+from metrics.stats.presentation import display_decimals, format_value
 
 # How a unit reads after a figure ("12.50 per 1,000"); a percentage takes the sign.
 UNIT_WORDS = {
     "count": "",
-    "percentage": "%",
+    "percentage": "",  # format_value gives the % sign
     "rate_per_1000": " per 1,000",
     "rate_per_100000": " per 100,000",
     "days": " days",
@@ -292,11 +292,7 @@ def figure_text(value: float | None, unit: str, decimals: int | None, places: in
     """``12.5`` rate per 1,000 -> ``12.50 per 1,000`` (the metric's precision, or ``places``)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "no value"
-    digits = display_decimals(unit, decimals) if places is None else places
-    text = f"{value:,.{digits}f}"
-    if text.lstrip("-").strip("0.,") == "":
-        text = text.lstrip("-")
-    return text + UNIT_WORDS.get(unit, "")
+    return format_value(value, unit, decimals if places is None else places) + UNIT_WORDS.get(unit, "")
 
 
 def _count_text(value: Any) -> str:
