@@ -15,7 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from .models import Agency, Role, User
+from .models import Agency, Partnership, Role, User
 
 
 class Perm(enum.StrEnum):
@@ -77,32 +77,93 @@ def is_system_actor(user: Any) -> bool:
     )
 
 
-def user_role(user: Any) -> str | None:
+def _memberships(user: Any) -> dict[int, tuple[str, int | None, Partnership]]:
+    """The user's role, agency and partnership in each partnership, read once per user object (one query)."""
+    cached = getattr(user, "_pcc_memberships", None)
+    if cached is None:
+        from .models import Membership
+
+        cached = {
+            m.partnership_id: (m.role, m.agency_id, m.partnership)
+            for m in Membership.objects.filter(user_id=user.pk).select_related("partnership")
+        }
+        user._pcc_memberships = cached
+    return cast(dict[int, tuple[str, int | None, Partnership]], cached)
+
+
+def forget_memberships(user: Any) -> None:
+    """After a user's memberships change: the next permission check reads them again."""
+    if hasattr(user, "_pcc_memberships"):
+        del user._pcc_memberships
+
+
+def _membership(user: Any, partnership: Partnership | int | None) -> tuple[str, int | None] | None:
+    """(role, agency id) of an active, signed-in ``user`` in ``partnership`` (the current one when None)."""
+    from .partnerships import is_default
+    from .tenancy import current_partnership
+
+    if partnership is None:
+        partnership = current_partnership()
+    if isinstance(partnership, Partnership) and is_default(partnership):
+        # The default partnership's membership is User.role and User.agency (kept in step): no query.
+        return (user.role, user.agency_id) if user.role else None
+    pid = partnership.pk if isinstance(partnership, Partnership) else partnership
+    found = _memberships(user).get(int(pid))
+    return (found[0], found[1]) if found else None
+
+
+def user_role(user: Any, partnership: Partnership | int | None = None) -> str | None:
+    """The user's role in ``partnership`` (the current one when None); None: no role there."""
     if is_system_actor(user):
         return Role.PERFORMANCE_MANAGER
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     if user.is_superuser:
         return Role.PERFORMANCE_MANAGER
-    return user.role or None
+    found = _membership(user, partnership)
+    return found[0] if found else None
 
 
-def has_perm(user: Any, perm: Perm, *, agency: Agency | int | None = None) -> bool:
-    """May ``user`` do ``perm`` (for ``agency``, where the permission is agency-scoped)?"""
-    role = user_role(user)
+def user_agency_id(user: Any, partnership: Partnership | int | None = None) -> int | None:
+    """The agency an analyst supplies in ``partnership`` (the current one when None); None for other roles."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.is_superuser or is_system_actor(user):
+        return None
+    found = _membership(user, partnership)
+    return found[1] if found and found[0] == Role.ANALYST else None
+
+
+def user_partnerships(user: Any) -> list[Partnership]:
+    """The partnerships ``user`` has a role in (every partnership for a superuser), by name."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    if user.is_superuser:
+        return list(Partnership.objects.order_by("name", "code"))
+    return sorted((m[2] for m in _memberships(user).values()), key=lambda p: (p.name, p.code))
+
+
+def has_perm(
+    user: Any, perm: Perm, *, agency: Agency | int | None = None, partnership: Partnership | int | None = None
+) -> bool:
+    """May ``user`` do ``perm`` in ``partnership`` (the current one when None; for ``agency``, where the
+    permission is agency-scoped)? The role is the user's role in that partnership: a role in one partnership
+    grants nothing in another."""
+    role = user_role(user, partnership)
     if role is None:
         return False
     if perm not in ROLE_PERMISSIONS.get(role, frozenset()):
         return False
     if perm in AGENCY_SCOPED and role == Role.ANALYST and agency is not None:
         agency_id = agency.pk if isinstance(agency, Agency) else agency
-        return bool(user.agency_id == agency_id)
+        return bool(user_agency_id(user, partnership) == agency_id)
     return True
 
 
-def require(user: Any, perm: Perm, *, agency: Agency | int | None = None) -> None:
-    """Raise ``PermissionDenied`` unless ``user`` may do ``perm``."""
-    if not has_perm(user, perm, agency=agency):
+def require(
+    user: Any, perm: Perm, *, agency: Agency | int | None = None, partnership: Partnership | int | None = None
+) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` may do ``perm`` (in ``partnership``: the current one when
+    None)."""
+    if not has_perm(user, perm, agency=agency, partnership=partnership):
         raise PermissionDenied(f"You do not have permission to {perm.value.replace('_', ' ')}.")
 
 

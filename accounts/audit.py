@@ -85,7 +85,9 @@ def event(action: AuditAction, *, actor_id: int | None, obj: models.Model, summa
     """An audit event about ``obj``, not yet saved: for writing many at once with ``bulk_create`` (which fills
     in the actor's username)."""
     from .models import AuditEvent
+    from .tenancy import current_partnership_id
 
+    fields.setdefault("partnership_id", current_partnership_id())
     return AuditEvent(
         actor_id=actor_id,
         action=AuditAction(action),
@@ -109,16 +111,20 @@ def record(
     reason: str = "",
     return_id: int | None = None,
     metric_code: str = "",
+    partnership: Any = None,
 ) -> AuditEvent:
-    """Write one audit event. ``actor`` is the user who acted (the system actor for commands, or ``None``); the
+    """Write one audit event, in ``partnership`` (the partnership of the work in hand when None). ``actor`` is the user who acted (the system actor for commands, or ``None``); the
     event keeps the actor's username as text too, so the trail names them whatever happens to the user."""
     from .models import AuditEvent
 
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
+    from .tenancy import current_partnership
+
     acting = actor if getattr(actor, "pk", None) else None
     return AuditEvent.objects.create(
+        partnership=partnership if partnership is not None else current_partnership(),
         actor=acting,
         actor_username=acting.username if acting is not None else "",
         action=AuditAction(action),
@@ -145,15 +151,31 @@ def record_rows(*, actor: Any, rows: Iterable[tuple[Any, ...]]) -> int:
 
     from .bulk import insert_rows
     from .models import AuditEvent
+    from .tenancy import current_partnership_id
 
     acting = actor if getattr(actor, "pk", None) else None
     actor_id, username = (acting.pk, acting.username) if acting is not None else (None, "")
     now = timezone.now()
+    pid = current_partnership_id()
     return insert_rows(
         AuditEvent,
-        ("at", "actor", "actor_username", "reason", *EVENT_ROW_FIELDS),
+        ("at", "actor", "actor_username", "reason", "partnership", *EVENT_ROW_FIELDS),
         (
-            (now, actor_id, username, "", AuditAction(action).value, otype, oid, summary[:500], old, new, ret, code)
+            (
+                now,
+                actor_id,
+                username,
+                "",
+                pid,
+                AuditAction(action).value,
+                otype,
+                oid,
+                summary[:500],
+                old,
+                new,
+                ret,
+                code,
+            )
             for action, otype, oid, summary, old, new, ret, code in rows
         ),
     )

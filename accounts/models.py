@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from .audit import AuditAction
 from .immutable import Guard, ImmutableError, ImmutableQuerySet
+from .scoping import ScopedQuerySet
 
 
 class Role(models.TextChoices):
@@ -43,18 +44,32 @@ class AgencyContacts(models.Model):
 
     With no one named, the agency's active analysts are its contacts (``accounts.contacts``)."""
 
-    agency = models.OneToOneField(Agency, on_delete=models.CASCADE, related_name="contacts")
+    partnership = models.ForeignKey("Partnership", on_delete=models.CASCADE, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="contacts")
     users: models.ManyToManyField[User, Any] = models.ManyToManyField(
         "User", blank=True, related_name="contact_for", help_text="Named people of the agency to e-mail."
     )
     shared_mailbox = models.EmailField(blank=True, help_text="A team address, e-mailed as well as the people.")
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ScopedQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "agency contacts"
+        constraints = [
+            models.UniqueConstraint(fields=["partnership", "agency"], name="agency_contacts_per_partnership")
+        ]
 
     def __str__(self) -> str:
         return f"contacts of {self.agency_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Made without a partnership: the partnership of the work in hand (``accounts.tenancy``)."""
+        if self.partnership_id is None:
+            from accounts.tenancy import current_partnership
+
+            self.partnership = current_partnership()
+        super().save(*args, **kwargs)
 
 
 class UserHasActed(Exception):
@@ -148,13 +163,25 @@ class AuditEvent(models.Model):
     # Context for browsing the trail per return and per metric.
     return_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     metric_code = models.CharField(max_length=32, blank=True, db_index=True)
+    partnership = models.ForeignKey(
+        "Partnership",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The partnership the change was made in (empty: the installation's shared data, or an event "
+        "from before partnerships, which the default partnership's trail shows).",
+    )
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         db_table = "frameworks_auditevent"
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="frameworks__object__4f5c18_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="frameworks__object__4f5c18_idx"),
+            models.Index(fields=["partnership", "at"], name="audit_partnership_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
@@ -185,6 +212,14 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    partnership = models.ForeignKey(
+        "Partnership",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The partnership the key reads (empty: the one named by ?partnership=, else the user's only one).",
+    )
 
     class Meta:
         db_table = "frameworks_apitoken"

@@ -12,6 +12,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.scoping import ScopedQuerySet
+
+
+# Reads scoped by partnership (``accounts.scoping``): ``Model.objects.in_scope()``.
+class FrameworkQuerySet(ScopedQuerySet):
+    PATH = "partnership"
+
+
+class PriorityQuerySet(ScopedQuerySet):
+    PATH = "framework__partnership"
+
 
 class AreaType(models.TextChoices):
     NATIONAL = "national", "England & Wales"
@@ -122,7 +133,7 @@ class BreakdownCategory(models.Model):
 class Framework(models.Model):
     """The priorities and metrics a board monitors for a reporting year. Each change makes a new version."""
 
-    code = models.SlugField(max_length=64, unique=True)
+    code = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)
     home_area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+")
     peer_group = models.ForeignKey(PeerGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -136,8 +147,14 @@ class Framework(models.Model):
         help_text="The partnership (LCJB) the framework belongs to.",
     )
 
+    objects = FrameworkQuerySet.as_manager()
+
     class Meta:
         ordering = ["code"]
+        constraints = [
+            # Codes are the partnership's own; the index leads with the partnership (its current framework).
+            models.UniqueConstraint(fields=["partnership", "code"], name="framework_code_per_partnership")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -173,6 +190,8 @@ class Priority(models.Model):
     code = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)
     order = models.PositiveIntegerField(default=0)
+
+    objects = PriorityQuerySet.as_manager()
 
     class Meta:
         ordering = ["framework", "order"]

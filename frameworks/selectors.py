@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 
 from accounts.models import Partnership
+from accounts.tenancy import current_partnership
 
 from .models import Area, Framework
 
 
 def current_framework(*, partnership: Partnership | None = None) -> Framework | None:
-    """The framework pages, returns and the API show (the newest one marked current), with its home area: of
-    the whole installation, or of ``partnership`` when one is given."""
-    frameworks = Framework.objects.select_related("home_area", "peer_group").filter(is_current=True)
-    if partnership is not None:
-        frameworks = frameworks.filter(partnership=partnership)
+    """The framework pages, returns and the API show (the newest one marked current), with its home area, of
+    ``partnership``: the partnership of the work in hand (``accounts.tenancy``) when none is given."""
+    if partnership is None:
+        partnership = current_partnership()
+    frameworks = Framework.objects.select_related("home_area", "peer_group").filter(
+        is_current=True, partnership=partnership
+    )
     return frameworks.order_by("-updated_at", "code").first()
 
 

@@ -2,14 +2,61 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Agency
+from accounts.scoping import ScopedQuerySet
 from frameworks.models import Area, Breakdown, BreakdownCategory, Framework, Priority
 
 from .quarters import period_label
+
+
+# Reads scoped by partnership (``accounts.scoping``): ``Model.objects.in_scope()``.
+class MetricQuerySet(ScopedQuerySet):
+    PATH = "partnership"
+    SHARED = True
+
+
+class RebaseQuerySet(ScopedQuerySet):
+    PATH = "partnership"
+
+
+class FrameworkMetricQuerySet(ScopedQuerySet):
+    PATH = "framework__partnership"
+
+
+class ValidationRuleQuerySet(ScopedQuerySet):
+    PATH = "framework__partnership"
+
+
+class ImportBatchQuerySet(ScopedQuerySet):
+    PATH = "partnership"
+    SHARED = True
+
+
+class ObservationQuerySet(ScopedQuerySet):
+    PATH = "metric__partnership"
+    SHARED = True
+
+
+class CollectionRoundQuerySet(ScopedQuerySet):
+    PATH = "partnership"
+
+
+class ReturnQuerySet(ScopedQuerySet):
+    PATH = "round__partnership"
+
+
+class ReturnValueQuerySet(ScopedQuerySet):
+    PATH = "return_obj__round__partnership"
+
+
+class ReturnUploadQuerySet(ScopedQuerySet):
+    PATH = "return_obj__round__partnership"
 
 
 class Unit(models.TextChoices):
@@ -52,7 +99,16 @@ class Basis(models.TextChoices):
 class Metric(models.Model):
     """A defined measure, with every field of the framework file."""
 
-    code = models.CharField(max_length=32, unique=True)
+    code = models.CharField(max_length=32)
+    partnership = models.ForeignKey(
+        "accounts.Partnership",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="metrics",
+        help_text="The partnership whose measure it is; empty: a shared official statistic (one definition and "
+        "one set of figures for every partnership whose framework uses it).",
+    )
     name = models.CharField(max_length=300)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="metrics")
     unit = models.CharField(max_length=20, choices=Unit.choices)
@@ -96,11 +152,20 @@ class Metric(models.Model):
         null=True, blank=True, help_text="Highest plausible value (tightens the unit's range); empty: the unit's."
     )
 
+    objects = MetricQuerySet.as_manager()
+
     class Meta:
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=Q(spc_run_length__gte=2), name="metric_run_length_min"),
             models.CheckConstraint(condition=Q(spc_trend_length__gte=2), name="metric_trend_length_min"),
+            # A code names one measure within a partnership, and one shared measure.
+            models.UniqueConstraint(
+                fields=["partnership", "code"],
+                condition=Q(partnership__isnull=False),
+                name="metric_code_per_partnership",
+            ),
+            models.UniqueConstraint(fields=["code"], condition=Q(partnership__isnull=True), name="metric_code_shared"),
         ]
 
     def __str__(self) -> str:
@@ -114,16 +179,27 @@ class Metric(models.Model):
 class Rebase(models.Model):
     """A recalculation of SPC limits from a quarter on, recorded with its reason."""
 
+    partnership = models.ForeignKey("accounts.Partnership", on_delete=models.CASCADE, related_name="+")
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="rebases")
     period = models.DateField(help_text="Quarter end date from which the new limits apply.")
     reason = models.TextField()
 
+    objects = RebaseQuerySet.as_manager()
+
     class Meta:
         ordering = ["metric", "period"]
-        constraints = [models.UniqueConstraint(fields=["metric", "period"], name="rebase_unique")]
+        constraints = [models.UniqueConstraint(fields=["partnership", "metric", "period"], name="rebase_unique")]
 
     def __str__(self) -> str:
         return f"{self.metric_id} rebased {self.period}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Made without a partnership: the partnership of the work in hand (``accounts.tenancy``)."""
+        if self.partnership_id is None:
+            from accounts.tenancy import current_partnership
+
+            self.partnership = current_partnership()
+        super().save(*args, **kwargs)
 
 
 # --- a metric's place in a framework, and the checks on a return's values ---------------------------
@@ -134,6 +210,8 @@ class FrameworkMetric(models.Model):
     priority = models.ForeignKey(Priority, on_delete=models.CASCADE, related_name="placements")
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="placements")
     order = models.PositiveIntegerField(default=0)
+
+    objects = FrameworkMetricQuerySet.as_manager()
 
     class Meta:
         db_table = "frameworks_frameworkmetric"  # made when it lived in frameworks; kept
@@ -170,6 +248,8 @@ class ValidationRule(models.Model):
     importance = models.CharField(max_length=10, choices=Importance.choices, default=Importance.ERROR)
     message = models.CharField(max_length=300, blank=True)
 
+    objects = ValidationRuleQuerySet.as_manager()
+
     class Meta:
         db_table = "frameworks_validationrule"  # made when it lived in frameworks; kept
         ordering = ["framework", "code"]
@@ -195,6 +275,14 @@ class ImportBatch(models.Model):
     """One accepted data file or approved return: where observations came from."""
 
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="imports")
+    partnership = models.ForeignKey(
+        "accounts.Partnership",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The partnership whose data it loaded (empty: shared official statistics only).",
+    )
     source_return = models.ForeignKey(
         "Return",
         null=True,
@@ -211,6 +299,8 @@ class ImportBatch(models.Model):
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
+
+    objects = ImportBatchQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -327,6 +417,8 @@ class Observation(StoredFigure):
     source_row = models.PositiveIntegerField(null=True, blank=True, help_text="Row of the source file.")
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ObservationQuerySet.as_manager()
+
     class Meta:
         ordering = ["metric", "area", "period"]
         indexes = [
@@ -350,18 +442,30 @@ class Observation(StoredFigure):
 class CollectionRound(models.Model):
     """A quarter's returns and their due date."""
 
-    period = models.DateField(unique=True, help_text="Quarter end date.")
+    partnership = models.ForeignKey("accounts.Partnership", on_delete=models.PROTECT, related_name="rounds")
+    period = models.DateField(help_text="Quarter end date.")
     due_date = models.DateField()
     opened_at = models.DateTimeField(auto_now_add=True)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = CollectionRoundQuerySet.as_manager()
+
     class Meta:
         ordering = ["-period"]
+        constraints = [models.UniqueConstraint(fields=["partnership", "period"], name="round_per_partnership")]
 
     def __str__(self) -> str:
         return f"Round {period_label(self.period)}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Made without a partnership: the partnership of the work in hand (``accounts.tenancy``)."""
+        if self.partnership_id is None:
+            from accounts.tenancy import current_partnership
+
+            self.partnership = current_partnership()
+        super().save(*args, **kwargs)
 
     @property
     def label(self) -> str:
@@ -406,6 +510,8 @@ class Return(models.Model):
     reason = models.TextField(blank=True, help_text="Why it was returned for correction or reopened.")
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ReturnQuerySet.as_manager()
+
     class Meta:
         ordering = ["round", "agency__name"]
         constraints = [
@@ -439,6 +545,8 @@ class ReturnValue(StoredFigure):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = ReturnValueQuerySet.as_manager()
 
     class Meta:
         ordering = ["metric__code", "area__code", "category__order"]
@@ -506,6 +614,8 @@ class ReturnUpload(models.Model):
     # The worker checking or writing the file: its task, and when it last said it was alive.
     task_id = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReturnUploadQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.immutable import Guard, GuardedQuerySet, ImmutableError, ImmutableQuerySet, guarded
+from accounts.scoping import ScopedQuerySet
 from frameworks.models import Area, BreakdownCategory, Framework
 from metrics.models import Metric, StoredFigure, figure_constraints, figure_key_constraints
 from metrics.quarters import period_label
@@ -23,11 +24,15 @@ SECTION_IMMUTABLE = "A published report's sections cannot be added, changed or d
 FINDING_IMMUTABLE = "A published report's findings cannot be added, changed or deleted."
 
 
-class SnapshotQuerySet(ImmutableQuerySet):
+class SnapshotQuerySet(ScopedQuerySet, ImmutableQuerySet):  # type: ignore[override]  # (stubs: two as_manager)
+    PATH = "framework__partnership"
+
     immutable_message = SNAPSHOT_IMMUTABLE
 
 
-class SnapshotObservationQuerySet(ImmutableQuerySet):
+class SnapshotObservationQuerySet(ScopedQuerySet, ImmutableQuerySet):  # type: ignore[override]
+    PATH = "snapshot__framework__partnership"
+
     immutable_message = SNAPSHOT_OBSERVATION_IMMUTABLE
 
 
@@ -85,7 +90,8 @@ class Snapshot(WrittenOnce):
 
     class Meta:
         ordering = ["-period", "-number"]
-        constraints = [models.UniqueConstraint(fields=["period", "number"], name="snapshot_unique")]
+        # Numbered within the framework (so within its partnership); the index leads with the framework.
+        constraints = [models.UniqueConstraint(fields=["framework", "period", "number"], name="snapshot_unique")]
 
     def __str__(self) -> str:
         return f"{period_label(self.period)} snapshot {self.number}"
@@ -150,9 +156,14 @@ class AnnotationKind(models.TextChoices):
     DATA_ISSUE = "data_issue", "Data issue"
 
 
+class AnnotationQuerySet(ScopedQuerySet):
+    PATH = "partnership"
+
+
 class Annotation(models.Model):
     """A dated note on a metric (for one area, or all): shown on its charts, in reports and the PDF."""
 
+    partnership = models.ForeignKey("accounts.Partnership", on_delete=models.CASCADE, related_name="+")
     metric = models.ForeignKey(Metric, on_delete=models.CASCADE, related_name="annotations")
     area = models.ForeignKey(
         Area, null=True, blank=True, on_delete=models.CASCADE, related_name="+", help_text="Empty: every area."
@@ -165,11 +176,21 @@ class Annotation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = AnnotationQuerySet.as_manager()
+
     class Meta:
         ordering = ["metric", "period"]
 
     def __str__(self) -> str:
         return f"{self.metric_id} {period_label(self.period)}: {self.text}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Made without a partnership: the partnership of the work in hand (``accounts.tenancy``)."""
+        if self.partnership_id is None:
+            from accounts.tenancy import current_partnership
+
+            self.partnership = current_partnership()
+        super().save(*args, **kwargs)
 
     @property
     def label(self) -> str:
@@ -189,6 +210,10 @@ REPORT_TRANSITIONS: dict[str, frozenset[str]] = {
     ReportState.IN_REVIEW: frozenset({ReportState.DRAFT, ReportState.PUBLISHED}),
     ReportState.PUBLISHED: frozenset(),
 }
+
+
+class ReportQuerySet(ScopedQuerySet, GuardedQuerySet):  # type: ignore[override]
+    PATH = "snapshot__framework__partnership"
 
 
 class Report(models.Model):
@@ -219,7 +244,7 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = GuardedQuerySet.as_manager()
+    objects = ReportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-snapshot__period", "-snapshot__number"]
@@ -350,6 +375,10 @@ PACK_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+class BoardPackQuerySet(ScopedQuerySet):
+    PATH = "report__snapshot__framework__partnership"
+
+
 class BoardPack(models.Model):
     """A built PDF of a report's edition, with its checksum and the snapshot it came from."""
 
@@ -373,6 +402,8 @@ class BoardPack(models.Model):
     # The worker building the pack: its task, and when it last said it was alive (see accounts.background).
     task_id = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BoardPackQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -116,7 +116,7 @@ def test_a_person_called_system_is_not_the_system_actor(db):
     assert not has_perm(person, Perm.VIEW_REPORTS)
 
 
-def test_old_admin_links_to_moved_models_redirect(client):
+def test_old_admin_links_to_moved_models_redirect(client, db):
     response = client.get("/admin/frameworks/auditevent/?action=return.approved")
     assert response.status_code == 301
     assert response["Location"] == "/admin/accounts/auditevent/?action=return.approved"

@@ -68,7 +68,7 @@ def test_overview_query_count_does_not_grow_with_metrics(django_assert_num_queri
 def test_overview_page_query_count_is_pinned(client, users, django_assert_max_num_queries):
     build(60)
     client.force_login(users["board_member"])
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         assert client.get(reverse("dashboard")).status_code == 200
 
 

@@ -149,7 +149,7 @@ def test_home_lists_priorities_and_latest_values_in_fixed_queries(client, users,
                 metric=metric, area=area, period=dt.date(2024, 3, 31), value=2000 + m, status="provisional"
             )
     client.force_login(users["board_member"])
-    with django_assert_max_num_queries(10):  # 9, and the board's queue (no report published yet)
+    with django_assert_max_num_queries(11):  # 9, the partnership, and the board's queue (no report published yet)
         response = client.get(reverse("home"))
     html = response.content.decode()
     assert "Priority 2" in html and "Metric 2.3" in html
