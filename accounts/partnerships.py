@@ -39,6 +39,11 @@ def default_partnership() -> Partnership:
     return partnership
 
 
+def several_partnerships() -> bool:
+    """Whether the installation serves more than one partnership (one query)."""
+    return Partnership.objects.all()[:2].count() > 1
+
+
 def is_default(partnership: Partnership) -> bool:
     return bool(partnership.code == settings.PCC_PERF_DEFAULT_PARTNERSHIP)
 

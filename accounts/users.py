@@ -65,13 +65,19 @@ def set_password_link(user: User) -> str:
     return settings.PCC_PERF_SITE_URL.rstrip("/") + path
 
 
-def _send_invitation(user: User, link: str, *, invited_by: Any) -> bool:
+def _send_invitation(
+    user: User, link: str, *, invited_by: Any, role: str = "", agency: Agency | None = None, where: str = ""
+) -> bool:
+    """E-mail ``user`` the set-password ``link``, naming their role (``role`` and ``agency`` when given, else
+    their default-partnership ones) and the partnership (``where``) when it is not the default one."""
     days = max(1, round(settings.PASSWORD_RESET_TIMEOUT / 86400))
+    role = role or user.role
+    agency = agency if role != user.role or agency is not None else user.agency
     who = (invited_by.get_full_name() or invited_by.username) if getattr(invited_by, "pk", None) else "The office"
     body = (
         f"Hello {user.first_name or user.email},\n\n"
         f"{who} has given you an account on the performance reporting service "
-        f"({Role(user.role).label.lower()}{f', {user.agency.name}' if user.agency else ''}).\n\n"
+        f"({Role(role).label.lower()}{f', {agency.name}' if agency else ''}{f', {where}' if where else ''}).\n\n"
         f"Choose your password here (the link works once, for {days} day{'s' if days != 1 else ''}):\n{link}\n\n"
         f"Then sign in with your e-mail address {user.username}.\n"
     )
@@ -89,6 +95,8 @@ def user_invite(
     ``agency``, audited, and e-mail them a one-time set-password link (unless ``send`` is false). The result
     says whether the e-mail was sent, and carries the link so it can be passed on another way."""
     require(actor, Perm.MANAGE_USERS)
+    if not _in_default():
+        return _invite_elsewhere(actor=actor, email=email, name=name, role=role, agency=agency, send=send)
     email = email.strip().lower()
     try:
         validate_email(email)
@@ -121,10 +129,44 @@ def user_invite(
     return Invitation(user=user, link=link, sent=sent)
 
 
+def _in_default() -> bool:
+    from .partnerships import is_default
+    from .tenancy import current_partnership
+
+    return is_default(current_partnership())
+
+
+def _invite_elsewhere(*, actor: Any, email: str, name: str, role: str, agency: Agency | None, send: bool) -> Invitation:
+    """An invitation in a partnership other than the default one: a role there (``Membership``) for the user
+    with that e-mail address, made (with no password yet) if there is none."""
+    from .partnerships import MembershipError, membership_add
+    from .tenancy import current_partnership
+
+    _check_role(role, agency)
+    try:
+        added = membership_add(actor=actor, email=email, partnership=current_partnership(), role=role, agency=agency)
+    except MembershipError as exc:
+        raise UserError(str(exc)) from None
+    user = added.user
+    if added.user_created and name.strip():
+        first, _, last = name.strip().partition(" ")
+        user.first_name, user.last_name = first[:150], last.strip()[:150]
+        user.save(update_fields=["first_name", "last_name"])
+    link = added.link or ""
+    sent = (
+        _send_invitation(
+            user, link, invited_by=actor, role=role, agency=agency, where=added.membership.partnership.name
+        )
+        if send and link
+        else False
+    )
+    return Invitation(user=user, link=link, sent=sent)
+
+
 def user_invite_again(*, actor: Any, user_id: int) -> Invitation:
     """A new set-password link for a user who has not chosen a password yet, e-mailed again."""
     require(actor, Perm.MANAGE_USERS)
-    user = User.objects.select_related("agency").get(pk=user_id)
+    user = users_in_scope().select_related("agency").get(pk=user_id)
     if user.has_usable_password():
         raise UserError(f"{user.username} has already chosen a password.")
     if not user.email:
@@ -145,8 +187,12 @@ def user_change(*, actor: Any, user_id: int, role: str, agency: Agency | None) -
     """Change a user's role and agency (audited with the old and the new)."""
     require(actor, Perm.MANAGE_USERS)
     _check_role(role, agency)
+    if not _in_default():
+        return _change_elsewhere(actor=actor, user_id=user_id, role=role, agency=agency)
     with transaction.atomic():
         user = locked(User, user_id)
+        if not users_in_scope().filter(pk=user.pk).exists():
+            raise User.DoesNotExist
         _guard_other(actor, user)
         old = _describe(user)
         user.role = role
@@ -172,9 +218,16 @@ def user_set_active(*, actor: Any, user_id: int, active: bool) -> User:
     require(actor, Perm.MANAGE_USERS)
     with transaction.atomic():
         user = locked(User, user_id)
+        if not users_in_scope().filter(pk=user.pk).exists():
+            raise User.DoesNotExist
         _guard_other(actor, user)
         if user.is_active == active:
             return user
+        if _elsewhere(user) and not getattr(actor, "is_superuser", False) and not is_system_actor(actor):
+            raise UserError(
+                f"{user.username} also has a role in another partnership, so only the service's host can "
+                "deactivate them. Remove them from this partnership instead."
+            )
         user.is_active = active
         user.save(update_fields=["is_active"])
         record(
@@ -197,10 +250,106 @@ def user_password_set(*, user: User, password: str) -> User:
     return user
 
 
-def users_list() -> QuerySet[User]:
-    """Every user but the system account, with their agency (one query)."""
-    return (
-        User.objects.select_related("agency")
-        .exclude(username="system", is_active=False)
-        .order_by("-is_active", "username")
-    )
+def users_in_scope() -> QuerySet[User]:
+    """The users a performance manager of the current partnership manages: those with a role in it, and, in
+    the default partnership, users with no role anywhere (made before they were given one). Never the system
+    account."""
+    from .tenancy import current_partnership
+
+    partnership = current_partnership()
+    mine = Q(memberships__partnership=partnership)
+    if _in_default():
+        mine |= Q(memberships__isnull=True)
+    ids = User.objects.filter(mine).values("pk")
+    return User.objects.filter(pk__in=ids).exclude(username="system", is_active=False)
+
+
+def users_list() -> list[User]:
+    """The current partnership's users (``users_in_scope``), each with ``role_here`` and ``agency_here``: their
+    role and agency in this partnership. Two queries."""
+    from .models import Membership
+    from .tenancy import current_partnership
+
+    users = list(users_in_scope().select_related("agency").order_by("-is_active", "username"))
+    here = {
+        m.user_id: m
+        for m in Membership.objects.filter(
+            partnership=current_partnership(), user__in=[u.pk for u in users]
+        ).select_related("agency")
+    }
+    for u in users:
+        m = here.get(u.pk)
+        u.role_here = m.role if m else ""  # type: ignore[attr-defined]
+        u.role_here_label = Role(m.role).label if m else ""  # type: ignore[attr-defined]
+        u.agency_here = m.agency if m else None  # type: ignore[attr-defined]
+    return users
+
+
+def _elsewhere(user: User) -> bool:
+    """Whether ``user`` has a role in a partnership other than the current one."""
+    from .models import Membership
+    from .tenancy import current_partnership
+
+    return Membership.objects.filter(user=user).exclude(partnership=current_partnership()).exists()
+
+
+def _change_elsewhere(*, actor: Any, user_id: int, role: str, agency: Agency | None) -> User:
+    """``user_change`` in a partnership other than the default one: the user's ``Membership`` there."""
+    from .access import forget_memberships
+    from .models import Membership
+    from .tenancy import current_partnership
+
+    partnership = current_partnership()
+    with transaction.atomic():
+        user = locked(User, user_id)
+        _guard_other(actor, user)
+        membership = Membership.objects.select_for_update().filter(partnership=partnership, user=user).first()
+        if membership is None:
+            raise User.DoesNotExist
+        old = {"role": membership.role, "agency": membership.agency.code if membership.agency else None}
+        new = {"role": role, "agency": agency.code if agency else None}
+        if old == new:
+            return user
+        membership.role, membership.agency = role, agency
+        membership.save(update_fields=["role", "agency"])
+        forget_memberships(user)
+        record(
+            AuditAction.USER_CHANGED,
+            actor=actor,
+            obj=user,
+            summary=f"{user.username}: {Role(role).label.lower()}{f' ({agency.name})' if agency else ''} "
+            f"in {partnership.name}",
+            old={k: v for k, v in old.items() if new[k] != v},
+            new={k: v for k, v in new.items() if old[k] != v},
+        )
+    return user
+
+
+def membership_remove(*, actor: Any, user_id: int) -> User:
+    """Take away the user's role in the current partnership (their roles elsewhere stay). Audited."""
+    from .models import Membership
+    from .tenancy import current_partnership
+
+    require(actor, Perm.MANAGE_USERS)
+    partnership = current_partnership()
+    with transaction.atomic():
+        user = locked(User, user_id)
+        _guard_other(actor, user)
+        membership = Membership.objects.select_for_update().filter(partnership=partnership, user=user).first()
+        if membership is None:
+            raise User.DoesNotExist
+        old = {"partnership": partnership.code, "role": membership.role}
+        if _in_default():
+            user.role, user.agency = "", None
+            user.save(update_fields=["role", "agency"])  # the default membership follows (and goes)
+        else:
+            membership.delete()
+        record(
+            AuditAction.USER_CHANGED,
+            actor=actor,
+            obj=user,
+            summary=f"{user.username} removed from {partnership.name}",
+            old=old,
+            new={"partnership": partnership.code, "role": None},
+        )
+    return user

@@ -15,14 +15,17 @@ from django.views.decorators.http import require_POST
 from .access import Perm, is_system_actor, permission_required
 from .downloads import csv_bytes, download
 from .forms import ChoosePasswordForm, InviteForm, UserChangeForm
-from .models import Role, User
+from .models import Role
+from .partnerships import several_partnerships
 from .users import (
     UserError,
+    membership_remove,
     user_change,
     user_invite,
     user_invite_again,
     user_password_set,
     user_set_active,
+    users_in_scope,
     users_list,
 )
 
@@ -53,8 +56,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
             u.username,
             u.get_full_name(),
             u.email,
-            u.get_role_display(),
-            u.agency.name if u.agency else "",
+            getattr(u, "role_here_label", ""),
+            getattr(getattr(u, "agency_here", None), "name", ""),
             "yes" if u.is_active else "no",
             "yes" if u.has_usable_password() else "no",
             u.last_login.isoformat(timespec="minutes") if u.last_login else "",
@@ -63,7 +66,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     ]
     if request.GET.get("format") == "csv":
         return download(csv_bytes(header, rows), "users.csv")
-    return render(request, "accounts/manage/users.html", {"users": users})
+    return render(request, "accounts/manage/users.html", {"users": users, "several": several_partnerships()})
 
 
 @permission_required(Perm.MANAGE_USERS)
@@ -85,10 +88,14 @@ def user_invite_page(request: HttpRequest) -> HttpResponse:
 
 @permission_required(Perm.MANAGE_USERS)
 def user_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
-    subject = get_object_or_404(User.objects.select_related("agency"), pk=pk)
+    subject = get_object_or_404(users_in_scope().select_related("agency"), pk=pk)
     if is_system_actor(subject):
         return redirect("manage-users")
-    form = UserChangeForm(request.POST or None, initial={"role": subject.role, "agency": subject.agency})
+    here = next(u for u in users_list() if u.pk == subject.pk)
+    form = UserChangeForm(
+        request.POST or None,
+        initial={"role": here.role_here or subject.role, "agency": here.agency_here or subject.agency},  # type: ignore[attr-defined]
+    )
     if request.method == "POST" and form.is_valid():
         try:
             user_change(
@@ -115,9 +122,12 @@ def user_edit_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(Perm.MANAGE_USERS)
 def user_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    subject = get_object_or_404(User, pk=pk)
+    subject = get_object_or_404(users_in_scope(), pk=pk)
     try:
-        if action == "deactivate":
+        if action == "remove":
+            membership_remove(actor=request.user, user_id=subject.pk)
+            messages.success(request, f"{subject.username} no longer has a role in this partnership.")
+        elif action == "deactivate":
             user_set_active(actor=request.user, user_id=subject.pk, active=False)
             messages.success(request, f"{subject.username} is deactivated: they can no longer sign in.")
         elif action == "reactivate":

@@ -261,7 +261,7 @@ def _remove_cleared(return_obj: Return, cleared: list[dict[str, Any]], actor: An
             areas.get(entry["area"]),
             categories.get(f"{entry.get('breakdown')}/{entry.get('category')}") if entry.get("category") else None,
         )
-        value = existing.get(key)  # type: ignore[arg-type]
+        value = existing.get(key)
         if value is not None:
             record(
                 AuditAction.RETURN_VALUE_REMOVED,

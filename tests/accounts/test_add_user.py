@@ -129,8 +129,9 @@ def test_the_default_membership_follows_the_users_role_and_agency(police):
     assert Membership.objects.filter(partnership=default_partnership()).count() == 0
 
 
-def test_the_manager_makes_a_partnership_and_sets_its_sharing_in_the_admin_audited(client, users):
-    client.force_login(users["performance_manager"])
+def test_the_host_makes_a_partnership_and_sets_its_sharing_in_the_admin_audited(client, users):
+    host = UserFactory(username="host", is_superuser=True, is_staff=True)
+    client.force_login(host)
     response = client.post("/admin/accounts/partnership/add/", {"code": "derbyshire", "name": "Derbyshire LCJB"})
     assert response.status_code == 302
     partnership = Partnership.objects.get(code="derbyshire")
@@ -145,6 +146,10 @@ def test_the_manager_makes_a_partnership_and_sets_its_sharing_in_the_admin_audit
     assert changed.new == {"shares_published_with_region": "True"}
     client.force_login(users["board_member"])
     assert client.get("/admin/accounts/partnership/").status_code in (302, 403)
+    # With two partnerships the admin (which spans them all) is the host's alone: a partnership's manager
+    # works through the service's own pages, which are scoped to their partnership.
+    client.force_login(users["performance_manager"])
+    assert client.get("/admin/").status_code == 403
 
 
 def test_the_system_account_gets_no_role(derbyshire):
