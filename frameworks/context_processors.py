@@ -3,15 +3,25 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.access import Perm, has_perm, user_role
+from accounts.partnerships import several_partnerships
 
 
 def access(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     return {
         "user_role": user_role(user),
-        "can_use_admin": has_perm(user, Perm.USE_ADMIN),
+        # Lazy: the query saying whether the admin is the host's alone is asked only of a manager's navigation.
+        "can_use_admin": lambda: _can_use_admin(user),
         "can_see_returns": has_perm(user, Perm.VIEW_AGENCY_RETURNS),
         "can_see_audit": has_perm(user, Perm.VIEW_AUDIT),
         "can_manage": has_perm(user, Perm.MANAGE_FRAMEWORK),
         "can_manage_users": has_perm(user, Perm.MANAGE_USERS),
     }
+
+
+def _can_use_admin(user: Any) -> bool:
+    """As ``PccAdminSite.has_permission``: a performance manager's while there is one partnership, the host's
+    once there are several."""
+    if not has_perm(user, Perm.USE_ADMIN):
+        return False
+    return bool(user.is_superuser) or not several_partnerships()
