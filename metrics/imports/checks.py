@@ -74,7 +74,7 @@ class _Lookups:
                     )
                 )
             )
-        self.metrics = {m.code.lower(): m for m in metrics}
+        self.metrics: dict[str, Metric] = {m.code.lower(): m for m in metrics}
         self.metric_breakdowns = {m.pk: {b.code.lower() for b in m.breakdowns.all()} for m in self.metrics.values()}
         self.areas = {code.lower(): pk for code, pk in Area.objects.values_list("code", "id")}
         self.categories = {
