@@ -60,7 +60,7 @@ def rebase_remove(*, actor: Any, framework: Framework, rebase_id: int) -> Rebase
 
     require(actor, Perm.MANAGE_FRAMEWORK, partnership=framework.partnership_id)
     with transaction.atomic():
-        rebase = locked(Rebase.objects.in_scope(framework.partnership_id).select_related("metric"), rebase_id)
+        rebase = locked(Rebase.objects.in_scope(framework.partnership_id), rebase_id)
         label = Quarter.from_end_date(rebase.period).label
         record(
             AuditAction.REBASE_REMOVED,

@@ -89,7 +89,7 @@ def annotation_change(
     text = _clean(text, kind)
     quarter = Quarter.from_end_date(period)
     with transaction.atomic():
-        note = locked(Annotation.objects.in_scope().select_related("metric", "area"), annotation_id)
+        note = locked(Annotation.objects.in_scope(), annotation_id)
         old = _describe(note)
         note.period, note.text, note.kind, note.area = quarter.end_date, text, kind, area
         new = _describe(note)
@@ -112,7 +112,7 @@ def annotation_change(
 def annotation_remove(*, actor: Any, annotation_id: int) -> Annotation:
     require(actor, Perm.MANAGE_FRAMEWORK)
     with transaction.atomic():
-        note = locked(Annotation.objects.in_scope().select_related("metric", "area"), annotation_id)
+        note = locked(Annotation.objects.in_scope(), annotation_id)
         record(
             AuditAction.ANNOTATION_REMOVED,
             actor=actor,
