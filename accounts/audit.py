@@ -87,7 +87,8 @@ def event(action: AuditAction, *, actor_id: int | None, obj: models.Model, summa
     from .models import AuditEvent
     from .tenancy import current_partnership_id
 
-    fields.setdefault("partnership_id", current_partnership_id())
+    if "partnership_id" not in fields:  # not worked out when given (many events at once: one look-up)
+        fields["partnership_id"] = current_partnership_id()
     return AuditEvent(
         actor_id=actor_id,
         action=AuditAction(action),

@@ -1,7 +1,7 @@
 """The audit trail in words: who, when, what (metric, area, quarter), old → new with units.
 
-``audit_events`` filters the trail (a selector: one query, lazily); ``audit_lines`` turns a page of events into
-readable lines, naming every metric, area, category, return and quarter in a fixed number of queries whatever
+``audit_events`` filters the trail of the partnership of the work in hand (a selector: one query, lazily);
+``audit_lines`` turns a page of events into readable lines, naming every metric, area, category, return and quarter in a fixed number of queries whatever
 the number of events (pinned in ``tests/test_query_counts.py``). The page and its CSV read the same lines.
 """
 
@@ -17,7 +17,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounts.audit import AuditAction
-from accounts.models import Agency, AuditEvent
+from accounts.models import Agency, AuditEvent, Partnership
+from accounts.partnerships import is_default
+from accounts.tenancy import current_partnership
 from frameworks.models import Area, Breakdown, BreakdownCategory, PeerGroup, Priority
 from metrics.models import Metric, Missing, Observation, Return, ReturnState, ReturnUpload, ReturnValue
 from metrics.quarters import Quarter, QuarterError, period_label
@@ -94,16 +96,31 @@ class AuditLine:
         return self.event.reason
 
 
-def audit_events(*, filters: AuditFilters) -> QuerySet[AuditEvent]:
-    """The events matching ``filters``, newest first (not yet fetched)."""
-    events = AuditEvent.objects.order_by("-at", "-id")
+def audit_events(
+    *, filters: AuditFilters, partnership: Partnership | None = None, host: bool = False
+) -> QuerySet[AuditEvent]:
+    """The events of ``partnership``'s trail (the partnership of the work in hand when None) matching
+    ``filters``, newest first (not yet fetched).
+
+    A partnership's trail is the events made in it. Events with no partnership (made before partnerships, or
+    about the installation's shared data) are the default partnership's trail, and the host's (``host``: a
+    superuser) in every partnership."""
+    if partnership is None:
+        partnership = current_partnership()
+    mine = Q(partnership_id=partnership.pk)
+    if host or is_default(partnership):
+        mine |= Q(partnership__isnull=True)
+    events = AuditEvent.objects.filter(mine).order_by("-at", "-id")
     if filters.return_id is not None:
         events = events.filter(return_id=filters.return_id)
     if filters.agency is not None:
         # An agency's trail: its returns (values, uploads, states) and the approved figures of its metrics.
         events = events.filter(
-            Q(return_id__in=Return.objects.filter(agency=filters.agency).values("pk"))
-            | Q(metric_code__in=Metric.objects.filter(agency=filters.agency).values("code"), return_id__isnull=True)
+            Q(return_id__in=Return.objects.in_scope(partnership).filter(agency=filters.agency).values("pk"))
+            | Q(
+                metric_code__in=Metric.objects.in_scope(partnership).filter(agency=filters.agency).values("code"),
+                return_id__isnull=True,
+            )
         )
     if filters.actor:
         events = events.filter(actor_username=filters.actor)
@@ -126,7 +143,9 @@ def audit_lines(events: Sequence[AuditEvent]) -> list[AuditLine]:
     """Each event in words, in a bounded number of queries whatever the number of events: one each for the
     return values, observations, returns and metrics named, and one per kind of thing the framework file's
     events refer to by id (areas, agencies, peer groups, breakdowns, categories, priorities); a kind the
-    events do not hold costs none."""
+    events do not hold costs none. ``events`` come from ``audit_events`` (one partnership's trail): what they
+    name by id is theirs; a metric named by code only is looked up in the partnership of the work in hand
+    (codes are unique within a partnership, not across them)."""
     value_ids = _ids(e.object_id for e in events if e.object_type == "metrics.returnvalue")
     observation_ids = _ids(e.object_id for e in events if e.object_type == "metrics.observation")
     return_ids = {e.return_id for e in events if e.return_id is not None} | _ids(
@@ -155,7 +174,7 @@ def audit_lines(events: Sequence[AuditEvent]) -> list[AuditLine]:
     # Metrics named by code only (a removed value, a rebase) and not already fetched with a figure.
     fetched = {v.metric.code for v in values.values()} | {o.metric.code for o in observations.values()}
     wanted = codes - fetched
-    metrics = {m.code: m for m in Metric.objects.filter(code__in=wanted)} if wanted else {}
+    metrics = {m.code: m for m in Metric.objects.in_scope().filter(code__in=wanted)} if wanted else {}
     for figure_metric in [*(v.metric for v in values.values()), *(o.metric for o in observations.values())]:
         metrics.setdefault(figure_metric.code, figure_metric)
     names = _reference_names(events)

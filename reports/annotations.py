@@ -1,5 +1,7 @@
 """Notes on a measure (``Annotation``): added, changed and removed by the performance manager from the
-metric page, each change audited. They show on the measure's charts, in reports and in the board pack."""
+metric page, each change audited. They show on the measure's charts, in reports and in the board pack. A note
+belongs to the partnership of the work in hand (``accounts.tenancy``): on a shared official statistic each
+partnership writes its own; another partnership's note is not found (``Annotation.DoesNotExist``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from django.db import transaction
 
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
+from accounts.tenancy import current_partnership
 from accounts.versions import data_changed
 from accounts.workflow import locked
 from frameworks.models import Area
@@ -55,8 +58,11 @@ def annotation_add(
     require(actor, Perm.MANAGE_FRAMEWORK)
     text = _clean(text, kind)
     quarter = Quarter.from_end_date(period)
+    if not Metric.objects.in_scope().filter(pk=metric.pk).exists():
+        raise AnnotationError(f"No measure {metric.code} in this partnership.")
     with transaction.atomic():
         note = Annotation.objects.create(
+            partnership=current_partnership(),
             metric=metric,
             area=area,
             period=quarter.end_date,
@@ -83,7 +89,7 @@ def annotation_change(
     text = _clean(text, kind)
     quarter = Quarter.from_end_date(period)
     with transaction.atomic():
-        note = locked(Annotation, annotation_id)
+        note = locked(Annotation.objects.in_scope(), annotation_id)
         old = _describe(note)
         note.period, note.text, note.kind, note.area = quarter.end_date, text, kind, area
         new = _describe(note)
@@ -106,7 +112,7 @@ def annotation_change(
 def annotation_remove(*, actor: Any, annotation_id: int) -> Annotation:
     require(actor, Perm.MANAGE_FRAMEWORK)
     with transaction.atomic():
-        note = locked(Annotation, annotation_id)
+        note = locked(Annotation.objects.in_scope(), annotation_id)
         record(
             AuditAction.ANNOTATION_REMOVED,
             actor=actor,

@@ -6,23 +6,27 @@ import datetime as dt
 from typing import Any
 
 import yaml
+from django.db.models import Prefetch
 
 from accounts.models import Agency, Partnership
 from accounts.partnerships import is_default
+from accounts.tenancy import current_partnership
 from frameworks.models import Area, Breakdown, Framework, PeerGroup
-from metrics.models import FrameworkMetric, Metric
+from metrics.models import FrameworkMetric, Metric, Rebase
 
 from .schema import default_name
 
 
 def framework_export(*, code: str, partnership: Partnership | None = None) -> str:
-    """The framework file (CONTRACT §1) for framework ``code`` (of ``partnership``, when one is given). Raises
-    ``Framework.DoesNotExist``. ``framework.partnership`` is written for a framework outside the default
-    partnership only, so a single-partnership installation exports exactly what it did before partnerships."""
+    """The framework file (CONTRACT §1) for framework ``code`` of ``partnership`` (the partnership of the work
+    in hand when None; codes are unique within a partnership). Raises ``Framework.DoesNotExist``.
+    ``framework.partnership`` is written for a framework outside the default partnership only, so a
+    single-partnership installation exports exactly what it did before partnerships. A metric's rebases are
+    the partnership's own (a shared metric's rebases differ between partnerships)."""
+    if partnership is None:
+        partnership = current_partnership()
     frameworks = Framework.objects.select_related("home_area", "peer_group", "partnership")
-    if partnership is not None:
-        frameworks = frameworks.filter(partnership=partnership)
-    framework = frameworks.get(code=code)
+    framework = frameworks.get(code=code, partnership=partnership)
     doc: dict[str, Any] = {
         "framework": {"code": framework.code, "name": framework.name, "home_area": framework.home_area.code},
     }
@@ -81,7 +85,11 @@ def framework_export(*, code: str, partnership: Partnership | None = None) -> st
     placements = (
         FrameworkMetric.objects.filter(framework=framework)
         .select_related("metric__agency", "priority")
-        .prefetch_related("metric__breakdowns", "metric__rebases", "metric__areas")
+        .prefetch_related(
+            "metric__breakdowns",
+            Prefetch("metric__rebases", queryset=Rebase.objects.filter(partnership=framework.partnership_id)),
+            "metric__areas",
+        )
         .order_by("priority__order", "order")
     )
     by_priority: dict[int, list[dict[str, Any]]] = {}

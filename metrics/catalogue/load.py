@@ -16,6 +16,7 @@ from django.db.models import ProtectedError
 from accounts.audit import AuditAction, record
 from accounts.models import Agency, Partnership
 from accounts.partnerships import default_partnership
+from accounts.tenancy import partnership_scope
 from accounts.versions import data_changed
 from frameworks.models import (
     Area,
@@ -27,10 +28,11 @@ from frameworks.models import (
     PeerGroupMembership,
     Priority,
 )
-from metrics.models import FrameworkMetric, Metric, Observation, Rebase, ValidationRule
+from metrics.models import FrameworkMetric, Metric, Observation, Rebase, SourceType, ValidationRule
+from metrics.shared import is_host, used_elsewhere
 
 from .export import framework_export
-from .schema import FrameworkFileError, FrameworkSpec, parse_framework_text
+from .schema import FrameworkFileError, FrameworkSpec, MetricSpec, parse_framework_text
 
 
 @dataclass
@@ -128,21 +130,153 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def framework_load(*, text: str, actor: Any = None) -> LoadResult:
-    """Create or update everything a framework file names, in one transaction.
+def framework_load(*, text: str, actor: Any = None, partnership: Partnership | None = None) -> LoadResult:
+    """Create or update everything a framework file names, in one transaction, in the framework's partnership
+    (``framework.partnership``; a file without it: the default partnership). ``partnership``: the partnership
+    the caller works in (the framework page's, a command's ``--partnership``): the file must name it or none
+    (it then loads into it).
 
-    Raises ``FrameworkFileError`` (nothing written) when the file or the change it asks for is invalid.
+    The framework's own metrics belong to its partnership; official statistics are shared (one per code, reused
+    by every partnership whose framework places them). Raises ``FrameworkFileError`` (nothing written) when the
+    file or the change it asks for is invalid.
     """
     spec = parse_framework_text(text)
     try:
         with transaction.atomic():
             data_changed()  # definitions, structure or SPC settings may change: cached pages are out of date
-            return _apply(spec, actor)
+            return _apply(spec, actor, partnership)
     except (IntegrityError, ProtectedError) as exc:
         raise FrameworkFileError([f"file: the database refused the change ({exc})"]) from None
 
 
-def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
+def _partnership_of(spec: FrameworkSpec, asked: Partnership | None) -> Partnership:
+    """The partnership the file loads into: the one it names (or the default one), which must be ``asked``
+    when the caller works in a partnership (a file naming none then loads into ``asked``)."""
+    named = Partnership.objects.get(code=spec.partnership) if spec.partnership is not None else None
+    if asked is None:
+        return named if named is not None else default_partnership()
+    if named is not None and named.pk != asked.pk:
+        raise FrameworkFileError(
+            [
+                f"framework.partnership: the file is for partnership '{named.code}', not '{asked.code}' (the "
+                "partnership you are working in); load it there"
+            ]
+        )
+    return asked
+
+
+def _metric_definition(metric: Metric) -> dict[str, Any]:
+    """A stored metric's definition, in the terms of the file (codes, not ids)."""
+    return {
+        "name": metric.name,
+        "agency": metric.agency.code,
+        "unit": metric.unit,
+        "direction": metric.direction,
+        "source_type": metric.source_type,
+        "basis": metric.basis,
+        "description": metric.description,
+        "caveats": metric.caveats,
+        "spc.screen_outliers": metric.spc_screen_outliers,
+        "spc.run_length": metric.spc_run_length,
+        "spc.trend_length": metric.spc_trend_length,
+        "public": metric.public,
+        "decimals": metric.decimals,
+        "comparable": metric.comparable,
+        "source": dict(metric.source or {}),
+        "local_areas": metric.local_areas,
+        "plausible.min": metric.plausible_min,
+        "plausible.max": metric.plausible_max,
+        "breakdowns": sorted(b.code for b in metric.breakdowns.all()),
+        "areas": sorted(a.code for a in metric.areas.all()),
+    }
+
+
+def _spec_definition(m: MetricSpec) -> dict[str, Any]:
+    """A metric's definition as the file gives it (the keys of ``_metric_definition``)."""
+    return {
+        "name": m.name,
+        "agency": m.agency,
+        "unit": m.unit,
+        "direction": m.direction,
+        "source_type": m.source_type,
+        "basis": m.basis,
+        "description": m.description,
+        "caveats": m.caveats,
+        "spc.screen_outliers": m.screen_outliers,
+        "spc.run_length": m.run_length,
+        "spc.trend_length": m.trend_length,
+        "public": m.public,
+        "decimals": m.decimals,
+        "comparable": m.comparable,
+        "source": dict(m.source or {}),
+        "local_areas": m.local_areas,
+        "plausible.min": m.plausible_min,
+        "plausible.max": m.plausible_max,
+        "breakdowns": sorted(m.breakdowns),
+        "areas": sorted(m.areas),
+    }
+
+
+def _check_metric_codes(spec: FrameworkSpec, partnership: Partnership, actor: Any) -> dict[str, Metric]:
+    """Where each metric of the file lives, checked before anything is written: the partnership's own metric
+    or the shared one with its code (returned by code, for those that exist). Raises ``FrameworkFileError``
+    listing every metric that cannot be loaded as asked:
+
+    - an official statistic is shared: its code must not be another partnership's own metric code, and its
+      definition changes only while no other partnership's framework places it (or by the host);
+    - a partnership's own metric must not take the code of a shared one another partnership's framework places
+      (one that no other partnership uses becomes the partnership's own)."""
+    placed = [
+        (f"priorities[{i}].metrics[{j}]", m) for i, p in enumerate(spec.priorities) for j, m in enumerate(p.metrics)
+    ]
+    found = list(
+        Metric.objects.filter(code__in={m.code for _, m in placed})
+        .select_related("agency")
+        .prefetch_related("breakdowns", "areas")
+    )
+    shared = {m.code: m for m in found if m.partnership_id is None}
+    own = {m.code: m for m in found if m.partnership_id == partnership.pk}
+    elsewhere = {m.code for m in found if m.partnership_id not in (None, partnership.pk)}
+    in_use = used_elsewhere(metric_ids=[m.pk for m in shared.values()], partnership_id=partnership.pk)
+    host = is_host(actor)
+    errors: list[str] = []
+    for path, m in placed:
+        stored = shared.get(m.code)
+        if m.source_type == SourceType.OFFICIAL_STATISTICS:
+            if stored is None and m.code in elsewhere:
+                errors.append(
+                    f"{path}.code: '{m.code}' is another partnership's own metric code; a shared official "
+                    "statistic needs a code no partnership uses for its own metrics"
+                )
+            elif stored is not None and stored.pk in in_use and not host:
+                theirs, ours = _metric_definition(stored), _spec_definition(m)
+                differ = [key for key in ours if ours[key] != theirs[key]]
+                if differ:
+                    errors.append(
+                        f"{path}: '{m.code}' is a shared official statistic that another partnership's framework "
+                        f"uses, so its definition is not changed here: {', '.join(differ)} differ from the shared "
+                        "definition (give the shared definition, as the exported file has it, or ask the host "
+                        "to change it)"
+                    )
+        elif stored is not None and stored.pk in in_use:
+            errors.append(
+                f"{path}.code: '{m.code}' is the code of a shared official statistic that another partnership's "
+                "framework uses; a partnership's own metric needs a code of its own (or give source_type "
+                "official_statistics to use the shared one)"
+            )
+    if errors:
+        raise FrameworkFileError(errors)
+    return {**shared, **own}
+
+
+def _apply(spec: FrameworkSpec, actor: Any, asked: Partnership | None = None) -> LoadResult:
+    partnership = _partnership_of(spec, asked)
+    with partnership_scope(partnership):  # audited in, and written for, the framework's partnership
+        return _apply_in(spec, actor, partnership)
+
+
+def _apply_in(spec: FrameworkSpec, actor: Any, partnership: Partnership) -> LoadResult:
+    stored_metrics = _check_metric_codes(spec, partnership, actor)
     loader = _Loader(actor)
     for a in spec.agencies:
         loader.upsert_coded(Agency, a, ("name",), "agency")
@@ -225,14 +359,10 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
     agency_ids = dict(Agency.objects.values_list("code", "id"))
     group_ids = dict(PeerGroup.objects.values_list("code", "id"))
     breakdown_ids = dict(Breakdown.objects.values_list("code", "id"))
-    partnership = (
-        Partnership.objects.get(code=spec.partnership) if spec.partnership is not None else default_partnership()
-    )
     framework = loader.upsert(
         Framework,
-        {"code": spec.code},
+        {"code": spec.code, "partnership_id": partnership.pk},
         {
-            "partnership_id": partnership.pk,
             "name": spec.name,
             "home_area_id": area_ids[spec.home_area],
             "peer_group_id": group_ids.get(spec.peer_group or ""),
@@ -241,16 +371,20 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
     )
     wanted_priorities = [p.code for p in spec.priorities]
     wanted_metrics: list[str] = []
+    metric_ids: dict[str, int] = {}
     for p_order, p in enumerate(spec.priorities):
         priority = loader.upsert(
             Priority, {"framework": framework, "code": p.code}, {"name": p.name, "order": p_order}, f"priority {p.code}"
         )
         for m_order, m in enumerate(p.metrics):
             wanted_metrics.append(m.code)
-            old_unit = Metric.objects.filter(code=m.code).values_list("unit", flat=True).first()
+            # An official statistic is shared (no partnership); every other metric is the partnership's own.
+            target = None if m.source_type == SourceType.OFFICIAL_STATISTICS else partnership.pk
+            stored = stored_metrics.get(m.code)
+            old_unit = stored.unit if stored is not None else None
             metric = loader.upsert(
                 Metric,
-                {"code": m.code},
+                {"code": m.code, "partnership_id": stored.partnership_id if stored is not None else target},
                 {
                     "name": m.name,
                     "agency_id": agency_ids[m.agency],
@@ -273,22 +407,31 @@ def _apply(spec: FrameworkSpec, actor: Any) -> LoadResult:
                 },
                 f"metric {m.code}",
             )
+            metric_ids[m.code] = metric.pk
+            if metric.partnership_id != target:
+                _move_metric(loader, metric, target, partnership)
             if old_unit is not None and old_unit != m.unit:
                 Observation.objects.filter(metric=metric).update(unit=m.unit)
             _sync_m2m(loader, metric, "breakdowns", {breakdown_ids[b] for b in m.breakdowns})
             _sync_m2m(loader, metric, "areas", {area_ids[a] for a in m.areas})
+            # Rebases are the partnership's decisions, on its own and on shared metrics alike.
             for period, reason in m.rebases:
                 loader.upsert(
-                    Rebase, {"metric": metric, "period": period}, {"reason": reason}, f"rebase {m.code} {period}"
+                    Rebase,
+                    {"partnership": partnership, "metric": metric, "period": period},
+                    {"reason": reason},
+                    f"rebase {m.code} {period}",
                 )
-            loader.delete(metric.rebases.exclude(period__in=[d for d, _ in m.rebases]), f"rebase of {m.code}")
+            loader.delete(
+                metric.rebases.filter(partnership=partnership).exclude(period__in=[d for d, _ in m.rebases]),
+                f"rebase of {m.code}",
+            )
             loader.upsert(
                 FrameworkMetric,
                 {"framework": framework, "metric": metric},
                 {"priority": priority, "order": m_order},
                 f"place of {m.code}",
             )
-    metric_ids = dict(Metric.objects.filter(code__in=wanted_metrics).values_list("code", "id"))
     for rule in spec.rules:
         loader.upsert(
             ValidationRule,
@@ -329,7 +472,7 @@ class _PreviewOnly(Exception):
     """Raised inside the preview's transaction so that everything it wrote is rolled back."""
 
 
-def framework_preview(*, text: str, actor: Any = None) -> LoadResult:
+def framework_preview(*, text: str, actor: Any = None, partnership: Partnership | None = None) -> LoadResult:
     """What loading ``text`` would create, update, delete and leave unchanged, worked out by the loader
     itself in a transaction that is then rolled back: nothing is written. Raises ``FrameworkFileError``
     like ``framework_load``."""
@@ -337,7 +480,7 @@ def framework_preview(*, text: str, actor: Any = None) -> LoadResult:
     outcome: list[LoadResult] = []
     try:
         with transaction.atomic():
-            outcome.append(_apply(spec, actor))
+            outcome.append(_apply(spec, actor, partnership))
             raise _PreviewOnly
     except _PreviewOnly:
         pass
@@ -351,7 +494,7 @@ def framework_preview(*, text: str, actor: Any = None) -> LoadResult:
 def framework_version_save(*, framework: Framework, actor: Any) -> int | None:
     """Keep the framework file as it now stands as a new version (when it changed): every change to the
     framework — a loaded file, a rebase recorded on the metric page — is written back to it."""
-    content = framework_export(code=framework.code)
+    content = framework_export(code=framework.code, partnership=framework.partnership)
     last = framework.versions.first()
     if last is not None and last.content == content:
         return None
@@ -369,6 +512,26 @@ def framework_version_save(*, framework: Framework, actor: Any) -> int | None:
         new={"version": number},
     )
     return number
+
+
+def _move_metric(loader: _Loader, metric: Metric, target: int | None, partnership: Partnership) -> None:
+    """A metric whose file now says it is (or is no longer) an official statistic: it becomes shared (or the
+    partnership's own). ``_check_metric_codes`` has made sure no other partnership's framework depends on it."""
+
+    def name(pid: int | None) -> str:
+        return "shared" if pid is None else partnership.code
+
+    old = metric.partnership_id
+    Metric.objects.filter(pk=metric.pk).update(partnership_id=target)
+    metric.partnership_id = target
+    loader.updated_after(
+        f"metric {metric.code}",
+        f"partnership of metric {metric.code}",
+        metric,
+        summary="partnership",
+        old={"partnership": name(old)},
+        new={"partnership": name(target)},
+    )
 
 
 def _sync_m2m(loader: _Loader, metric: Metric, name: str, wanted: set[int]) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 
 from accounts.models import Agency, Partnership
-from accounts.partnerships import default_partnership
 from frameworks.models import Area, AreaType, Breakdown, PeerGroup
 from metrics.models import Basis, Direction, Importance, RuleKind, SourceType, Unit
 from metrics.plausible import unit_range
@@ -432,19 +431,7 @@ def _check_references(spec: FrameworkSpec, c: Checker) -> None:
 
 
 def _check_partnership(spec: FrameworkSpec, c: Checker) -> None:
-    """``framework.partnership`` names an existing partnership (loading never makes one), and a framework
-    already loaded stays in its partnership (a file without the key means the default partnership)."""
-    from frameworks.models import Framework
-
+    """``framework.partnership`` names an existing partnership (loading never makes one). A framework's code is
+    its partnership's own: the same code in two partnerships is two frameworks."""
     if spec.partnership is not None and not Partnership.objects.filter(code=spec.partnership).exists():
         c.error("framework.partnership", f"unknown partnership '{spec.partnership}'")
-        return
-    wanted = spec.partnership or default_partnership().code
-    owner = Framework.objects.filter(code=spec.code).values_list("partnership__code", flat=True).first()
-    if owner is not None and owner != wanted:
-        c.error(
-            "framework.partnership",
-            f"framework '{spec.code}' belongs to partnership '{owner}', not '{wanted}'"
-            + (" (the file names none: the default partnership)" if spec.partnership is None else "")
-            + "; a framework does not move between partnerships",
-        )

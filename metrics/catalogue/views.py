@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 
 from accounts.access import Perm, permission_required
 from accounts.forms import gds_helper
+from accounts.tenancy import current_partnership
 from frameworks.selectors import current_framework
 
 from .export import framework_export
@@ -103,7 +104,7 @@ def framework_page(request: HttpRequest) -> HttpResponse:
             messages.error(request, "The checked file did not come back intact: upload it again.")
             return redirect("manage-framework")
         try:
-            result = framework_load(text=text, actor=request.user)
+            result = framework_load(text=text, actor=request.user, partnership=current_partnership())
         except FrameworkFileError as exc:
             context.update(errors=exc.errors)
         else:
@@ -122,7 +123,7 @@ def framework_page(request: HttpRequest) -> HttpResponse:
             text = _normal(form.cleaned_data["file"])
             file_name = getattr(request.FILES.get("file"), "name", "The file")
             try:
-                result = framework_preview(text=text, actor=request.user)
+                result = framework_preview(text=text, actor=request.user, partnership=current_partnership())
             except FrameworkFileError as exc:
                 context.update(errors=exc.errors, file_name=file_name)
             else:
@@ -142,6 +143,9 @@ def framework_download(request: HttpRequest) -> HttpResponse:
     framework = current_framework()
     if framework is None:
         return redirect("manage-framework")
-    response = HttpResponse(framework_export(code=framework.code), content_type="application/yaml; charset=utf-8")
+    response = HttpResponse(
+        framework_export(code=framework.code, partnership=framework.partnership),
+        content_type="application/yaml; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="{framework.code}-v{framework.version}.yaml"'
     return response

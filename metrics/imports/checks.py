@@ -7,9 +7,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Exists, OuterRef
+
 from accounts.models import Agency
+from accounts.tenancy import current_partnership_id
 from frameworks.models import Area, BreakdownCategory
-from metrics.models import SIGNED_UNITS, UNIT_SCALE, Metric, ObservationStatus, Unit
+from metrics.models import SIGNED_UNITS, UNIT_SCALE, FrameworkMetric, Metric, ObservationStatus, Unit
 from metrics.plausible import implausible_part, implausible_value
 from metrics.quarters import QuarterError
 
@@ -56,10 +59,22 @@ class Row:
 
 
 class _Lookups:
-    """Everything the row checks need, fetched once per file in a fixed number of queries."""
+    """Everything the row checks need, fetched once per file in a fixed number of queries. Metric codes are
+    those of the partnership of the work in hand and the shared official statistics; with ``guard_shared``,
+    each shared metric knows whether another partnership's framework places it (``used_elsewhere``)."""
 
-    def __init__(self) -> None:
-        self.metrics = {m.code.lower(): m for m in Metric.objects.prefetch_related("breakdowns")}
+    def __init__(self, *, guard_shared: bool = False) -> None:
+        pid = current_partnership_id()
+        metrics = Metric.objects.in_scope(pid).prefetch_related("breakdowns")
+        if guard_shared:
+            metrics = metrics.annotate(
+                used_elsewhere=Exists(
+                    FrameworkMetric.objects.filter(metric=OuterRef("pk"), metric__partnership__isnull=True).exclude(
+                        framework__partnership_id=pid
+                    )
+                )
+            )
+        self.metrics: dict[str, Metric] = {m.code.lower(): m for m in metrics}
         self.metric_breakdowns = {m.pk: {b.code.lower() for b in m.breakdowns.all()} for m in self.metrics.values()}
         self.areas = {code.lower(): pk for code, pk in Area.objects.values_list("code", "id")}
         self.categories = {
@@ -75,13 +90,17 @@ def check_rows(
     agency: Agency,
     summary: ImportSummary,
     progress: Any = None,
+    guard_shared: bool = False,
 ) -> list[Row]:
     """The row checks: every problem goes into ``summary``; the rows that passed are returned.
 
-    ``progress``, when given, is called now and then with the number of rows checked.
+    Metric codes are looked up in the partnership of the work in hand (its own metrics and the shared
+    official statistics). ``guard_shared``: a row of a shared metric that another partnership's framework
+    places is an error (only the host writes its figures: ``metrics.shared``). ``progress``, when given, is
+    called now and then with the number of rows checked.
     """
     summary.rows_read = len(raw_rows)
-    lookups = _Lookups()
+    lookups = _Lookups(guard_shared=guard_shared)
     rows: list[Row] = []
     seen: dict[tuple[int, int, dt.date, int | None], int] = {}
     for index, (number, cells) in enumerate(raw_rows):
@@ -116,6 +135,13 @@ def _check_row(
         err("metric", "unknown_metric", f"unknown metric '{code}'")
     elif metric.agency_id != agency.pk:
         err("metric", "not_owned", f"metric '{metric.code}' belongs to another agency, not {agency.code}")
+    elif getattr(metric, "used_elsewhere", False):
+        err(
+            "metric",
+            "shared_metric",
+            f"metric '{metric.code}' is a shared official statistic another partnership's framework uses: "
+            "only the host loads its figures",
+        )
 
     area_code = cell(cells, positions, "area")
     area_id = lookups.areas.get(str(area_code).lower()) if area_code is not None else None

@@ -13,8 +13,10 @@ from django.utils import timezone
 from accounts.audit import AuditAction, event, record
 from accounts.bulk import analyze
 from accounts.models import Agency, AuditEvent
+from accounts.tenancy import current_partnership_id
 from accounts.versions import data_changed
 from metrics.models import FIGURE_FIELDS, FIGURE_VALUE_FIELDS, ImportBatch, Observation, ObservationStatus
+from metrics.shared import is_host
 
 from .checks import Row, check_rows, same_numbers
 from .parse import FileRejected, parse_file
@@ -31,8 +33,13 @@ class ImportPlan:
     to_update: list[tuple[Row, Observation]] = field(default_factory=list)
 
 
-def import_plan(*, content: bytes, filename: str, agency: Agency, dry_run: bool = False) -> ImportPlan:
-    """Read and check a file; work out what it would create and update. Writes nothing."""
+def import_plan(
+    *, content: bytes, filename: str, agency: Agency, dry_run: bool = False, actor: Any = None
+) -> ImportPlan:
+    """Read and check a file for the partnership of the work in hand (its metric codes and the shared ones);
+    work out what it would create and update. Writes nothing. Figures of a shared official statistic that
+    another partnership's framework uses are refused (row errors) unless ``actor`` is the host
+    (``metrics.shared``: a command, the system actor, a superuser)."""
     summary = ImportSummary(filename=filename, dry_run=dry_run)
     plan = ImportPlan(summary=summary, agency=agency, sha256=hashlib.sha256(content).hexdigest())
     try:
@@ -40,7 +47,9 @@ def import_plan(*, content: bytes, filename: str, agency: Agency, dry_run: bool 
     except FileRejected as exc:
         summary.errors.append(Issue(None, "", "file", str(exc)))
         return plan
-    rows = check_rows(positions=positions, raw_rows=raw_rows, agency=agency, summary=summary)
+    rows = check_rows(
+        positions=positions, raw_rows=raw_rows, agency=agency, summary=summary, guard_shared=not is_host(actor)
+    )
     if summary.errors:
         return plan
     plan_diff(plan, rows)
@@ -92,9 +101,13 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
     if not plan.to_create and not plan.to_update:
         return summary
     actor_id = actor.pk if getattr(actor, "pk", None) else None
+    pid = current_partnership_id()
+    rows = [*plan.to_create, *(row for row, _ in plan.to_update)]
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             agency=plan.agency,
+            # The partnership whose data it loaded; none when every row is a shared official statistic.
+            partnership_id=pid if any(row.metric.partnership_id is not None for row in rows) else None,
             source_return=plan.source_return,
             filename=summary.filename[:300],
             sha256=plan.sha256,
@@ -134,6 +147,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
                     new=_figures(obs),
                     metric_code=row.metric.code,
                     return_id=plan.source_return.pk if plan.source_return is not None else None,
+                    partnership_id=pid,
                 )
             )
         Observation.objects.bulk_update(
@@ -149,6 +163,7 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
                 summary=f"{summary.filename}: {summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged",
                 new={"agency": plan.agency.code, "sha256": plan.sha256, "rows": summary.rows_read},
                 return_id=plan.source_return.pk if plan.source_return is not None else None,
+                partnership_id=pid,
             )
         )
         AuditEvent.objects.bulk_create(events, batch_size=2000)
@@ -161,8 +176,9 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
 def import_file(
     *, content: bytes, filename: str, agency: Agency, actor: Any = None, dry_run: bool = False
 ) -> ImportSummary:
-    """Check a data file and, when it has no errors and this is no dry run, write it."""
-    plan = import_plan(content=content, filename=filename, agency=agency, dry_run=dry_run)
+    """Check a data file and, when it has no errors and this is no dry run, write it (for the partnership of
+    the work in hand: ``import_plan``)."""
+    plan = import_plan(content=content, filename=filename, agency=agency, dry_run=dry_run, actor=actor)
     return import_commit(plan=plan, actor=actor)
 
 
@@ -230,11 +246,12 @@ def _sql(vendor: str) -> dict[str, str]:
     )
     events = (
         "INSERT INTO frameworks_auditevent (at, actor_id, actor_username, action, object_type, object_id, summary, "
-        "old, new, reason, return_id, metric_code) "
+        "old, new, reason, return_id, metric_code, partnership_id) "
         f"SELECT %(now)s, CAST(%(actor_id)s AS BIGINT), %(username)s, CASE WHEN {figures} THEN %(updated)s ELSE %(revised)s END, "
         "'metrics.observation', CAST(o.id AS TEXT), SUBSTR(m.code || ' area ' || CAST(rv.area_id AS TEXT) || ' ' || "
         "%(period_text)s || ' row ' || CAST(COALESCE(rv.source_row, 0) AS TEXT) || ' of ' || %(filename)s, 1, 500), "
-        f"{old}, {new}, '', %(return_id)s, m.code {source} AND o.id IS NOT NULL AND NOT {unchanged} {order}"
+        f"{old}, {new}, '', %(return_id)s, m.code, CAST(%(partnership)s AS BIGINT) "
+        f"{source} AND o.id IS NOT NULL AND NOT {unchanged} {order}"
     )
     columns = (
         "unit, value, numerator, denominator, missing, status, note, illustrative, metric_id, area_id, period, "
@@ -298,6 +315,7 @@ def approve_return_values(*, return_obj: Any, actor: Any, filename: str) -> Impo
         "username": acting.username if acting is not None else "",
         "updated": AuditAction.OBSERVATION_UPDATED.value,
         "revised": AuditAction.OBSERVATION_REVISED.value,
+        "partnership": return_obj.round.partnership_id,  # the return's partnership: its events' and batch's
     }
     with connection.cursor() as cursor:
         cursor.execute(sql["counts"], params)
@@ -311,6 +329,7 @@ def approve_return_values(*, return_obj: Any, actor: Any, filename: str) -> Impo
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             agency=return_obj.agency,
+            partnership_id=params["partnership"],
             source_return=return_obj,
             filename=filename[:300],
             sha256="",

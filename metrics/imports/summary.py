@@ -27,6 +27,7 @@ ISSUE_KINDS = {
     "file": "Problems with the whole file",
     "unknown_metric": "Unknown metric codes",
     "not_owned": "Metrics this agency does not own",
+    "shared_metric": "Shared official statistics another partnership uses (only the host loads their figures)",
     "unknown_area": "Unknown area codes",
     "bad_period": "Periods that are not quarters",
     "bad_category": "Breakdown or category problems",

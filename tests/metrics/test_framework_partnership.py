@@ -32,17 +32,17 @@ def test_a_file_without_the_key_goes_to_the_default_partnership_and_exports_with
 
 
 def test_a_file_naming_its_partnership_loads_into_it_and_round_trips():
-    Partnership.objects.create(code="derbyshire-lcjb", name="Derbyshire LCJB")
+    derbyshire = Partnership.objects.create(code="derbyshire-lcjb", name="Derbyshire LCJB")
     framework_load(text=with_partnership(SMALL, "derbyshire-lcjb"))
     framework = Framework.objects.get(code="lcjb-2024")
     assert framework.partnership.code == "derbyshire-lcjb"
-    exported = framework_export(code="lcjb-2024")
+    exported = framework_export(code="lcjb-2024", partnership=derbyshire)
     assert yaml.safe_load(exported)["framework"]["partnership"] == "derbyshire-lcjb"
     events = AuditEvent.objects.count()
     result = framework_load(text=exported)
     assert not result.changed
     assert AuditEvent.objects.count() == events
-    assert framework_export(code="lcjb-2024") == exported
+    assert framework_export(code="lcjb-2024", partnership=derbyshire) == exported
 
 
 def test_naming_the_default_partnership_is_the_same_as_leaving_it_out():
@@ -59,15 +59,14 @@ def test_an_unknown_partnership_is_rejected_with_its_key_path_and_nothing_is_wri
     assert not Partnership.objects.filter(code="nowhere").exists()
 
 
-def test_a_framework_does_not_move_between_partnerships():
+def test_a_framework_does_not_move_between_partnerships_the_same_code_elsewhere_is_another_framework():
+    # Framework codes are unique within a partnership (issue 18): the default partnership's framework stays
+    # where it is, and the same file naming another partnership makes that partnership's own framework.
     Partnership.objects.create(code="derbyshire-lcjb", name="Derbyshire LCJB")
     framework_load(text=SMALL)
-    with pytest.raises(FrameworkFileError) as caught:
-        framework_load(text=with_partnership(SMALL, "derbyshire-lcjb"))
-    assert caught.value.errors[0].startswith(
-        "framework.partnership: framework 'lcjb-2024' belongs to partnership 'default', not 'derbyshire-lcjb'"
-    )
-    assert Framework.objects.get(code="lcjb-2024").partnership == default_partnership()
+    framework_load(text=with_partnership(SMALL, "derbyshire-lcjb"))
+    owners = sorted(Framework.objects.filter(code="lcjb-2024").values_list("partnership__code", flat=True))
+    assert owners == ["default", "derbyshire-lcjb"]
 
 
 def test_the_export_of_another_partnerships_framework_is_refused_when_a_partnership_is_named():

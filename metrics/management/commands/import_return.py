@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from accounts.access import system_actor
 from accounts.models import Agency
 from accounts.partnerships import PARTNERSHIP_HELP, PartnershipError, partnership_choose
+from accounts.tenancy import partnership_scope
 from metrics.imports.commit import import_file
 from metrics.imports.parse import FileRejected
 
@@ -29,12 +30,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         try:
-            # The partnership the data is for: checked now; metrics are looked up across the installation
-            # until metric codes are scoped by partnership.
-            partnership_choose(options["partnership"])
+            # The partnership the data is for: its metric codes (and the shared ones) are the file's.
+            partnership = partnership_choose(options["partnership"])
         except PartnershipError as exc:
             self.stderr.write(f"error: --partnership: {exc}")
             sys.exit(2)
+        with partnership_scope(partnership):
+            self._import(path, options)
+
+    def _import(self, path: Path, options: dict[str, Any]) -> None:
         agency = Agency.objects.filter(code=options["agency"]).first()
         if agency is None:
             self.stderr.write(f"error: unknown agency '{options['agency']}'")

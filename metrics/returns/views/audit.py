@@ -14,7 +14,7 @@ from django.shortcuts import render
 from accounts.access import Perm, permission_required
 from accounts.audit import AuditAction
 from accounts.downloads import csv_bytes, download
-from accounts.models import Agency, AuditEvent
+from accounts.models import Agency
 from metrics.audit_trail import AuditFilters, audit_events, audit_lines
 from metrics.models import Metric
 
@@ -57,10 +57,11 @@ class AuditFilterForm(forms.Form):
     metric = forms.ChoiceField(label="Metric", required=False)
     return_id = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args: Any, scope: Agency | None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, scope: Agency | None, host: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Whose events the user may see: an analyst is offered the people in their own agency's trail only.
-        visible = audit_events(filters=AuditFilters(agency=scope)) if scope is not None else AuditEvent.objects.all()
+        # Whose events the user may see: the people in the partnership's trail (an analyst: in their own
+        # agency's trail only).
+        visible = audit_events(filters=AuditFilters(agency=scope), host=host)
         people = (
             visible.exclude(actor_username="")
             .order_by("actor_username")
@@ -69,7 +70,7 @@ class AuditFilterForm(forms.Form):
         )
         cast(forms.ChoiceField, self.fields["actor"]).choices = [("", "Anyone"), *((n, n) for n in sorted(people))]
         cast(forms.ChoiceField, self.fields["action"]).choices = [("", "Any action"), *AuditAction.choices]
-        metrics = Metric.objects.order_by("code").only("code", "name")
+        metrics = Metric.objects.in_scope().order_by("code").only("code", "name")
         if scope is not None:
             metrics = metrics.filter(agency=scope)
             del self.fields["agency"]  # an analyst sees their own agency's trail only
@@ -97,7 +98,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     fmt = query.pop("format", [""])[-1]
-    form = AuditFilterForm(query or None, scope=scope)
+    host = bool(request.user.is_superuser)  # the host also sees the events about the installation's shared data
+    form = AuditFilterForm(query or None, scope=scope, host=host)
     valid = form.is_valid() if query else True
     data = form.cleaned_data if query and valid else {}
     return_obj = return_for(request, data["return_id"]) if data.get("return_id") else None
@@ -110,7 +112,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         metric=data.get("metric") or "",
         return_id=return_obj.pk if return_obj is not None else None,
     )
-    events = audit_events(filters=filters)
+    events = audit_events(filters=filters, host=host)
     if valid and fmt == "csv":
         return download(csv_bytes(AUDIT_HEADER, _csv_rows(events)), "audit.csv")
     paginator = Paginator(events, PAGE_SIZE)
