@@ -20,7 +20,7 @@ from metrics.models import Metric, Observation, Rebase
 from metrics.quarters import Quarter, period_label
 from metrics.rebases import RebaseError, rebase_record, rebase_remove
 from reports.annotations import AnnotationError, annotation_add, annotation_change, annotation_remove
-from reports.dashboards.common import area_asked, framework_or_404
+from reports.dashboards.common import area_asked, framework_or_404, metric_or_404
 from reports.evidence.build import metric_evidence
 from reports.evidence.items import Part
 from reports.models import Annotation, AnnotationKind
@@ -96,7 +96,7 @@ def _render_form(request: HttpRequest, *, form: forms.Form, metric: Metric, titl
 @permission_required(Perm.MANAGE_FRAMEWORK)
 def rebase_new(request: HttpRequest, code: str) -> HttpResponse:
     framework = framework_or_404()
-    metric = get_object_or_404(Metric, code=code)
+    metric = metric_or_404(code, framework=framework)
     asked = request.GET.get("period", "")
     initial: dict[str, Any] = {}
     if asked:
@@ -142,7 +142,7 @@ def rebase_new(request: HttpRequest, code: str) -> HttpResponse:
 @permission_required(Perm.MANAGE_FRAMEWORK)
 def rebase_delete(request: HttpRequest, pk: int) -> HttpResponse:
     framework = framework_or_404()
-    rebase = get_object_or_404(Rebase.objects.select_related("metric"), pk=pk)
+    rebase = get_object_or_404(Rebase.objects.in_scope().select_related("metric"), pk=pk)
     metric = rebase.metric
     if request.method == "POST":
         rebase_remove(actor=request.user, framework=framework, rebase_id=rebase.pk)
@@ -168,8 +168,7 @@ def _note_quarters(metric: Metric, note: Annotation | None = None) -> list[tuple
 
 @permission_required(Perm.MANAGE_FRAMEWORK)
 def annotation_new(request: HttpRequest, code: str) -> HttpResponse:
-    framework_or_404()
-    metric = get_object_or_404(Metric, code=code)
+    metric = metric_or_404(code, framework=framework_or_404())
     form = AnnotationForm(
         request.POST or None, initial={"kind": AnnotationKind.CONTEXT}, quarters=_note_quarters(metric)
     )
@@ -195,7 +194,7 @@ def annotation_new(request: HttpRequest, code: str) -> HttpResponse:
 @permission_required(Perm.MANAGE_FRAMEWORK)
 def annotation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     framework_or_404()
-    note = get_object_or_404(Annotation.objects.select_related("metric", "area"), pk=pk)
+    note = get_object_or_404(Annotation.objects.in_scope().select_related("metric", "area"), pk=pk)
     initial = {"period": note.period.isoformat(), "area": note.area, "kind": note.kind, "text": note.text}
     form = AnnotationForm(request.POST or None, initial=initial, quarters=_note_quarters(note.metric, note))
     if request.method == "POST" and form.is_valid():
@@ -220,7 +219,7 @@ def annotation_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required(Perm.MANAGE_FRAMEWORK)
 def annotation_delete(request: HttpRequest, pk: int) -> HttpResponse:
     framework_or_404()
-    note = get_object_or_404(Annotation.objects.select_related("metric", "area"), pk=pk)
+    note = get_object_or_404(Annotation.objects.in_scope().select_related("metric", "area"), pk=pk)
     if request.method == "POST":
         annotation_remove(actor=request.user, annotation_id=note.pk)
         messages.success(request, "The note is removed.")
