@@ -38,8 +38,8 @@ def _links(partnership: str | None, areas: list[Area]) -> dict[str, Any]:
     except NoReverseMatch:
         reports_url = None
     return {
-        "index_url": reverse("public-partnership-local-index", args=[partnership]),
-        "area_urls": {a.code: reverse("public-partnership-local-area", args=[partnership, a.code]) for a in areas},
+        "index_url": reverse("partnership-public-local-index", args=[partnership]),
+        "area_urls": {a.code: reverse("partnership-public-local-area", args=[partnership, a.code]) for a in areas},
         "reports_url": reports_url,
     }
 

@@ -31,8 +31,8 @@ def two(db):
 
 
 def call(name: str, key: str | None = None, client: Client | None = None, **params: str):
-    headers = {"HTTP_AUTHORIZATION": f"Token {key}"} if key else {}
-    response = (client or Client()).get(reverse(name), params, **headers)
+    headers = {"Authorization": f"Token {key}"} if key else {}
+    response = (client or Client()).get(reverse(name), params, headers=headers)
     return response.status_code, response.json()
 
 

@@ -48,7 +48,7 @@ def _metric(code: str, name: str, partnership: Partnership | None, *, local_area
     )
 
 
-def build_two() -> dict:
+def build_two():
     """Two partnerships sharing Staffordshire (with a local area under it) and SHR01; each with its own
     measures, priority, framework and users."""
     a = default_partnership()
@@ -241,7 +241,7 @@ def test_the_cache_never_serves_one_partnerships_page_to_another(two, page_cache
     assert STALE not in b.get(reverse("dashboard"), {"area": "staffordshire"}).content.decode()
 
 
-def test_a_framework_of_another_partnership_is_never_cached(two, page_cache):
+def test_a_framework_of_another_partnership_is_never_cached(two: dict, page_cache: None) -> None:
     """Defence in depth: a page built from a framework that is not the current partnership's is rendered each
     time and never kept (so it can never be served from the cache to anyone)."""
     request = RequestFactory().get(reverse("dashboard"))
@@ -267,11 +267,11 @@ def test_public_local_pages_name_their_partnership_and_link_within_it(two):
     with partnership_scope(two["b"]):
         snapshot_publish(actor=two["manager_b"], framework=two["fw_b"], period=LAST, reason="tests")
     visitor = Client()
-    index_b = page(visitor, "public-partnership-local-index", "west-mercia")
-    area_b = reverse("public-partnership-local-area", args=["west-mercia", "county"])
+    index_b = page(visitor, "partnership-public-local-index", "west-mercia")
+    area_b = reverse("partnership-public-local-area", args=["west-mercia", "county"])
     assert f'href="{area_b}"' in index_b
-    html = page(visitor, "public-partnership-local-area", "west-mercia", "county")
-    assert f'href="{reverse("public-partnership-local-index", args=["west-mercia"])}"' in html
+    html = page(visitor, "partnership-public-local-area", "west-mercia", "county")
+    assert f'href="{reverse("partnership-public-local-index", args=["west-mercia"])}"' in html
     assert "B&#x27;s own LOC01" in html and "A&#x27;s own LOC01" not in html
     csv = visitor.get(area_b, {"format": "csv"}).content.decode("utf-8-sig")
     assert "B's own LOC01" in csv and "A's own LOC01" not in csv
@@ -279,12 +279,12 @@ def test_public_local_pages_name_their_partnership_and_link_within_it(two):
     index_a = page(visitor, "public-local-index")
     assert 'href="/public/' not in index_a.split("Choose your area")[1].split("</ul>")[0]
     assert visitor.get(reverse("public-local-area", args=["county"])).status_code == 404
-    assert visitor.get(reverse("public-partnership-local-area", args=["default", "county"])).status_code == 404
-    assert "Choose your area" in page(visitor, "public-partnership-local-index", "default")
+    assert visitor.get(reverse("partnership-public-local-area", args=["default", "county"])).status_code == 404
+    assert "Choose your area" in page(visitor, "partnership-public-local-index", "default")
     # An unknown partnership, or an area not under the partnership's home area, is not found.
-    assert visitor.get(reverse("public-partnership-local-index", args=["nowhere"])).status_code == 404
+    assert visitor.get(reverse("partnership-public-local-index", args=["nowhere"])).status_code == 404
     assert (
-        visitor.get(reverse("public-partnership-local-area", args=["west-mercia", "england-wales"])).status_code == 404
+        visitor.get(reverse("partnership-public-local-area", args=["west-mercia", "england-wales"])).status_code == 404
     )
 
 
@@ -298,7 +298,7 @@ def test_the_installations_public_local_addresses_still_work_for_the_default_par
     assert f'href="{reverse("public-local-index")}"' in html
     # B published nothing: its index lists the areas without links.
     assert 'href="/public/west-mercia/areas/county/"' not in page(
-        visitor, "public-partnership-local-index", "west-mercia"
+        visitor, "partnership-public-local-index", "west-mercia"
     )
 
 
