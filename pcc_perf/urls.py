@@ -44,6 +44,13 @@ urlpatterns = [
     path("public/reports/<int:pk>/", report_views.public_report, name="public-report"),
     path("public/areas/", local_views.public_local_index, name="public-local-index"),
     path("public/areas/<slug:code>/", local_views.public_local_area, name="public-local-area"),
+    # One partnership's public pages: the middleware works in the partnership the path names.
+    path("public/<slug:partnership>/areas/", local_views.public_local_index, name="partnership-public-local-index"),
+    path(
+        "public/<slug:partnership>/areas/<slug:code>/",
+        local_views.public_local_area,
+        name="partnership-public-local-area",
+    ),
     path("accounts/login/", oidc.OrganisationLoginView.as_view(), name="login"),
     path("accounts/login/refused/", oidc.refused, name="login-refused"),
     *oidc.oidc_urls(),  # sign-in with the organisation's identity provider (404 unless configured)

@@ -1,4 +1,5 @@
-"""The API's plumbing: authentication (session or token), role checks, parameters and JSON errors."""
+"""The API's plumbing: authentication (session or token), the partnership a call reads, role checks,
+parameters and JSON errors."""
 
 from __future__ import annotations
 
@@ -7,37 +8,77 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.db.models import F, Prefetch
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from accounts.access import Perm, has_perm
-from accounts.tokens import api_token_user
+from accounts.access import Perm, has_perm, user_partnerships
+from accounts.models import ApiToken, Partnership
+from accounts.tenancy import current_partnership, partnership_scope
+from accounts.tokens import api_token_find
 from frameworks.models import Area
-from metrics.models import Metric
+from metrics.models import Metric, Rebase
 from metrics.quarters import Quarter, QuarterError
 from reports.models import Snapshot
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, **more: Any):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.more = more  # more fields of the JSON error (e.g. the partnerships to choose from)
 
 
-def _authenticate(request: HttpRequest) -> Any:
+def _authenticate(request: HttpRequest) -> tuple[Any, ApiToken | None]:
+    """The caller, and the API key they sent (None: a signed-in user)."""
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, key = header.partition(" ")
         if scheme.lower() not in {"token", "bearer"} or not key.strip():
             raise ApiError(401, "Authorization must be 'Token <key>'")
-        user = api_token_user(key=key.strip())
-        if user is None:
+        token = api_token_find(key=key.strip())
+        if token is None:
             raise ApiError(401, "invalid or revoked API key")
-        return user
+        return token.user, token
     if request.user.is_authenticated:
-        return request.user
+        return request.user, None
     raise ApiError(401, "log in or send an API key ('Authorization: Token <key>')")
+
+
+def _partnership(request: HttpRequest, user: Any, token: ApiToken | None) -> Partnership:
+    """The one partnership a call reads:
+
+    - a key made for a partnership reads that one (``?partnership=`` naming another: 400);
+    - else ``?partnership=CODE``, a partnership the caller has a role in (any other: 404, whether it exists
+      or not);
+    - else, signed in, the partnership the pages work in (``CurrentPartnershipMiddleware``'s choice);
+    - else the key's user's only partnership; with several, one must be named (400, listing them)."""
+    asked = request.GET.get("partnership", "").strip()
+    if token is not None and token.partnership is not None:
+        if asked and asked != token.partnership.code:
+            raise ApiError(400, f"this API key reads partnership '{token.partnership.code}' only")
+        return token.partnership
+    if token is None:
+        chosen = getattr(request, "partnership", None) or current_partnership()
+        if asked and chosen.code != asked:
+            raise ApiError(404, f"unknown partnership '{asked}' (or you have no role in it)")
+        return chosen
+    mine = user_partnerships(user)
+    if asked:
+        found = next((p for p in mine if p.code == asked), None)
+        if found is None:
+            raise ApiError(404, f"unknown partnership '{asked}' (or you have no role in it)")
+        return found
+    if len(mine) > 1:
+        codes = [p.code for p in sorted(mine, key=lambda p: p.code)]
+        raise ApiError(
+            400,
+            f"this API key's user has roles in {len(codes)} partnerships: name one with ?partnership=CODE "
+            f"({', '.join(codes)})",
+            partnerships=codes,
+        )
+    return mine[0] if mine else current_partnership()  # no role anywhere: the role check refuses
 
 
 ApiView = Callable[..., dict[str, Any]]
@@ -49,12 +90,15 @@ def api_view(perm: Perm) -> Callable[[ApiView], Callable[..., JsonResponse]]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
             try:
-                user = _authenticate(request)
-                if not has_perm(user, perm):
-                    raise ApiError(403, "your role may not read this")
-                payload = view(request, user, *args, **kwargs)
+                user, token = _authenticate(request)
+                partnership = _partnership(request, user, token)
+                request.partnership = partnership  # type: ignore[attr-defined]
+                with partnership_scope(partnership):  # every read below is this partnership's
+                    if not has_perm(user, perm):
+                        raise ApiError(403, "your role may not read this")
+                    payload = view(request, user, *args, **kwargs)
             except ApiError as exc:
-                response = JsonResponse({"error": exc.message}, status=exc.status)
+                response = JsonResponse({"error": exc.message, **exc.more}, status=exc.status)
                 if exc.status == 401:
                     response["WWW-Authenticate"] = 'Token realm="pcc_perf"'
                 return response
@@ -74,8 +118,22 @@ def get_param(request: HttpRequest, name: str, *, required: bool = True) -> str 
     return value
 
 
+def scoped_rebases(lookup: str = "rebases") -> Prefetch:
+    """A metric's rebases in the current partnership (a shared official statistic has each partnership's)."""
+    return Prefetch(lookup, queryset=Rebase.objects.in_scope())
+
+
 def get_metric(code: str) -> Metric:
-    metric = Metric.objects.select_related("agency").prefetch_related("rebases").filter(code=code).first()
+    """The metric ``code`` names in the current partnership: its own, or a shared official statistic (its
+    own first); another partnership's is unknown here."""
+    metric = (
+        Metric.objects.in_scope()
+        .filter(code=code)
+        .select_related("agency")
+        .prefetch_related(scoped_rebases())
+        .order_by(F("partnership_id").asc(nulls_last=True))
+        .first()
+    )
     if metric is None:
         raise ApiError(404, f"unknown metric '{code}'")
     return metric
@@ -92,7 +150,7 @@ def get_snapshot(request: HttpRequest) -> Snapshot | None:
     text = get_param(request, "snapshot", required=False)
     if text is None:
         return None
-    snapshot = Snapshot.objects.filter(pk=int(text)).first() if text.isdigit() else None
+    snapshot = Snapshot.objects.in_scope().filter(pk=int(text)).first() if text.isdigit() else None
     if snapshot is None:
         raise ApiError(404, f"unknown snapshot '{text}'")
     return snapshot

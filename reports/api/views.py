@@ -1,7 +1,7 @@
 """The read-only JSON API, version 1 (CONTRACT §3).
 
 Session login or ``Authorization: Token KEY`` (``Bearer`` also accepted); the same role rules as the
-pages through ``accounts.access``. Errors are JSON ``{"error": message}`` with a 4xx status."""
+pages through ``accounts.access``, in one partnership per call (``reports.api.base._partnership``). Errors are JSON ``{"error": message}`` with a 4xx status."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from reports.api.base import (
     get_period,
     get_snapshot,
     num,
+    scoped_rebases,
     snapshot_json,
 )
 from reports.evidence.build import breakdown_cells, build_evidence
@@ -47,7 +48,7 @@ def metrics_list(request: HttpRequest, user: Any) -> dict[str, Any]:
     placements = (
         FrameworkMetric.objects.filter(framework=framework)
         .select_related("metric__agency", "priority")
-        .prefetch_related("metric__breakdowns", "metric__rebases")
+        .prefetch_related("metric__breakdowns", scoped_rebases("metric__rebases"))
         .order_by("priority__order", "order")
     )
     metrics = []

@@ -8,7 +8,9 @@ set, else each process's memory) under a key made of:
 - the approved-data version (``accounts.versions.data_version``: one query), which every change to approved
   data, snapshots, the framework, rebases and annotations moves on, in the same transaction: nothing is ever
   deleted, a changed page simply has a new key, in every process at once;
-- the framework (its id and version: a partnership's readers never share another's pages);
+- the partnership of the request (``accounts.tenancy``) and its framework (id and version): a partnership's
+  readers never share another's pages, even for the same path and query string (a page is only cached when
+  the framework shown is the current partnership's);
 - the page, its path and its query string (area, quarter, priority, snapshot, window …);
 - ``SCOPE``: what the reader may see. Only approved data is ever cached; a page that shows a reader anything
   more (a form with their CSRF token, unapproved figures) is not cached at all (``cacheable=False``).
@@ -27,6 +29,7 @@ from django.core.cache.backends.dummy import DummyCache
 from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.tenancy import current_partnership_id
 from accounts.versions import data_version
 from frameworks.models import Framework
 
@@ -41,10 +44,12 @@ def caching() -> bool:
 
 
 def page_key(request: HttpRequest, *, page: str, framework: Framework) -> str:
-    """The cache key of ``page`` as ``request`` asks for it, at the approved-data version now."""
+    """The cache key of ``page`` as ``request`` asks for it, at the approved-data version now, in the current
+    partnership."""
     query = "&".join(f"{name}={value}" for name, values in sorted(request.GET.lists()) for value in values)
     asked = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()[:32]
-    return f"page:{page}:{SCOPE}:{data_version()}:fw{framework.pk}.{framework.version}:{asked}"
+    partnership = current_partnership_id()
+    return f"page:{page}:{SCOPE}:{data_version()}:p{partnership}:fw{framework.pk}.{framework.version}:{asked}"
 
 
 def cached_part(
@@ -56,8 +61,9 @@ def cached_part(
     cacheable: bool = True,
 ) -> dict[str, SafeString]:
     """The page's rendered parts (``{"body": html, …}``): from the cache when this page at this data version
-    was rendered before, else ``render()``'s (then kept for the next reader)."""
-    if not cacheable or not caching():
+    was rendered before, else ``render()``'s (then kept for the next reader). A framework that is not the
+    current partnership's is never cached (nothing cached under one partnership is served to another)."""
+    if not cacheable or not caching() or framework.partnership_id != current_partnership_id():
         return {k: mark_safe(v) for k, v in render().items()}  # noqa: S308 - rendered by our templates
     key = page_key(request, page=page, framework=framework)
     try:

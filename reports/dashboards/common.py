@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import F, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -15,6 +16,7 @@ from django.utils.html import escape
 from accounts.downloads import csv_bytes, download, xlsx_bytes
 from frameworks.models import Area, Framework
 from frameworks.selectors import current_framework
+from metrics.models import Metric, Rebase
 from metrics.stats.suppression import SYMBOLS
 from reports.dashboards.cache import cached_part
 from reports.dashboards.selectors import quarter_choice
@@ -23,10 +25,36 @@ from reports.models import Snapshot
 
 
 def framework_or_404() -> Framework:
+    """The current partnership's current framework (``frameworks.selectors.current_framework``)."""
     framework = current_framework()
     if framework is None:
         raise Http404("No framework is loaded yet.")
     return framework
+
+
+def scoped_rebases(lookup: str = "rebases") -> Prefetch:
+    """A metric's rebases as the current partnership set them (a shared official statistic has each
+    partnership's own), for ``prefetch_related`` (``lookup``: the path to them)."""
+    return Prefetch(lookup, queryset=Rebase.objects.in_scope())
+
+
+def metric_or_404(code: str, *, framework: Framework, snapshot: Snapshot | None = None) -> Metric:
+    """The metric ``code`` names that the current partnership reads (its own, or a shared official statistic)
+    and its framework places (the current one, or the snapshot's asked for), with its agency and its rebases in
+    the partnership. Another partnership's metric, or a shared one only another framework places, is not found.
+    One query (and one for the rebases)."""
+    frameworks = {framework.pk} | ({snapshot.framework_id} if snapshot is not None else set())
+    metric = (
+        Metric.objects.in_scope()
+        .filter(code=code, placements__framework_id__in=frameworks)
+        .select_related("agency")
+        .prefetch_related(scoped_rebases())
+        .order_by(F("partnership_id").asc(nulls_last=True))  # the partnership's own before a shared one
+        .first()
+    )
+    if metric is None:
+        raise Http404("No such measure in this framework.")
+    return metric
 
 
 def area_asked(request: HttpRequest, framework: Framework) -> Area:
@@ -35,13 +63,14 @@ def area_asked(request: HttpRequest, framework: Framework) -> Area:
 
 
 def snapshot_asked(request: HttpRequest) -> Snapshot | None:
-    """``?snapshot=ID``: show the figures exactly as that snapshot published them."""
+    """``?snapshot=ID``: show the figures exactly as that snapshot published them (a snapshot of the current
+    partnership: another's is not found)."""
     text = request.GET.get("snapshot", "").strip()
     if not text:
         return None
     if not text.isdigit():
         raise Http404("Unknown snapshot")
-    return get_object_or_404(Snapshot, pk=int(text))
+    return get_object_or_404(Snapshot.objects.in_scope(), pk=int(text))
 
 
 def page_asked(request: HttpRequest) -> tuple[Framework, Area, Snapshot | None, dt.date | None]:

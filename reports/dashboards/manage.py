@@ -21,7 +21,7 @@ from metrics.models import Metric, Observation, Rebase
 from metrics.quarters import Quarter, period_label
 from metrics.rebases import RebaseError, rebase_record, rebase_remove
 from reports.annotations import AnnotationError, annotation_add, annotation_change, annotation_remove
-from reports.dashboards.common import area_asked, framework_or_404
+from reports.dashboards.common import area_asked, framework_or_404, metric_or_404
 from reports.evidence.build import metric_evidence
 from reports.evidence.items import Part
 from reports.models import Annotation, AnnotationKind
@@ -97,7 +97,7 @@ def _render_form(request: HttpRequest, *, form: forms.Form, metric: Metric, titl
 @permission_required(Perm.MANAGE_FRAMEWORK)
 def rebase_new(request: HttpRequest, code: str) -> HttpResponse:
     framework = framework_or_404()
-    metric = get_object_or_404(Metric.objects.in_scope(), code=code)
+    metric = metric_or_404(code, framework=framework)
     asked = request.GET.get("period", "")
     initial: dict[str, Any] = {}
     if asked:
@@ -169,8 +169,7 @@ def _note_quarters(metric: Metric, note: Annotation | None = None) -> list[tuple
 
 @permission_required(Perm.MANAGE_FRAMEWORK)
 def annotation_new(request: HttpRequest, code: str) -> HttpResponse:
-    framework_or_404()
-    metric = get_object_or_404(Metric.objects.in_scope(), code=code)
+    metric = metric_or_404(code, framework=framework_or_404())
     form = AnnotationForm(
         request.POST or None, initial={"kind": AnnotationKind.CONTEXT}, quarters=_note_quarters(metric)
     )

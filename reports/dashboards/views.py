@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
 from frameworks.models import Area, Framework
-from metrics.models import Metric, Rebase
+from metrics.models import Rebase
 from metrics.quarters import Quarter, QuarterError, period_label
 from metrics.rebases import RebaseError, rebase_record
 from reports import wording
@@ -20,6 +20,7 @@ from reports.dashboards.common import (
     area_asked,
     export_or_render,
     framework_or_404,
+    metric_or_404,
     page_asked,
     page_context,
     render_cached,
@@ -183,9 +184,9 @@ def _metric_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WI
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def metric_page(request: HttpRequest, code: str) -> HttpResponse:
     framework = framework_or_404()
-    metric = get_object_or_404(Metric.objects.select_related("agency").prefetch_related("rebases"), code=code)
-    area = area_asked(request, framework)
     snapshot = snapshot_asked(request)
+    metric = metric_or_404(code, framework=framework, snapshot=snapshot)
+    area = area_asked(request, framework)
     period = quarter_choice(request.GET.get("quarter"))
     can_rebase = has_perm(request.user, Perm.MANAGE_FRAMEWORK) and snapshot is None
 
@@ -198,8 +199,8 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
         context["show_all"] = show_all
         context["can_rebase"] = can_rebase
         if can_rebase:
-            context["manage_rebases"] = list(Rebase.objects.filter(metric__code=metric.code))
-            context["manage_notes"] = list(Annotation.objects.filter(metric__code=metric.code).select_related("area"))
+            context["manage_rebases"] = list(Rebase.objects.in_scope().filter(metric=metric))
+            context["manage_notes"] = list(Annotation.objects.in_scope().filter(metric=metric).select_related("area"))
         context["snapshot"] = snapshot
         context["snapshot_caption"] = evidence.source.caption
         return evidence, context
@@ -337,7 +338,7 @@ def priority_page(request: HttpRequest, code: str) -> HttpResponse:
 def metric_rebase(request: HttpRequest, code: str) -> HttpResponse:
     """The performance manager records a rebase the metric page suggested (with its reason)."""
     framework = framework_or_404()
-    metric = get_object_or_404(Metric, code=code)
+    metric = metric_or_404(code, framework=framework)
     back = f"{reverse('dashboard-metric', args=[metric.code])}?area={request.POST.get('area', '')}"
     try:
         period = Quarter.parse(request.POST.get("period", "")).end_date

@@ -36,8 +36,9 @@ from reports.narrative.editions import in_public_edition
 
 
 def published_snapshot(framework: Framework) -> Snapshot | None:
-    """The latest published snapshot of the framework (the only figures the public dashboard reads)."""
-    return Snapshot.objects.filter(framework=framework).order_by("-period", "-number").first()
+    """The latest published snapshot of the framework (the only figures the public dashboard reads), in the
+    current partnership."""
+    return Snapshot.objects.in_scope().filter(framework=framework).order_by("-period", "-number").first()
 
 
 @dataclass
@@ -48,6 +49,8 @@ class LocalIndex:
 
 
 def local_index() -> LocalIndex | None:
+    """The current partnership's framework, its latest published snapshot and its local areas (None: no
+    framework is loaded)."""
     framework = current_framework()
     if framework is None:
         return None

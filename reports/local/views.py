@@ -1,4 +1,8 @@
-"""The public dashboard by local area: no login, the latest published snapshot only, suppressed figures."""
+"""The public dashboard by local area: no login, the latest published snapshot only, suppressed figures.
+
+One partnership's pages: ``/public/<partnership>/areas/…`` names it (the middleware works in it), and
+``/public/areas/…`` is the partnership of the request (the installation's default one for a visitor). Links
+between the pages stay in the partnership (its path, unless it is the default one)."""
 
 from __future__ import annotations
 
@@ -6,21 +10,51 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 
+from accounts.partnerships import is_default
+from accounts.tenancy import current_partnership
+from frameworks.models import Area
 from metrics.stats.suppression import SYMBOLS
 from reports import wording
 from reports.dashboards.common import export
 from reports.local.selectors import LocalPage, local_area_or_none, local_index, local_page, published_snapshot
 
 
-def public_local_index(request: HttpRequest) -> HttpResponse:
+def _links(partnership: str | None, areas: list[Area]) -> dict[str, Any]:
+    """The addresses of the index, each local area and the published reports in the partnership of the page:
+    its own paths when it is named in the path or is not the default one; else the installation's."""
+    if partnership is None:
+        current = current_partnership()
+        partnership = None if is_default(current) else current.code
+    if partnership is None:
+        return {
+            "index_url": reverse("public-local-index"),
+            "area_urls": {a.code: reverse("public-local-area", args=[a.code]) for a in areas},
+            "reports_url": reverse("public-reports"),
+        }
+    try:  # the partnership's published reports (no link while the reports pages cannot name it)
+        reports_url: str | None = reverse("partnership-public-reports", args=[partnership])
+    except NoReverseMatch:
+        reports_url = None
+    return {
+        "index_url": reverse("partnership-public-local-index", args=[partnership]),
+        "area_urls": {a.code: reverse("partnership-public-local-area", args=[partnership, a.code]) for a in areas},
+        "reports_url": reports_url,
+    }
+
+
+def public_local_index(request: HttpRequest, partnership: str | None = None) -> HttpResponse:
+    """The local areas of the partnership's home area (``partnership``: the code in the path, if any)."""
     index = local_index()
     if index is None:
         raise Http404("No framework is loaded yet.")
-    return render(request, "reports/local_index.html", {"index": index})
+    return render(request, "reports/local_index.html", {"index": index, **_links(partnership, index.areas)})
 
 
-def public_local_area(request: HttpRequest, code: str) -> HttpResponse:
+def public_local_area(request: HttpRequest, code: str, partnership: str | None = None) -> HttpResponse:
+    """A local area's page from the partnership's latest published snapshot (``?format=csv`` or ``xlsx``:
+    its figures)."""
     index = local_index()
     if index is None or index.snapshot is None:
         raise Http404("Nothing is published yet.")
@@ -48,6 +82,7 @@ def public_local_area(request: HttpRequest, code: str) -> HttpResponse:
         "short": wording.VARIATION_SHORT,
         "illustrative_text": wording.ILLUSTRATIVE,
         "legend": list(SYMBOLS.items()),
+        **_links(partnership, index.areas),
     }
     return render(request, "reports/local_area.html", context)
 

@@ -78,7 +78,12 @@ PACKS = {
     "public-pack",
     "pack-retry",
 }  # test_packs.py, test_board_pack.py
-LOCAL = {"public-local-index", "public-local-area"}  # public, no login: test_local_dashboards.py
+LOCAL = {  # public, no login: test_local_dashboards.py, test_dashboards_partnerships.py
+    "public-local-index",
+    "public-local-area",
+    "partnership-public-local-index",
+    "partnership-public-local-area",
+}
 RETURNS = {  # role rules in tests/metrics/test_return_views.py
     "returns",
     "round-open",
