@@ -2,11 +2,12 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from accounts.access import Perm, has_perm, user_role
+from accounts.access import Perm, has_perm, user_partnerships, user_role
 
 
 def access(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
     return {
         "user_role": user_role(user),
         "can_use_admin": has_perm(user, Perm.USE_ADMIN),
@@ -14,4 +15,9 @@ def access(request: HttpRequest) -> dict[str, Any]:
         "can_see_audit": has_perm(user, Perm.VIEW_AUDIT),
         "can_manage": has_perm(user, Perm.MANAGE_FRAMEWORK),
         "can_manage_users": has_perm(user, Perm.MANAGE_USERS),
+        "can_manage_sharing": has_perm(user, Perm.MANAGE_SHARING),
+        # The partnership switcher in the header: the one the page is in, and the user's others (the middleware
+        # read them already, so no query here but a superuser's list of every partnership).
+        "current_partnership": getattr(request, "partnership", None) if signed_in else None,
+        "my_partnerships": user_partnerships(user) if signed_in else [],
     }
