@@ -35,6 +35,7 @@ class Perm(enum.StrEnum):
     VIEW_REPORTS = "view_reports"
     USE_ADMIN = "use_admin"
     MANAGE_USERS = "manage_users"  # invite users, change their role and agency, deactivate them
+    MANAGE_SHARING = "manage_sharing"  # share the partnership's published figures with its region, or stop
 
 
 # Permissions that are limited to the user's own agency.

@@ -34,6 +34,7 @@ class AuditAction(models.TextChoices):
     USER_DEACTIVATED = "user.deactivated", "User deactivated"
     USER_REACTIVATED = "user.reactivated", "User reactivated"
     USER_PASSWORD_SET = "user.password_set", "Password set from an invitation link"
+    PARTNERSHIP_SHARING_CHANGED = "partnership.sharing_changed", "Sharing of published figures with the region changed"
     # The framework file
     FRAMEWORK_FILE_CREATED = "framework_file.created", "Created from the framework file"
     FRAMEWORK_FILE_UPDATED = "framework_file.updated", "Updated from the framework file"

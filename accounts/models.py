@@ -260,7 +260,13 @@ class Partnership(models.Model):
     shares_published_with_region = models.BooleanField(
         default=False,
         help_text="The owner's choice to let the region's other partnerships read its published snapshots and "
-        "reports (never anything unpublished). Recorded now; read once the regional view exists.",
+        "reports (never anything unpublished) in the regional view.",
+    )
+    region = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The region the partnership belongs to (an area name such as “West Midlands”): the regional view "
+        "puts it beside the partnerships of the same region that share their published figures. Empty: none.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import sharing_views, views
 
 urlpatterns = [
     path("manage/", views.manage_home, name="manage"),
+    path("manage/sharing/", sharing_views.sharing_page, name="manage-sharing"),
     path("manage/users/", views.user_list, name="manage-users"),
     path("manage/users/invite/", views.user_invite_page, name="manage-user-invite"),
     path("manage/users/<int:pk>/", views.user_edit_page, name="manage-user-edit"),

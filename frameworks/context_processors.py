@@ -2,12 +2,13 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from accounts.access import Perm, has_perm, user_role
+from accounts.access import Perm, has_perm, user_partnerships, user_role
 from accounts.partnerships import several_partnerships
 
 
 def access(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
     return {
         "user_role": user_role(user),
         # Lazy: the query saying whether the admin is the host's alone is asked only of a manager's navigation.
@@ -16,6 +17,11 @@ def access(request: HttpRequest) -> dict[str, Any]:
         "can_see_audit": has_perm(user, Perm.VIEW_AUDIT),
         "can_manage": has_perm(user, Perm.MANAGE_FRAMEWORK),
         "can_manage_users": has_perm(user, Perm.MANAGE_USERS),
+        "can_manage_sharing": has_perm(user, Perm.MANAGE_SHARING),
+        # The partnership switcher in the header: the one the page is in, and the user's others (the middleware
+        # read them already, so no query here but a superuser's list of every partnership).
+        "current_partnership": getattr(request, "partnership", None) if signed_in else None,
+        "my_partnerships": user_partnerships(user) if signed_in else [],
     }
 
 

@@ -10,6 +10,7 @@ from reports.dashboards import views as dashboards
 from reports.local import views as local_views
 from reports.narrative import views as report_views
 from reports.packs import views as pack_views
+from reports.regional import views as regional_views
 from reports.snapshots import views as snapshot_views
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("dashboard/notes/<int:pk>/", manage.annotation_edit, name="metric-note-edit"),
     path("dashboard/notes/<int:pk>/remove/", manage.annotation_delete, name="metric-note-remove"),
     path("dashboard/fairness/", fairness.fairness_page, name="dashboard-fairness"),
+    path("region/", regional_views.regional_page, name="regional"),
     path("snapshots/", snapshot_views.snapshot_list, name="snapshots"),
     path("snapshots/publish/", snapshot_views.snapshot_create, name="snapshot-create"),
     path("snapshots/<int:pk>/", snapshot_views.snapshot_detail, name="snapshot-detail"),

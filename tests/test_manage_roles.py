@@ -5,7 +5,7 @@ open to anyone holding a link."""
 import pytest
 from django.urls import reverse
 
-from accounts.models import Role
+from accounts.models import Partnership, Role
 from accounts.users import user_invite
 from metrics.models import Metric, Rebase
 from reports.models import Annotation
@@ -28,6 +28,7 @@ def _urls(o):
     return {
         "manage": reverse("manage"),
         "manage-users": reverse("manage-users"),
+        "manage-sharing": reverse("manage-sharing"),
         "manage-user-invite": reverse("manage-user-invite"),
         "manage-user-edit": reverse("manage-user-edit", args=[o["user"].pk]),
         "manage-framework": reverse("manage-framework"),
@@ -43,6 +44,7 @@ def _urls(o):
 GET_NAMES = [
     "manage",
     "manage-users",
+    "manage-sharing",
     "manage-user-invite",
     "manage-user-edit",
     "manage-framework",
@@ -83,6 +85,7 @@ def test_nobody_else_can_post_a_management_change(client, users, objects, role):
         (urls["metric-note-edit"], {"period": START.shift(5).end_date.isoformat(), "kind": "context", "text": "y"}),
         (urls["metric-note-remove"], {}),
         (urls["manage-framework"], {"confirm": "1", "text": "", "digest": ""}),
+        (urls["manage-sharing"], {"shares": "yes"}),
     ]
     for url, data in posts:
         response = client.post(url, data)
@@ -90,6 +93,7 @@ def test_nobody_else_can_post_a_management_change(client, users, objects, role):
     objects["user"].refresh_from_db()
     assert objects["user"].is_active and objects["user"].role == Role.BOARD_MEMBER
     assert Rebase.objects.count() == 1 and Annotation.objects.get().text == "Note"
+    assert not Partnership.objects.filter(shares_published_with_region=True).exists()
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -55,21 +55,72 @@ def test_seed_demo_loads_real_figures_and_is_idempotent(client):
         "courts-analyst": "analyst",
         "probation-analyst": "analyst",
         "victims-analyst": "analyst",
+        "regional": "board_member",
     }
     assert all(u.email.endswith("@demo.pcc-perf.example") for u in User.objects.filter(is_active=True))
 
+    region_before = _region_state()
+
     again = io.StringIO()
     call_command("seed_demo", stdout=again)
+    assert _region_state() == region_before  # the second partnership is idempotent too
+    assert "lcjb-west-mercia-demo: 0 created, 0 updated" in again.getvalue()
     assert Observation.objects.count() == count
     assert "Observations created: 0" in again.getvalue()
     assert "0 created, 0 updated" in again.getvalue()
-    assert Framework.objects.get().version == 1
+    assert Framework.objects.in_scope().get().version == 1
 
     assert client.login(username="board", password="demo-pass-2024")
     html = client.get(reverse("home")).content.decode()
     assert "Staffordshire" in html and "Police recorded crime (excluding fraud)" in html
     assert "21,212" in html and "2023/24 Q4" in html  # OFF01, the latest quarter in the source
     assert "(England and Wales)" in html  # national-only metrics show the national figure, labelled
+    _the_region_side_by_side(client)
+
+
+def _region_state():
+    from accounts.models import AuditEvent, Membership, Partnership
+    from reports.models import Snapshot
+
+    return (
+        sorted(Partnership.objects.values_list("code", "name", "region", "shares_published_with_region")),
+        sorted(Framework.objects.values_list("partnership__code", "code", "version")),
+        sorted(Snapshot.objects.values_list("framework__code", "period", "number", "observation_count")),
+        sorted(Membership.objects.values_list("partnership__code", "user__username", "role")),
+        AuditEvent.objects.filter(action="partnership.sharing_changed").count(),
+    )
+
+
+def _the_region_side_by_side(client):
+    """Two partnerships of the West Midlands on the same shared published data: Staffordshire (the default
+    partnership, the demo as it always was) and West Mercia, both sharing; ``regional`` is a board member of both."""
+    from accounts.models import Membership, Partnership
+    from accounts.partnerships import default_partnership
+    from reports.models import Snapshot
+
+    ours, theirs = default_partnership(), Partnership.objects.get(code="west-mercia")
+    assert (ours.name, ours.region, ours.shares_published_with_region) == (
+        "Staffordshire LCJB (demo)",
+        "West Midlands",
+        True,
+    )
+    assert (theirs.region, theirs.shares_published_with_region) == ("West Midlands", True)
+    neighbour = Framework.objects.in_scope(theirs).get()
+    assert neighbour.home_area.code == "west-mercia"
+    codes = set(neighbour.placements.values_list("metric__code", flat=True))
+    assert {"OFF01", "OFF02", "VW06"} <= codes and "VW01" not in codes  # shared official statistics only
+    assert Snapshot.objects.in_scope(theirs).exists()
+    assert sorted(Membership.objects.filter(user__username="regional").values_list("partnership__code", "role")) == [
+        ("default", "board_member"),
+        ("west-mercia", "board_member"),
+    ]
+    assert client.login(username="regional", password="demo-pass-2024")
+    html = client.get(reverse("regional")).content.decode()
+    assert "Staffordshire LCJB (demo) (yours)" in html and "West Mercia LCJB (demo)" in html
+    assert "21,212" in html and "19,545" in html  # OFF01, 2023/24 Q4: Staffordshire and West Mercia
+    assert '<option value="west-mercia">West Mercia LCJB (demo)</option>' in html  # the switcher
+    html = client.get(reverse("regional"), {"partnership": "west-mercia"}).content.decode()
+    assert "West Mercia LCJB (demo) (yours)" in html and "21,212" in html
 
 
 def _rows(path):
@@ -114,7 +165,7 @@ def test_the_demo_is_read_as_at_one_quarter_with_every_priority_filled(client):
     from reports.models import Report, Snapshot
 
     call_command("seed_demo", stdout=io.StringIO())
-    framework = Framework.objects.get()
+    framework = Framework.objects.in_scope().get()  # the default partnership's (the neighbour has its own)
     # Approved data stops at the demo's quarter: the pages default to it.
     assert Observation.objects.order_by("-period").values_list("period", flat=True).first() == DEMO_QUARTER.end_date
     data = overview(framework=framework, area=framework.home_area, source=LIVE)
@@ -133,9 +184,9 @@ def test_the_demo_is_read_as_at_one_quarter_with_every_priority_filled(client):
                 assert tile.finding.startswith("Illustrative figures"), tile.metric.code
     assert len(no_figures) <= 2, no_figures
 
-    snapshot = Snapshot.objects.get(period=DEMO_QUARTER.end_date)
+    snapshot = Snapshot.objects.in_scope().get(period=DEMO_QUARTER.end_date)
     assert Report.objects.get(snapshot=snapshot).state == "draft"
-    round_ = CollectionRound.objects.get()
+    round_ = CollectionRound.objects.in_scope().get()
     assert round_.period == DEMO_QUARTER.shift(1).end_date
     assert round_.due_date > timezone.localdate()
     states = dict(Return.objects.filter(round=round_).values_list("agency__code", "state"))

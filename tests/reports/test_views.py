@@ -22,6 +22,8 @@ ROLES = ["anonymous", "analyst", "board_member", "performance_manager", "no_role
 # Every named view and what each role gets: a status code, or "login" for a redirect to the login page.
 EXPECTED = {
     "home": {"anonymous": "login", "analyst": 200, "board_member": 200, "performance_manager": 200, "no_role": 403},
+    # the regional view (figures and permissions across partnerships: test_regional.py)
+    "regional": {"anonymous": "login", "analyst": 200, "board_member": 200, "performance_manager": 200, "no_role": 403},
     "login": dict.fromkeys(ROLES, 200),
     "login-refused": dict.fromkeys(ROLES, 200),
     # Sign-in with an identity provider: off unless configured (tests/accounts/test_oidc.py turns it on).

@@ -8,6 +8,12 @@ The demo is read "as at" one quarter, ``DEMO_QUARTER``, the latest one the main 
   sources hold for that quarter and the illustrative local returns;
 - later figures in the files (stop and search runs to 2024/25 Q3) are left out, so no page mixes quarters.
 
+Two partnerships of one region share the same published official statistics, so the regional view has something
+to show: the demo's partnership (the installation's default one, Staffordshire) and a neighbour, West Mercia, with
+a smaller framework of the shared official-statistics measures (``neighbour_framework_text``) and a published
+snapshot of the same quarter; both share their published figures with the West Midlands, and the ``regional``
+log-in is a board member of both.
+
 Idempotent: running it again changes nothing.
 """
 
@@ -19,13 +25,17 @@ import io
 from pathlib import Path
 from typing import Any
 
+import yaml
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.access import system_actor
-from accounts.models import Agency, Role, User
+from accounts.models import Agency, Membership, Partnership, Role, User
+from accounts.partnerships import default_partnership
+from accounts.sharing import partnership_sharing_set
+from accounts.tenancy import partnership_scope
 from frameworks.models import Framework
 from frameworks.selectors import local_areas
 from metrics.catalogue.load import framework_load
@@ -66,7 +76,23 @@ DEMO_USERS: list[tuple[str, str, str, str | None]] = [
     ("courts-analyst", "Courts analyst", Role.ANALYST, "hmcts"),
     ("probation-analyst", "Probation analyst", Role.ANALYST, "probation"),
     ("victims-analyst", "Victim services analyst", Role.ANALYST, "victim-services"),
+    ("regional", "Regional board member", Role.BOARD_MEMBER, None),  # also of the neighbour (NEIGHBOUR_USERS)
 ]
+# The region of the demo's two partnerships, and the names the demo gives them.
+DEMO_REGION = "West Midlands"
+DEMO_PARTNERSHIP_NAME = "Staffordshire LCJB (demo)"
+NEIGHBOUR_CODE, NEIGHBOUR_NAME = "west-mercia", "West Mercia LCJB (demo)"
+NEIGHBOUR_FRAMEWORK = {
+    "code": "lcjb-west-mercia-demo",
+    "name": "West Mercia LCJB Performance Framework (demo)",
+    "home_area": "west-mercia",
+    "partnership": NEIGHBOUR_CODE,
+}
+# The official statistics the demo files publish for West Mercia too: the neighbour's framework places these
+# (the same shared measures as the demo's framework, so the regional view puts the two side by side).
+NEIGHBOUR_METRICS = ["FAIR05", "FAIR06", "EFF09", "VW06", "VW07", "OFF01", "OFF02", "OFF08", "OFF09"]
+# The neighbour's users: (username, role); their role in the default partnership is in DEMO_USERS.
+NEIGHBOUR_USERS = [("regional", Role.BOARD_MEMBER)]
 DEMO_PASSWORD = "demo-pass-2024"  # noqa: S105 - documented local demo password
 DEMO_MAIL_DOMAIN = "demo.pcc-perf.example"  # a reserved domain: no e-mail can leave for it
 PUBLISH_REASON = "Demo: the figures were loaded from published statistics, not collected through a round of returns."
@@ -109,6 +135,22 @@ def _home_rows(content: bytes, home: set[str]) -> bytes:
     return _csv(kept) if len(kept) > 1 else b""
 
 
+def neighbour_framework_text() -> str:
+    """The neighbour's framework file: its own code, partnership and home area, with the demo framework's
+    definitions of ``NEIGHBOUR_METRICS`` copied as they are (they are shared measures: one definition for every
+    partnership, so loading either file never changes the other's)."""
+    demo = yaml.safe_load(DEMO_FRAMEWORK.read_text(encoding="utf-8"))
+    priorities = []
+    for priority in demo["priorities"]:
+        metrics = [m for m in priority["metrics"] if m["code"] in NEIGHBOUR_METRICS]
+        if metrics:
+            priorities.append({**priority, "metrics": metrics})
+    doc = {"framework": NEIGHBOUR_FRAMEWORK, "priorities": priorities}
+    return "# The demo's neighbour (seed_demo): made from demo_framework.yaml.\n" + yaml.safe_dump(
+        doc, sort_keys=False, allow_unicode=True
+    )
+
+
 class Command(BaseCommand):
     help = "Load the demo framework, its real published data, users and a quarter in progress. Idempotent."
 
@@ -143,6 +185,7 @@ class Command(BaseCommand):
         users_created = self._users()
         self.stdout.write(f"Demo users: {users_created} created. Observations created: {total_created}")
         self._quarter_in_progress(framework, next_quarter)
+        self._neighbour()
 
     def _users(self) -> int:
         created = 0
@@ -166,7 +209,7 @@ class Command(BaseCommand):
 
     def _quarter_in_progress(self, framework: Framework, next_quarter: dict[str, list[bytes]]) -> None:
         """The snapshot and draft report of the demo's quarter, and the next quarter's round part-way through."""
-        if Snapshot.objects.filter(period=DEMO_QUARTER.end_date).exists():
+        if Snapshot.objects.filter(framework=framework, period=DEMO_QUARTER.end_date).exists():
             self.stdout.write(f"{DEMO_QUARTER.label}: snapshot already published; round already set up.")
             return
         manager = User.objects.get(username="manager")
@@ -206,3 +249,45 @@ class Command(BaseCommand):
                     ret = returns.return_send_back(actor=manager, return_obj=ret, reason=SEND_BACK_REASON)
             states.append(f"{ret.agency.code} {ret.get_state_display().lower()} ({ret.values.count()} values)")
         self.stdout.write(f"{following.label} round open, due {round_.due_date:%d %B %Y}: " + "; ".join(states))
+
+    def _neighbour(self) -> None:
+        """The second partnership of the region: its framework of shared measures, its published snapshot of the
+        demo's quarter, sharing turned on for both, and the regional board member."""
+        ours = default_partnership()
+        changed = []
+        if ours.name == "Default partnership":  # the migration's name: the demo names it (a host's name stays)
+            ours.name = DEMO_PARTNERSHIP_NAME
+            changed.append("name")
+        if not ours.region:
+            ours.region = DEMO_REGION
+            changed.append("region")
+        if changed:
+            ours.save(update_fields=changed)
+        neighbour, _ = Partnership.objects.get_or_create(
+            code=NEIGHBOUR_CODE, defaults={"name": NEIGHBOUR_NAME, "region": DEMO_REGION}
+        )
+        with partnership_scope(neighbour):
+            try:
+                result = framework_load(text=neighbour_framework_text())
+            except FrameworkFileError as exc:
+                raise CommandError("neighbour's framework rejected:\n" + "\n".join(exc.errors)) from None
+            framework = result.framework
+            published = "already published"
+            if not Snapshot.objects.filter(framework=framework, period=DEMO_QUARTER.end_date).exists():
+                snapshot = snapshot_publish(
+                    actor=system_actor(), framework=framework, period=DEMO_QUARTER.end_date, reason=PUBLISH_REASON
+                )
+                published = f"snapshot {snapshot.number} published"
+        for partnership in (ours, neighbour):
+            if not partnership.shares_published_with_region:
+                partnership_sharing_set(actor=system_actor(), partnership=partnership, shares=True)
+        added = 0
+        for username, role in NEIGHBOUR_USERS:
+            user = User.objects.get(username=username)
+            _, created = Membership.objects.get_or_create(partnership=neighbour, user=user, defaults={"role": role})
+            added += created
+        self.stdout.write(
+            f"{neighbour.name} ({DEMO_REGION}): framework {framework.code}: {result.created} created, "
+            f"{result.updated} updated, {result.unchanged} unchanged; {DEMO_QUARTER.label} {published}; "
+            f"sharing with the region on for both; {added} memberships added"
+        )
