@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
 
+from accounts.access import system_actor
 from accounts.audit import AuditAction, record
 from accounts.models import Agency, AgencyContacts, ApiToken, AuditEvent, Membership, Partnership, Role, User
 from accounts.tenancy import partnership_scope
@@ -341,6 +342,7 @@ def build_world() -> World:
         code=settings.PCC_PERF_DEFAULT_PARTNERSHIP, defaults={"name": "Staffordshire LCJB"}
     )
     west_mercia = Partnership.objects.create(code=WM_CODE, name="West Mercia LCJB")
+    system_actor()  # made now: the commands' actor appearing later is no change to either partnership
     police, _ = Agency.objects.get_or_create(code="police", defaults={"name": "Police"})
     cps, _ = Agency.objects.get_or_create(code="cps", defaults={"name": "Crown Prosecution Service"})
     england = Area.objects.create(code="england-wales", name="England and Wales", type=AreaType.NATIONAL)
