@@ -40,7 +40,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import AuditEvent
+from accounts.models import ApiToken, AuditEvent
 from metrics.models import ImportBatch, Observation
 
 from .partnership_world import HOME, OTHER, PUBLISHED, QUARTERS, SECRET, World, build_world, fingerprint
@@ -276,13 +276,13 @@ URLS: dict[str, U] = {
 # The admin's objects a partnership owns: their change, delete and history pages are asked with the other's id.
 ADMIN_OBJECTS: dict[str, Callable[[World, str], Any]] = {
     "accounts/user": lambda w, them: w[them].users["analyst"].pk,
-    "accounts/auditevent": lambda w, them: AuditEvent.objects.filter(partnership=w[them].partnership).first().pk,
-    "accounts/apitoken": lambda w, them: w[them].token.pk,
+    "accounts/auditevent": lambda w, them: AuditEvent.objects.filter(partnership=w[them].partnership)[0].pk,
+    "accounts/apitoken": lambda w, them: ApiToken.objects.filter(partnership=w[them].partnership)[0].pk,
     "accounts/partnership": lambda w, them: w[them].partnership.pk,
     "frameworks/framework": lambda w, them: w[them].framework.pk,
     "metrics/metric": lambda w, them: w[them].unique.pk,
-    "metrics/observation": lambda w, them: Observation.objects.filter(metric=w[them].unique).first().pk,
-    "metrics/importbatch": lambda w, them: ImportBatch.objects.filter(partnership=w[them].partnership).first().pk,
+    "metrics/observation": lambda w, them: Observation.objects.filter(metric=w[them].unique)[0].pk,
+    "metrics/importbatch": lambda w, them: ImportBatch.objects.filter(partnership=w[them].partnership)[0].pk,
     "reports/snapshot": lambda w, them: w[them].snapshot.pk,
     "reports/annotation": lambda w, them: w[them].note_shared.pk,
 }
