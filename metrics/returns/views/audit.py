@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -15,6 +16,8 @@ from accounts.access import Perm, permission_required
 from accounts.audit import AuditAction
 from accounts.downloads import csv_bytes, download
 from accounts.models import Agency, AuditEvent
+from accounts.partnerships import is_default
+from accounts.tenancy import current_partnership
 from metrics.audit_trail import AuditFilters, audit_events, audit_lines
 from metrics.models import Metric
 
@@ -40,6 +43,16 @@ CSV_LIMIT = 50_000
 CSV_CHUNK = 2_000
 
 
+def in_partnership(events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    """The events of the current partnership's trail: those filed in it, and for the default partnership those
+    filed in none (the installation's shared data, and events from before partnerships)."""
+    partnership = current_partnership()
+    mine = Q(partnership=partnership)
+    if is_default(partnership):
+        mine |= Q(partnership__isnull=True)
+    return events.filter(mine)
+
+
 class AuditFilterForm(forms.Form):
     """The trail's filters, from the query string. Every field is optional; a bad one is named, never ignored."""
 
@@ -60,7 +73,9 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, scope: Agency | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Whose events the user may see: an analyst is offered the people in their own agency's trail only.
-        visible = audit_events(filters=AuditFilters(agency=scope)) if scope is not None else AuditEvent.objects.all()
+        visible = in_partnership(
+            audit_events(filters=AuditFilters(agency=scope)) if scope is not None else AuditEvent.objects.all()
+        )
         people = (
             visible.exclude(actor_username="")
             .order_by("actor_username")
@@ -69,7 +84,7 @@ class AuditFilterForm(forms.Form):
         )
         cast(forms.ChoiceField, self.fields["actor"]).choices = [("", "Anyone"), *((n, n) for n in sorted(people))]
         cast(forms.ChoiceField, self.fields["action"]).choices = [("", "Any action"), *AuditAction.choices]
-        metrics = Metric.objects.order_by("code").only("code", "name")
+        metrics = Metric.objects.in_scope().order_by("code").only("code", "name")
         if scope is not None:
             metrics = metrics.filter(agency=scope)
             del self.fields["agency"]  # an analyst sees their own agency's trail only
@@ -110,7 +125,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         metric=data.get("metric") or "",
         return_id=return_obj.pk if return_obj is not None else None,
     )
-    events = audit_events(filters=filters)
+    events = in_partnership(audit_events(filters=filters))
     if valid and fmt == "csv":
         return download(csv_bytes(AUDIT_HEADER, _csv_rows(events)), "audit.csv")
     paginator = Paginator(events, PAGE_SIZE)
