@@ -156,8 +156,8 @@ class BoardQueue:
 
 
 def manager_queue(*, today: dt.date | None = None) -> ManagerQueue:
-    """Returns awaiting approval, late agencies, the latest round's readiness to publish, reports still in
-    draft or review, and the packs built lately. A fixed number of queries."""
+    """The current partnership's returns awaiting approval, late agencies, the latest round's readiness to
+    publish, reports still in draft or review, and the packs built lately. A fixed number of queries."""
     latest = latest_round()
     return ManagerQueue(
         awaiting=awaiting_approval(),
@@ -165,12 +165,14 @@ def manager_queue(*, today: dt.date | None = None) -> ManagerQueue:
         round=latest,
         readiness=readiness(period=latest.period) if latest is not None else None,
         reports=list(
-            Report.objects.exclude(state=ReportState.PUBLISHED)
+            Report.objects.in_scope()
+            .exclude(state=ReportState.PUBLISHED)
             .select_related("snapshot")
             .order_by("-snapshot__period", "-snapshot__number")
         ),
         packs=list(
-            BoardPack.objects.filter(state=PackState.READY)
+            BoardPack.objects.in_scope()
+            .filter(state=PackState.READY)
             .select_related("report__snapshot")
             .defer("pdf", "docx", "report__executive_summary", "report__public_summary")
             .order_by("-finished_at", "-created_at")[:RECENT_PACKS]
@@ -179,10 +181,11 @@ def manager_queue(*, today: dt.date | None = None) -> ManagerQueue:
 
 
 def board_queue() -> BoardQueue:
-    """The latest published report, its board pack and what changed since the snapshot before it. A fixed
-    number of queries."""
+    """The current partnership's latest published report, its board pack and what changed since the snapshot
+    before it. A fixed number of queries."""
     report = (
-        Report.objects.filter(state=ReportState.PUBLISHED)
+        Report.objects.in_scope()
+        .filter(state=ReportState.PUBLISHED)
         .select_related("snapshot")
         .order_by("-published_at", "-pk")
         .first()
@@ -197,7 +200,8 @@ def board_queue() -> BoardQueue:
     )
     snapshot = report.snapshot
     previous = (
-        Snapshot.objects.filter(published_at__lt=snapshot.published_at)
+        Snapshot.objects.in_scope()
+        .filter(published_at__lt=snapshot.published_at)
         .defer("framework_file", "annotations")
         .order_by("-published_at", "-pk")
         .first()
