@@ -273,6 +273,8 @@ def test_the_managers_home_queue_is_the_current_partnerships(client, late):
     html = client.get(reverse("home")).content.decode()
     assert detail_url(late["b_return"]) in html and detail_url(b_hmpps) in html  # both late
     assert detail_url(late["a_return"]) not in html and detail_url(a_hmpps) not in html
+    ready = html.split('id="q-ready"')[1].split("</section>")[0]
+    assert "2 of 2 returns not yet approved" in ready  # West Mercia's two, not the default partnership's
     with partnership_scope(late["west"]):
         assert selectors.awaiting_approval() == []
         assert {q.return_obj.pk for q in selectors.late_returns()} == {late["b_return"].pk, b_hmpps.pk}
