@@ -438,3 +438,17 @@ def test_the_home_queues_show_only_the_partnerships_reports_and_packs(client, tw
     html = client.get(reverse("home")).content.decode()
     assert "No report has been published yet." in html
     assert not [link for link in links if link in html]
+
+
+def test_a_stopped_upload_is_failed_in_its_own_partnership_by_the_sweep(two):
+    """The worker's sweep (every partnership's uploads, outside any scope) fails each in its own partnership."""
+    from metrics.returns.uploads import uploads_recover
+
+    stale = timezone.now() - dt.timedelta(hours=1)
+    for up in (two["a_upload"], two["b_upload"]):
+        ReturnUpload.objects.filter(pk=up.pk).update(state=UploadState.CHECKING, heartbeat_at=stale, task_id="")
+    assert sorted(uploads_recover()) == sorted([two["a_upload"].pk, two["b_upload"].pk])
+    failed = dict(
+        AuditEvent.objects.filter(action=AuditAction.UPLOAD_FAILED).values_list("object_id", "partnership__code")
+    )
+    assert failed == {str(two["a_upload"].pk): default_partnership().code, str(two["b_upload"].pk): WEST}
