@@ -452,3 +452,18 @@ def test_a_stopped_upload_is_failed_in_its_own_partnership_by_the_sweep(two):
         AuditEvent.objects.filter(action=AuditAction.UPLOAD_FAILED).values_list("object_id", "partnership__code")
     )
     assert failed == {str(two["a_upload"].pk): default_partnership().code, str(two["b_upload"].pk): WEST}
+
+
+def test_the_round_opened_email_goes_to_the_partnerships_contacts(two, mailoutbox, django_capture_on_commit_callbacks):
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True), partnership_scope(two["west"]):
+        opened = round_open(
+            actor=two["west_manager"],
+            framework=two["west_framework"],
+            period=dt.date(2024, 9, 30),
+            due_date=dt.date(2024, 10, 31),
+        )
+    (mail,) = mailoutbox  # West Mercia's police analyst; nobody at hmpps in West Mercia
+    assert mail.to == ["analyst@wm-police.example"]
+    police = opened.returns.get(agency=two["police"])
+    assert f"/returns/{police.pk}/?partnership={WEST}" in mail.body
