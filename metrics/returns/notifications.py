@@ -1,4 +1,9 @@
-"""E-mails about returns (Django's e-mail framework; the console backend locally)."""
+"""E-mails about returns (Django's e-mail framework; the console backend locally).
+
+Each is about one partnership's round or return, and is written inside that partnership (``accounts.tenancy``),
+derived from the round: its recipients are that partnership's contacts and managers, and a link to a return of
+a partnership other than the default one names it (``?partnership=``), so it opens there.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.contacts import agency_contacts
-from accounts.models import Role, User
+from accounts.contacts import agency_contacts, partnership_users
+from accounts.models import Partnership, Role
+from accounts.partnerships import is_default
+from accounts.tenancy import current_partnership, partnership_scope
 from metrics.models import CollectionRound, Notification, Return, ReturnState
 
 logger = logging.getLogger(__name__)
@@ -34,19 +41,22 @@ def _analysts(agency_ids: set[int]) -> dict[int, list[str]]:
 
 
 def _managers() -> list[str]:
-    return list(
-        User.objects.filter(role=Role.PERFORMANCE_MANAGER, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    """The addresses of the current partnership's performance managers."""
+    return list(partnership_users(role=Role.PERFORMANCE_MANAGER).exclude(email="").values_list("email", flat=True))
 
 
-def _link(return_obj: Return) -> str:
-    return settings.PCC_PERF_SITE_URL.rstrip("/") + reverse("return-detail", args=[return_obj.pk])
+def _link(return_obj: Return, partnership: Partnership) -> str:
+    link = settings.PCC_PERF_SITE_URL.rstrip("/") + reverse("return-detail", args=[return_obj.pk])
+    return link if is_default(partnership) else f"{link}?partnership={partnership.code}"
 
 
 def round_opened(*, round_id: int) -> int:
-    round_ = CollectionRound.objects.get(pk=round_id)
+    round_ = CollectionRound.objects.select_related("partnership").get(pk=round_id)
+    with partnership_scope(round_.partnership):
+        return _round_opened(round_)
+
+
+def _round_opened(round_: CollectionRound) -> int:
     returns = list(round_.returns.select_related("agency"))
     emails = _analysts({r.agency_id for r in returns})
     messages = []
@@ -57,7 +67,7 @@ def round_opened(*, round_id: int) -> int:
                 (
                     f"pcc_perf: {round_.label} return open, due {round_.due_date:%d %B %Y}",
                     f"The {round_.label} data return for {r.agency.name} is open and due on "
-                    f"{round_.due_date:%A %d %B %Y}.\n\n{_link(r)}\n",
+                    f"{round_.due_date:%A %d %B %Y}.\n\n{_link(r, round_.partnership)}\n",
                     settings.DEFAULT_FROM_EMAIL,
                     to,
                 )
@@ -68,17 +78,29 @@ def round_opened(*, round_id: int) -> int:
     return _send(messages)
 
 
+def _return(return_id: int) -> Return:
+    """The return an e-mail is about, with its round's partnership (derived here: the e-mail is sent in it)."""
+    return Return.objects.select_related("round__partnership", "agency").get(pk=return_id)
+
+
 def return_decided(*, return_id: int, kind: str) -> int:
-    r = Return.objects.select_related("round", "agency").get(pk=return_id)
+    r = _return(return_id)
+    with partnership_scope(r.round.partnership):
+        return _return_decided(r, kind)
+
+
+def _return_decided(r: Return, kind: str) -> int:
     to = _analysts({r.agency_id}).get(r.agency_id, [])
     if not to:
         return 0
     if kind == "returned":
         subject = f"pcc_perf: {r.round.label} return returned for correction"
-        body = f"The commissioner's office returned your {r.round.label} return for correction:\n\n{r.reason}\n\n{_link(r)}\n"
+        body = f"The commissioner's office returned your {r.round.label} return for correction:\n\n{r.reason}\n\n{_link(r, r.round.partnership)}\n"
     else:
         subject = f"pcc_perf: {r.round.label} return approved"
-        body = f"Your {r.round.label} return for {r.agency.name} has been approved.\n\n{_link(r)}\n"
+        body = (
+            f"Your {r.round.label} return for {r.agency.name} has been approved.\n\n{_link(r, r.round.partnership)}\n"
+        )
     Notification.objects.create(kind=kind, return_obj=r, recipients=", ".join(to))
     return _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])
 
@@ -92,7 +114,7 @@ STANDING: dict[str, str] = {
 def return_reminder(*, return_id: int, to: list[str], sender: str) -> int:
     """A reminder a performance manager sent from the tracker (``services.return_remind``), to the addresses
     the page named."""
-    r = Return.objects.select_related("round", "agency").get(pk=return_id)
+    r = _return(return_id)
     due = r.round.due_date
     days = (due - timezone.localdate()).days
     when = f"was due on {due:%A %d %B %Y}" if days < 0 else f"is due on {due:%A %d %B %Y}"
@@ -101,20 +123,31 @@ def return_reminder(*, return_id: int, to: list[str], sender: str) -> int:
     )
     body = (
         f"{sender} at the commissioner's office asks for the {r.round.label} data return for {r.agency.name}, "
-        f"which {when}. {STANDING.get(r.state, '')}\n\n{_link(r)}\n"
+        f"which {when}. {STANDING.get(r.state, '')}\n\n{_link(r, r.round.partnership)}\n"
     )
     Notification.objects.create(kind="reminder", return_obj=r, recipients=", ".join(to))
     return _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])
 
 
-def send_reminders(*, today: dt.date | None = None) -> int:
-    """Due-in-3-days and late reminders, each sent once per return. Run daily (``send_return_reminders``)."""
+def send_reminders(*, today: dt.date | None = None, partnership: Partnership | None = None) -> int:
+    """Due-in-3-days and late reminders about the returns of ``partnership`` (the current one when None), each
+    sent once per return, to that partnership's contacts (and, when late, its managers). Run daily
+    (``send_return_reminders``, for every partnership)."""
     today = today or timezone.localdate()
-    open_returns = Return.objects.select_related("round", "agency").filter(
-        state__in=[ReturnState.DRAFT, ReturnState.RETURNED]
+    partnership = partnership or current_partnership()
+    with partnership_scope(partnership):
+        return _send_reminders(today, partnership)
+
+
+def _send_reminders(today: dt.date, partnership: Partnership) -> int:
+    open_returns = (
+        Return.objects.in_scope()
+        .select_related("round", "agency")
+        .filter(state__in=[ReturnState.DRAFT, ReturnState.RETURNED])
     )
     sent = 0
     emails = _analysts(set(open_returns.values_list("agency_id", flat=True)))
+    managers: list[str] | None = None
     for r in open_returns:
         days = (r.round.due_date - today).days
         if 0 <= days <= 3:
@@ -123,14 +156,17 @@ def send_reminders(*, today: dt.date | None = None) -> int:
             kind, subject = "late", f"pcc_perf: {r.round.label} return is late"
         else:
             continue
-        to = emails.get(r.agency_id, []) + (_managers() if kind == "late" else [])
+        if kind == "late" and managers is None:
+            managers = _managers()
+        to = emails.get(r.agency_id, []) + ((managers or []) if kind == "late" else [])
         try:
             with transaction.atomic():
                 Notification.objects.create(kind=kind, return_obj=r, recipients=", ".join(to))
         except IntegrityError:
             continue  # already sent
         body = (
-            f"The {r.round.label} return for {r.agency.name} was due on {r.round.due_date:%A %d %B %Y}.\n\n{_link(r)}\n"
+            f"The {r.round.label} return for {r.agency.name} was due on {r.round.due_date:%A %d %B %Y}.\n\n"
+            f"{_link(r, partnership)}\n"
         )
         if to:
             sent += _send([(subject, body, settings.DEFAULT_FROM_EMAIL, to)])

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Prefetch
 from django.utils import timezone
 
-from accounts.access import Perm, has_perm
+from accounts.access import Perm, has_perm, user_agency_id
 from accounts.audit import AuditAction
 from accounts.contacts import AgencyContactList
 from accounts.models import Agency, AuditEvent
@@ -159,7 +159,7 @@ def tracker(*, framework: Framework, agency: Agency | None = None, today: dt.dat
     owed_by_agency: dict[int, set[Key]] = defaultdict(set)
     for line in lines:
         owed_by_agency[line.metric.agency_id].add(line.key)
-    returns = Return.objects.select_related("round", "agency").order_by("-round__period", "agency__name")
+    returns = Return.objects.in_scope().select_related("round", "agency").order_by("-round__period", "agency__name")
     if agency is not None:
         returns = returns.filter(agency=agency)
     returns_list = list(returns)
@@ -183,7 +183,8 @@ def return_findings(*, return_obj: Return, values: list[ReturnValue] | None = No
 
 
 def history_for(*, lines: list[OwedLine], period: dt.date, quarters: int = 4) -> dict[Key, list[Observation | None]]:
-    """The approved values of the ``quarters`` before ``period`` for each line (None where missing)."""
+    """The approved values of the ``quarters`` before ``period`` for each line (None where missing). The lines
+    are the current framework's (``owed_lines``), so their metrics are the partnership's or shared ones."""
     quarter = Quarter.from_end_date(period)
     periods = [quarter.shift(-k).end_date for k in range(quarters, 0, -1)]
     found: dict[tuple[Key, dt.date], Observation] = {}
@@ -218,12 +219,12 @@ def last_reminders(*, agency_ids: set[int], since: dt.datetime | None = None) ->
         AuditEvent.objects.filter(
             action=AuditAction.RETURN_REMINDED,
             at__gt=since - REMIND_EVERY,
-            return_id__in=Return.objects.filter(agency_id__in=agency_ids).values("pk"),
+            return_id__in=Return.objects.in_scope().filter(agency_id__in=agency_ids).values("pk"),
         )
         .order_by()
         .values_list("return_id", "at")
     )
-    agency_of = dict(Return.objects.filter(pk__in={r for r, _ in events}).values_list("pk", "agency_id"))
+    agency_of = dict(Return.objects.in_scope().filter(pk__in={r for r, _ in events}).values_list("pk", "agency_id"))
     last: dict[int, dt.datetime] = {}
     for return_id, at in events:
         agency_id = agency_of[return_id]
@@ -233,11 +234,12 @@ def last_reminders(*, agency_ids: set[int], since: dt.datetime | None = None) ->
 
 
 def next_round(*, today: dt.date) -> tuple[Quarter, dt.date]:
-    """The quarter to open a round for and its suggested due date: the quarter after the latest round, else
-    after the latest approved figure (never the calendar's quarter: data lags it), else the last whole
-    quarter; due 30 days after the quarter ends and never sooner than two weeks from today."""
-    latest_round = CollectionRound.objects.aggregate(last=Max("period"))["last"]
-    latest_data = Observation.objects.aggregate(last=Max("period"))["last"]
+    """The quarter to open a round for in the current partnership and its suggested due date: the quarter after
+    its latest round, else after the latest approved figure it reads (never the calendar's quarter: data lags
+    it), else the last whole quarter; due 30 days after the quarter ends and never sooner than two weeks from
+    today."""
+    latest_round = CollectionRound.objects.in_scope().aggregate(last=Max("period"))["last"]
+    latest_data = Observation.objects.in_scope().aggregate(last=Max("period"))["last"]
     if latest_round is not None:
         quarter = Quarter.from_end_date(latest_round).shift(1)
     elif latest_data is not None:
@@ -289,13 +291,14 @@ class AnalystQueue:
         return len(self.due) + len(self.returned)
 
 
-def analyst_queue(*, framework: Framework | None, agency: Agency, today: dt.date | None = None) -> AnalystQueue:
-    """The agency's open returns (draft or returned for correction): due with days left, returned with the
-    reason, and the warnings still awaiting a comment. Queries: two, plus the checks' few for each open
-    return (an agency has one per open round, whatever the number of metrics)."""
+def analyst_queue(*, framework: Framework | None, agency: Agency | int, today: dt.date | None = None) -> AnalystQueue:
+    """The agency's open returns in the current partnership (draft or returned for correction): due with days
+    left, returned with the reason, and the warnings still awaiting a comment. Queries: two, plus the checks'
+    few for each open return (an agency has one per open round, whatever the number of metrics)."""
     today = today or timezone.localdate()
     open_returns = list(
-        Return.objects.filter(agency=agency, state__in=EDITABLE_STATES)
+        Return.objects.in_scope()
+        .filter(agency=agency, state__in=EDITABLE_STATES)
         .select_related("round", "agency")
         .prefetch_related(Prefetch("values", queryset=ReturnValue.objects.select_related("metric", "area", "category")))
         .order_by("round__due_date", "round__period")
@@ -325,17 +328,21 @@ def _value_label(value: ReturnValue | None) -> str:
 
 
 def awaiting_approval() -> list[Return]:
-    """Submitted returns, oldest submission first. One query."""
+    """The current partnership's submitted returns, oldest submission first. One query."""
     return list(
-        Return.objects.filter(state=ReturnState.SUBMITTED).select_related("round", "agency").order_by("submitted_at")
+        Return.objects.in_scope()
+        .filter(state=ReturnState.SUBMITTED)
+        .select_related("round", "agency")
+        .order_by("submitted_at")
     )
 
 
 def late_returns(*, today: dt.date | None = None) -> list[QueuedReturn]:
-    """Returns past their round's due date and not yet submitted. One query."""
+    """The current partnership's returns past their round's due date and not yet submitted. One query."""
     today = today or timezone.localdate()
     query = (
-        Return.objects.filter(state__in=EDITABLE_STATES, round__due_date__lt=today)
+        Return.objects.in_scope()
+        .filter(state__in=EDITABLE_STATES, round__due_date__lt=today)
         .select_related("round", "agency")
         .order_by("round__due_date", "agency__name")
     )
@@ -343,14 +350,17 @@ def late_returns(*, today: dt.date | None = None) -> list[QueuedReturn]:
 
 
 def latest_round() -> CollectionRound | None:
-    return CollectionRound.objects.order_by("-period").first()
+    """The current partnership's latest collection round."""
+    return CollectionRound.objects.in_scope().order_by("-period").first()
 
 
 def returns_to_do_count(user: Any) -> int:
-    """The number beside "Returns" in the navigation: submitted returns awaiting a manager's approval, or an
-    analyst's open returns (draft or returned). One query, none for a role without returns."""
+    """The number beside "Returns" in the navigation, in the current partnership: submitted returns awaiting a
+    manager's approval, or an analyst's open returns (draft or returned). One query, none for a role without
+    returns."""
     if has_perm(user, Perm.APPROVE_RETURN):
-        return Return.objects.filter(state=ReturnState.SUBMITTED).count()
-    if has_perm(user, Perm.SUBMIT_RETURN) and getattr(user, "agency_id", None):
-        return Return.objects.filter(agency_id=user.agency_id, state__in=EDITABLE_STATES).count()
+        return int(Return.objects.in_scope().filter(state=ReturnState.SUBMITTED).count())
+    agency_id = user_agency_id(user)
+    if agency_id and has_perm(user, Perm.SUBMIT_RETURN):
+        return int(Return.objects.in_scope().filter(agency_id=agency_id, state__in=EDITABLE_STATES).count())
     return 0

@@ -22,6 +22,7 @@ from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
 from accounts.contacts import AgencyContactList, agency_contacts, contacts_of
 from accounts.models import Agency
+from accounts.tenancy import current_partnership
 from accounts.versions import data_changed
 from accounts.workflow import IllegalTransition, change_state, locked
 from frameworks.models import Framework
@@ -57,7 +58,7 @@ STALE = (
 def lock_return(return_obj: Return, version: int | None) -> Return:
     """The return, locked until the transaction ends; ``Conflict`` if it moved on from ``version``."""
     try:
-        return locked(Return.objects.select_related("round", "agency"), return_obj.pk, version=version)
+        return locked(Return.objects.in_scope().select_related("round", "agency"), return_obj.pk, version=version)
     except workflow.Conflict:
         raise Conflict(STALE) from None
 
@@ -120,15 +121,21 @@ def _decide(ret: Return, action: AuditAction, *, actor: Any, reason: str = "", s
 
 # --- rounds -------------------------------------------------------------------------------------------
 def round_open(*, actor: Any, framework: Framework, period: dt.date, due_date: dt.date) -> CollectionRound:
-    """Open the collection round for a quarter: a draft return for each agency that owes data."""
+    """Open the current partnership's collection round for a quarter (``framework``: its framework): a draft
+    return for each agency that owes data. Each partnership has its own round for a quarter."""
     require(actor, Perm.MANAGE_ROUNDS)
+    partnership = current_partnership()
+    if framework.partnership_id != partnership.pk:
+        raise ReturnError(f"The framework {framework.code} belongs to another partnership.")
     quarter = Quarter.from_end_date(period)
     if due_date <= quarter.end_date:
         raise ReturnError("The due date must be after the quarter ends.")
     with transaction.atomic():
-        if CollectionRound.objects.select_for_update().filter(period=quarter.end_date).exists():
+        if CollectionRound.objects.in_scope(partnership).select_for_update().filter(period=quarter.end_date).exists():
             raise ReturnError(f"The round for {quarter.label} is already open.")
-        round_ = CollectionRound.objects.create(period=quarter.end_date, due_date=due_date, opened_by=actor)
+        round_ = CollectionRound.objects.create(
+            partnership=partnership, period=quarter.end_date, due_date=due_date, opened_by=actor
+        )
         returns = [Return(round=round_, agency=agency) for agency in owing_agencies(framework=framework)]
         Return.objects.bulk_create(returns)
         record(
@@ -249,7 +256,7 @@ def return_remind(*, actor: Any, return_id: int) -> Reminded:
     added)."""
     require(actor, Perm.CHASE_RETURNS)
     with transaction.atomic():
-        ret = locked(Return.objects.select_related("round", "agency"), return_id)
+        ret = locked(Return.objects.in_scope().select_related("round", "agency"), return_id)
         if ret.state not in EDITABLE_STATES:
             raise ReturnError(
                 f"The {ret.round.label} return of {ret.agency.name} is {ret.get_state_display().lower()}: "

@@ -16,7 +16,8 @@ from django.utils import timezone
 from accounts.access import Perm, require, system_actor
 from accounts.audit import AuditAction, record
 from accounts.background import stale_before, stopped_message, task_abandoned
-from accounts.models import Agency
+from accounts.models import Agency, Partnership
+from accounts.tenancy import partnership_scope
 from accounts.workflow import change_state, locked
 from metrics.imports.checks import Row
 from metrics.imports.parse import FileRejected, parse_file, sniff_upload, xlsx_sheet_bytes
@@ -179,7 +180,7 @@ def checked_unpack(blob: bytes | memoryview | None, *, key: list[Any], period: d
     if data.get("key") != key:
         return None
     packed = data["rows"]
-    metrics = Metric.objects.in_bulk({r[1] for r in packed})
+    metrics = Metric.objects.in_scope().in_bulk({r[1] for r in packed})
     if any(r[1] not in metrics for r in packed):
         return None
     rows = [
@@ -205,7 +206,7 @@ def checked_unpack(blob: bytes | memoryview | None, *, key: list[Any], period: d
 def _check_into(upload: ReturnUpload, *, save_progress: bool = False, task_id: str | None = None) -> UploadState:
     """Check ``upload`` against its return and put the preview on it; the state it should move to.
     Writes nothing but progress (and, by ``task_id``'s worker, a heartbeat with it)."""
-    return_obj = Return.objects.select_related("round", "agency").get(pk=upload.return_obj_id)
+    return_obj = Return.objects.in_scope().select_related("round", "agency").get(pk=upload.return_obj_id)
     content = bytes(upload.content)
     try:
         positions, raw_rows = parse_file(content=content, filename=upload.filename)
@@ -376,15 +377,21 @@ def upload_failed(*, upload_id: int, message: str, task_id: str | None = None) -
 def uploads_recover(*, uploads: QuerySet[ReturnUpload] | None = None) -> list[int]:
     """Fail the uploads a worker was checking or writing when it stopped (no heartbeat for
     ``PCC_PERF_TASK_STALE_SECONDS``), and mark its task failed. Returns their ids. Uploads still waiting
-    for a worker (no heartbeat yet) are left alone: a live worker takes them."""
+    for a worker (no heartbeat yet) are left alone: a live worker takes them. Every partnership's (the worker's
+    sweep), each failed inside its own partnership (``accounts.tenancy``), so its audit event is filed there."""
     threshold = stale_before()
     rows = ReturnUpload.objects.all() if uploads is None else uploads
-    candidates = list(rows.filter(state__in=WORKING, heartbeat_at__lt=threshold).values_list("pk", "state", "task_id"))
+    candidates = list(
+        rows.filter(state__in=WORKING, heartbeat_at__lt=threshold).values_list(
+            "pk", "state", "task_id", "return_obj__round__partnership_id"
+        )
+    )
+    partnerships = Partnership.objects.in_bulk({c[3] for c in candidates}) if candidates else {}
     failed = []
-    for pk, state, task_id in candidates:
+    for pk, state, task_id, partnership_id in candidates:
         message = stopped_message("checking this file" if state == UploadState.CHECKING else "writing this file")
         try:
-            with transaction.atomic():
+            with partnership_scope(partnerships[partnership_id]), transaction.atomic():
                 current = locked(ReturnUpload, pk)
                 if current.state not in WORKING or current.heartbeat_at is None or current.heartbeat_at >= threshold:
                     continue  # it beat, or finished, meanwhile
@@ -407,7 +414,7 @@ def upload_alive(upload: ReturnUpload) -> ReturnUpload:
 def upload_retry(*, actor: Any, upload_id: int) -> ReturnUpload:
     """Check a failed upload again, from the start (its page's "Check it again"): failed → checking, and the
     check queued once that is committed. The return must still be open to changes."""
-    upload = ReturnUpload.objects.select_related("return_obj").get(pk=upload_id)
+    upload = ReturnUpload.objects.in_scope().select_related("return_obj").get(pk=upload_id)
     require(actor, Perm.SUBMIT_RETURN, agency=upload.return_obj.agency_id)
     from .tasks import check_upload_task
 
@@ -451,7 +458,8 @@ def return_import_draft(*, actor: Any, return_obj: Return, content: bytes, filen
 
 
 def draft_return_for(*, agency: Agency, content: bytes, filename: str) -> Return:
-    """The open return a file belongs to: the agency's return for the one quarter the file covers."""
+    """The open return a file belongs to: the agency's return, in the current partnership, for the one quarter
+    the file covers."""
     positions, raw_rows = parse_file(content=content, filename=filename)
     index = positions["period"]
     quarters = set()
@@ -469,7 +477,10 @@ def draft_return_for(*, agency: Agency, content: bytes, filename: str) -> Return
         raise ReturnError(f"a draft return covers one quarter; the file has {len(quarters)}")
     (quarter,) = quarters
     found = (
-        Return.objects.select_related("round", "agency").filter(agency=agency, round__period=quarter.end_date).first()
+        Return.objects.in_scope()
+        .select_related("round", "agency")
+        .filter(agency=agency, round__period=quarter.end_date)
+        .first()
     )
     if found is None:
         raise ReturnError(f"no collection round is open for {quarter.label}")

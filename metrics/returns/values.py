@@ -12,12 +12,13 @@ from django.utils import timezone
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record, record_rows
 from accounts.bulk import analyze, insert_rows, update_rows
+from accounts.tenancy import current_partnership_id
 from frameworks.models import Area, BreakdownCategory
 from frameworks.selectors import current_framework
 from metrics.imports.checks import Row, check_rows, numbers_of, same_numbers
 from metrics.imports.parse import COLUMNS
 from metrics.imports.summary import ISSUES_PER_KIND, ImportSummary, Issue
-from metrics.models import FIGURE_VALUE_FIELDS, Metric, Return, ReturnState, ReturnValue
+from metrics.models import FIGURE_VALUE_FIELDS, FrameworkMetric, Return, ReturnState, ReturnValue
 from metrics.quarters import period_label
 
 from .services import check_editable, lock_return, move_return
@@ -37,6 +38,22 @@ def _period_issues(rows: list[Row], period: dt.date, summary: ImportSummary) -> 
                     f"{period_label(row.period)} is not this return's quarter ({period_label(period)})",
                 )
             )
+        else:
+            kept.append(row)
+    return kept
+
+
+def _partnership_issues(rows: list[Row], summary: ImportSummary) -> list[Row]:
+    """The rows whose metric the current partnership may give figures for: its own or a shared one. Another
+    partnership's metric is unknown here, as the import core says of a code it does not know."""
+    foreign = {row.metric.partnership_id for row in rows} - {None}
+    if not foreign:
+        return rows  # shared metrics only: nothing to ask
+    mine = current_partnership_id()
+    kept = []
+    for row in rows:
+        if row.metric.partnership_id not in (None, mine):
+            summary.errors.append(Issue(row.row, "metric", "unknown_metric", f"unknown metric '{row.metric.code}'"))
         else:
             kept.append(row)
     return kept
@@ -69,7 +86,7 @@ def check_return_rows(
     rows = check_rows(
         positions=positions, raw_rows=raw_rows, agency=return_obj.agency, summary=summary, progress=progress
     )
-    rows = _period_issues(rows, return_obj.round.period, summary)
+    rows = _period_issues(_partnership_issues(rows, summary), return_obj.round.period, summary)
     check = ValuesCheck(summary=summary, rows=rows)
     if summary.errors:
         return check
@@ -250,7 +267,12 @@ def return_save_grid(*, actor: Any, return_obj: Return, version: int, entries: l
 def _remove_cleared(return_obj: Return, cleared: list[dict[str, Any]], actor: Any) -> int:
     if not cleared:
         return 0
-    metrics = {m.code: m.pk for m in Metric.objects.filter(code__in={e["metric"] for e in cleared})}
+    # The grid's lines are the current framework's: a code names the metric placed there.
+    metrics = dict(
+        FrameworkMetric.objects.filter(
+            framework=current_framework(), metric__code__in={e["metric"] for e in cleared}
+        ).values_list("metric__code", "metric_id")
+    )
     areas = dict(Area.objects.filter(code__in={e["area"] for e in cleared}).values_list("code", "id"))
     categories = {f"{b}/{c}": pk for b, c, pk in BreakdownCategory.objects.values_list("breakdown__code", "code", "id")}
     existing = {v.key: v for v in return_obj.values.all()}

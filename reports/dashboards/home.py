@@ -1,4 +1,5 @@
-"""The home page: each role's work queue (every item a link), then the latest figures."""
+"""The home page: each role's work queue (every item a link), then the latest figures, all of the current
+partnership (``accounts.tenancy``) and by the user's role there."""
 
 from typing import Any
 
@@ -6,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.access import Perm, has_perm, permission_required
+from accounts.access import Perm, has_perm, permission_required, user_agency_id, user_role
 from accounts.models import Role
 from frameworks.selectors import current_framework
 from metrics.returns.selectors import analyst_queue
@@ -21,8 +22,8 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"framework": framework, "priorities": [], "today": today}
     if has_perm(user, Perm.APPROVE_RETURN):
         context["manager"] = manager_queue(today=today)
-    elif user.role == Role.ANALYST and user.agency_id:
-        context["analyst"] = analyst_queue(framework=framework, agency=user.agency, today=today)
+    elif user_role(user) == Role.ANALYST and (agency_id := user_agency_id(user)):
+        context["analyst"] = analyst_queue(framework=framework, agency=agency_id, today=today)
     elif has_perm(user, Perm.VIEW_REPORTS):
         context["board"] = board_queue()
     if framework is not None:

@@ -40,9 +40,12 @@ class Readiness:
 
 
 def readiness(*, period: dt.date) -> Readiness:
-    """Which of the quarter's returns are approved and which are not."""
+    """Which of the quarter's returns (the current partnership's) are approved and which are not."""
     returns = list(
-        Return.objects.filter(round__period=period).select_related("agency", "round").order_by("agency__name")
+        Return.objects.in_scope()
+        .filter(round__period=period)
+        .select_related("agency", "round")
+        .order_by("agency__name")
     )
     return Readiness(period, returns)
 
