@@ -29,11 +29,18 @@ def metric_spc(
     *,
     values: dict[Any, float] | None = None,
 ) -> SpcResult:
-    """SPC of a series with the metric's settings and rebases (``metric.rebases`` should be prefetched),
-    or with ``spc_settings`` (a snapshot's, as published) when given. ``values``: the series's
+    """SPC of a series with the metric's settings and the current partnership's rebases (``metric.rebases``
+    should be prefetched with ``Rebase.objects.in_scope()``: a shared statistic is rebased by each partnership
+    for itself), or with ``spc_settings`` (a snapshot's, as published) when given. ``values``: the series's
     ``observation_dict`` when the caller has it already."""
     if spc_settings is None:
-        rebases = [(r.period, r.reason) for r in sorted(metric.rebases.all(), key=lambda r: r.period)]
+        if "rebases" in getattr(metric, "_prefetched_objects_cache", {}):
+            recorded = list(metric.rebases.all())
+        else:
+            from .models import Rebase
+
+            recorded = list(Rebase.objects.in_scope().filter(metric=metric))
+        rebases = [(r.period, r.reason) for r in sorted(recorded, key=lambda r: r.period)]
         spc_settings = {
             "screen_outliers": metric.spc_screen_outliers,
             "run_length": metric.spc_run_length,

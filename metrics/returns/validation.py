@@ -221,11 +221,13 @@ def _unusual_findings(by_key: dict[Key, ValueLike], period: dt.date, rows: dict[
 
 
 def _prefetch_rebases(metrics: Iterable[Metric]) -> None:
-    from django.db.models import prefetch_related_objects
+    from django.db.models import Prefetch, prefetch_related_objects
+
+    from metrics.models import Rebase
 
     pending = [m for m in metrics if "rebases" not in getattr(m, "_prefetched_objects_cache", {})]
-    if pending:
-        prefetch_related_objects(pending, "rebases")
+    if pending:  # the current partnership's rebases (a shared statistic is rebased by each for itself)
+        prefetch_related_objects(pending, Prefetch("rebases", queryset=Rebase.objects.in_scope()))
 
 
 def blocking(findings: Iterable[Finding]) -> list[Finding]:
