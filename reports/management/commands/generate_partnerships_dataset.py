@@ -235,8 +235,10 @@ class Command(BaseCommand):
             reason="Benchmark snapshot",
             observation_count=source.count(),
         )
-        copied = ("metric_id", "area_id", "period", "category_id", "unit", "value", "numerator", "denominator")
-        copied += ("missing", "status", "note", "illustrative")
+        copied = (
+            *("metric_id", "area_id", "period", "category_id", "unit", "value", "numerator", "denominator"),
+            *("missing", "status", "note", "illustrative"),
+        )
         sql, params = source.values_list(*copied).query.sql_with_params()
         cols = ", ".join(f'"{c}"' for c in copied)
         with connection.cursor() as cursor:
