@@ -81,6 +81,8 @@ clean:
 # Pages are timed with DEBUG off (as in production) and a throwaway secret key.
 bench: export DJANGO_SECRET_KEY ?= bench-only-not-secret
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432/pcc_perf_bench
+# The many-partnerships benchmark's databases (pcc_perf_scale1, pcc_perf_scale42) live on this server.
+BENCH_PG_SERVER ?= postgres://postgres@127.0.0.1:5432
 # The page cache the readers' server uses: this Redis when it answers, else each worker's memory.
 BENCH_REDIS ?= redis://127.0.0.1:6379/0
 BENCH_READERS ?= 50
@@ -116,4 +118,15 @@ bench: install
 	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_readers --readers $(BENCH_READERS) --duration 30 --redis "$$redis" && \
 	  echo "== the priority page drawn in Chromium, against the overview (same server set-up) ==" && \
 	  DATABASE_URL=$(BENCH_PG) $(PY) manage.py bench_browser --redis "$$redis" --full-bundle; \
+	fi
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  echo "== one partnership among 42 (60 measures each) against a single-partnership database of its size: PostgreSQL =="; \
+	  for db in pcc_perf_scale_tpl pcc_perf_scale1 pcc_perf_scale42; do dropdb -h 127.0.0.1 -U postgres --if-exists $$db; done && \
+	  createdb -h 127.0.0.1 -U postgres pcc_perf_scale_tpl && \
+	  DATABASE_URL=$(BENCH_PG_SERVER)/pcc_perf_scale_tpl DJANGO_DEBUG=1 $(PY) manage.py migrate -v0 && \
+	  createdb -h 127.0.0.1 -U postgres -T pcc_perf_scale_tpl pcc_perf_scale1 && \
+	  createdb -h 127.0.0.1 -U postgres -T pcc_perf_scale_tpl pcc_perf_scale42 && \
+	  DATABASE_URL=$(BENCH_PG_SERVER)/pcc_perf_scale1 $(PY) manage.py generate_partnerships_dataset --partnerships 1 --first 21 && \
+	  DATABASE_URL=$(BENCH_PG_SERVER)/pcc_perf_scale42 $(PY) manage.py generate_partnerships_dataset --partnerships 42 && \
+	  DATABASE_URL=$(BENCH_PG_SERVER)/pcc_perf_scale42 $(PY) manage.py bench_partnerships --many pcc_perf_scale42 --single pcc_perf_scale1 --partnership lcjb-21; \
 	fi

@@ -124,9 +124,7 @@ def build_evidence(
             for key, rows_ in series.items():
                 series[key] = [suppressed(o) if (*key, o.period) in also_hidden else o for o in rows_]
 
-    as_at = period or (
-        source.snapshot.period if source.snapshot is not None else source.rows.aggregate(last=Max("period"))["last"]
-    )
+    as_at = period or source.latest_period()
     out: list[MetricEvidence] = []
     for metric, priority in items:
         own = series.get((metric.pk, area.pk), [])

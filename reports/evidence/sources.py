@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
+from accounts.tenancy import in_a_scope
 from frameworks.models import Priority
 from metrics.models import Metric, Observation
 from metrics.quarters import period_label
@@ -31,8 +32,20 @@ class FigureSource:
     @property
     def rows(self) -> QuerySet[Any]:
         if self.snapshot is None:
-            return Observation.objects.all()
+            # In a request, command or task: the partnership's own measures and the shared official statistics
+            # only, so another partnership's data neither shows nor moves this one's periods (nor is read).
+            # Outside any scope (a shell, a test calling a selector) every row, as before partnerships.
+            return Observation.objects.in_scope() if in_a_scope() else Observation.objects.all()
         return SnapshotObservation.objects.filter(snapshot=self.snapshot)
+
+    def latest_period(self) -> dt.date | None:
+        """The newest quarter with figures: the snapshot's, or the newest of any measure in scope, each
+        measure's newest found by index (obs_metric_period), not by reading every observation in scope."""
+        if self.snapshot is not None:
+            return self.snapshot.period
+        newest = Observation.objects.filter(metric=OuterRef("pk")).order_by("-period").values("period")[:1]
+        metrics = Metric.objects.in_scope() if in_a_scope() else Metric.objects.all()
+        return metrics.annotate(last=Subquery(newest)).aggregate(latest=Max("last"))["latest"]
 
     @cached_property
     def frozen(self) -> FrozenDefinitions | None:
