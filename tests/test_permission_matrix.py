@@ -191,9 +191,7 @@ URLS: dict[str, U] = {
     "public-local-area": U(lambda w, me, them: f"/public/areas/{HOME[them]}/"),  # areas are shared
     # The other partnership's public pages, under its own name: public by design, never its unpublished rows.
     "partnership-public-local-index": U(lambda w, me, them: f"/public/{w[them].partnership.code}/areas/"),
-    "partnership-public-local-area": U(
-        lambda w, me, them: f"/public/{w[them].partnership.code}/areas/{HOME[them]}/"
-    ),
+    "partnership-public-local-area": U(lambda w, me, them: f"/public/{w[them].partnership.code}/areas/{HOME[them]}/"),
     # The region's partnerships side by side, from the snapshots they publish and share only.
     "regional": U(lambda w, me, them: "/region/"),
     # One's own partnership's data-sharing setting (the other's is never changed from here).

@@ -214,7 +214,7 @@ def _check_row(
     if denominator is not None and denominator == 0:
         err("denominator", "out_of_range", "the denominator is 0")
         denominator = None
-    scale = UNIT_SCALE.get(unit) if unit else None
+    scale = UNIT_SCALE.get(unit) if unit else None  # type: ignore[call-overload]
     if numerator is not None and denominator is not None and scale is not None and numerator > denominator:
         err("numerator", "numerator_above_denominator", f"numerator {numerator:g} is above denominator {denominator:g}")
     if raw_value is None and not missing:
