@@ -57,8 +57,7 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
     any return of the quarter is not approved. Commands act as ``accounts.access.system_actor()``.
 
     Works in ``framework``'s partnership: its round's returns, its metrics' and the shared observations, its
-    annotations; numbered within the framework."""
-    require(actor, Perm.PUBLISH_SNAPSHOT)
+    annotations; numbered within the framework. The actor publishes in that partnership (their role there)."""
     if in_a_scope() and current_partnership_id() == framework.partnership_id:
         return _publish(actor=actor, framework=framework, period=period, reason=reason)
     with partnership_scope(framework.partnership):
@@ -66,6 +65,7 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
 
 
 def _publish(*, actor: Any, framework: Framework, period: dt.date, reason: str) -> Snapshot:
+    require(actor, Perm.PUBLISH_SNAPSHOT)
     quarter = Quarter.from_end_date(period)
     state = readiness(period=quarter.end_date)
     if not CollectionRound.objects.in_scope().filter(period=quarter.end_date).exists() and not reason.strip():

@@ -310,3 +310,12 @@ def test_build_board_pack_command_refuses_the_other_partnerships_snapshot(two, t
         "--partnership", "west-mercia",
     )  # fmt: skip
     assert code != 0 and "unknown snapshot" in err
+
+
+def test_publishing_needs_the_role_in_the_frameworks_partnership(two):
+    from django.core.exceptions import PermissionDenied
+
+    a, b = two
+    with pytest.raises(PermissionDenied):  # the default's manager has no role in West Mercia
+        snapshot_publish(actor=a["manager"], framework=b["framework"], period=PERIOD, reason="Not mine")
+    assert Snapshot.objects.filter(framework=b["framework"]).count() == 1
