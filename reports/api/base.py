@@ -15,6 +15,7 @@ from accounts.tokens import api_token_user
 from frameworks.models import Area
 from metrics.models import Metric
 from metrics.quarters import Quarter, QuarterError
+from reports.evidence.build import scoped_rebases
 from reports.models import Snapshot
 
 
@@ -75,7 +76,9 @@ def get_param(request: HttpRequest, name: str, *, required: bool = True) -> str 
 
 
 def get_metric(code: str) -> Metric:
-    metric = Metric.objects.select_related("agency").prefetch_related("rebases").filter(code=code).first()
+    metric = (  # with the partnership's rebases only
+        Metric.objects.select_related("agency").prefetch_related(scoped_rebases()).filter(code=code).first()
+    )
     if metric is None:
         raise ApiError(404, f"unknown metric '{code}'")
     return metric

@@ -25,7 +25,7 @@ from reports.api.base import (
     num,
     snapshot_json,
 )
-from reports.evidence.build import breakdown_cells, build_evidence
+from reports.evidence.build import breakdown_cells, build_evidence, scoped_rebases
 from reports.evidence.items import Part, fairness_at
 from reports.evidence.sources import FigureSource
 
@@ -47,7 +47,7 @@ def metrics_list(request: HttpRequest, user: Any) -> dict[str, Any]:
     placements = (
         FrameworkMetric.objects.filter(framework=framework)
         .select_related("metric__agency", "priority")
-        .prefetch_related("metric__breakdowns", "metric__rebases")
+        .prefetch_related("metric__breakdowns", scoped_rebases("metric__rebases"))  # the partnership's rebases
         .order_by("priority__order", "order")
     )
     metrics = []

@@ -319,3 +319,12 @@ def test_publishing_needs_the_role_in_the_frameworks_partnership(two):
     with pytest.raises(PermissionDenied):  # the default's manager has no role in West Mercia
         snapshot_publish(actor=a["manager"], framework=b["framework"], period=PERIOD, reason="Not mine")
     assert Snapshot.objects.filter(framework=b["framework"]).count() == 1
+
+
+def test_the_apis_metric_definitions_carry_the_partnerships_rebases_only(two):
+    from reports.api.base import get_metric
+
+    _a, b = two
+    with partnership_scope(b["partnership"]):
+        assert [r.reason for r in get_metric("OFF01").rebases.all()] == ["West Mercia's rebase"]
+    assert [r.reason for r in get_metric("OFF01").rebases.all()] == ["Default's rebase"]  # outside: the default's
