@@ -68,6 +68,8 @@ REPORTS = {  # test_reporting.py
     "report-action",
     "public-reports",
     "public-report",
+    "partnership-public-reports",  # test_reports_partnerships.py
+    "partnership-public-report",
 }
 PACKS = {
     "pack-start",
@@ -76,6 +78,7 @@ PACKS = {
     "pack-download",
     "pack-download-docx",
     "public-pack",
+    "partnership-public-pack",  # test_reports_partnerships.py
     "pack-retry",
 }  # test_packs.py, test_board_pack.py
 LOCAL = {"public-local-index", "public-local-area"}  # public, no login: test_local_dashboards.py
