@@ -6,12 +6,11 @@ import datetime as dt
 from typing import Any
 
 import yaml
-from django.db.models import Prefetch
 
 from accounts.models import Agency, Partnership
 from accounts.partnerships import is_default
 from frameworks.models import Area, Breakdown, Framework, PeerGroup
-from metrics.models import FrameworkMetric, Metric, Rebase
+from metrics.models import FrameworkMetric, Metric
 
 from .schema import default_name
 
@@ -82,12 +81,7 @@ def framework_export(*, code: str, partnership: Partnership | None = None) -> st
     placements = (
         FrameworkMetric.objects.filter(framework=framework)
         .select_related("metric__agency", "priority")
-        .prefetch_related(
-            "metric__breakdowns",
-            # the framework's partnership's rebases only: a shared measure's limits are each partnership's own
-            Prefetch("metric__rebases", queryset=Rebase.objects.filter(partnership_id=framework.partnership_id)),
-            "metric__areas",
-        )
+        .prefetch_related("metric__breakdowns", "metric__rebases", "metric__areas")
         .order_by("priority__order", "order")
     )
     by_priority: dict[int, list[dict[str, Any]]] = {}
