@@ -53,6 +53,10 @@ urlpatterns = [
         local_views.public_local_area,
         name="partnership-public-local-area",
     ),
+    # A partnership's public reports, named in the path (the unnamed ones above: the default partnership's).
+    path("public/<slug:partnership>/reports/", report_views.public_list, name="partnership-public-reports"),
+    path("public/<slug:partnership>/reports/<int:pk>/", report_views.public_report, name="partnership-public-report"),
+    path("public/<slug:partnership>/reports/<int:pk>/pack.pdf", pack_views.public_pack, name="partnership-public-pack"),
     path("accounts/login/", oidc.OrganisationLoginView.as_view(), name="login"),
     path("accounts/login/refused/", oidc.refused, name="login-refused"),
     *oidc.oidc_urls(),  # sign-in with the organisation's identity provider (404 unless configured)

@@ -8,10 +8,21 @@ from django.tasks import TaskContext, task
 
 @task(takes_context=True)
 def build_pack_task(context: TaskContext, pack_id: int) -> str:
+    from accounts.tenancy import partnership_scope
+    from reports.models import BoardPack
+
+    task_id = str(context.task_result.id)
+    # The pack's partnership (its report's snapshot's framework's): every read, write and audit event of the
+    # build is that partnership's.
+    pack = BoardPack.objects.select_related("report__snapshot__framework__partnership").get(pk=pack_id)
+    with partnership_scope(pack.report.snapshot.framework.partnership):
+        return _build(pack_id, task_id)
+
+
+def _build(pack_id: int, task_id: str) -> str:
     from reports.packs.build import build_pack
     from reports.packs.services import PackSuperseded, pack_failed
 
-    task_id = str(context.task_result.id)
     try:
         build_pack(pack_id=pack_id, task_id=task_id)
     except PackSuperseded:

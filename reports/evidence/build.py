@@ -30,10 +30,12 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q
 
+from accounts.tenancy import current_partnership_id
 from frameworks.models import (
     Area,
     AreaType,
@@ -44,7 +46,7 @@ from frameworks.models import (
     Priority,
 )
 from metrics.figures import metric_spc, observation_dict, quarters_between_points
-from metrics.models import FrameworkMetric, Metric
+from metrics.models import FrameworkMetric, Metric, Rebase
 from metrics.quarters import Quarter
 from metrics.stats.compare import (
     change_on_previous_quarter,
@@ -54,8 +56,30 @@ from metrics.stats.compare import (
 from metrics.stats.disproportionality import suppress_groups
 from metrics.stats.suppression import SUPPRESSED, breakdown_mask, is_primary
 from reports.evidence.items import BreakdownEvidence, FairnessEvidence, MetricEvidence, Part, PeerBar, fairness_at
-from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows
+from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows, in_partnership
 from reports.models import Annotation, Snapshot
+
+
+def scoped_rebases(path: str = "rebases") -> Prefetch:
+    """Prefetch the metrics' rebases (``path``: ``rebases``, ``metric__rebases`` …) of the current partnership
+    only: a shared measure's limits are each partnership's own (``Rebase.partnership``)."""
+    return Prefetch(path, queryset=in_partnership(Rebase.objects.all()))
+
+
+def live_spc_settings(metric: Metric) -> dict[str, Any]:
+    """A metric's SPC settings as they stand, with the current partnership's rebases only (read from the
+    prefetched ``metric.rebases``, whoever prefetched them, or fetched): what ``metric_spc`` would read itself,
+    but never another partnership's rebase of a shared measure."""
+    rebases = list(metric.rebases.all())
+    if rebases:  # (rare: the partnership is looked up only then)
+        pid = current_partnership_id()
+        rebases = [r for r in rebases if r.partnership_id == pid]
+    return {
+        "screen_outliers": metric.spc_screen_outliers,
+        "run_length": metric.spc_run_length,
+        "trend_length": metric.spc_trend_length,
+        "rebases": sorted((r.period, r.reason) for r in rebases),
+    }
 
 
 # --- the builder ---------------------------------------------------------------------------------------------
@@ -74,7 +98,7 @@ def placements_of(*, framework: Framework, priority: str | None = None) -> list[
         query = query.filter(priority__code=priority)
     return list(
         query.select_related("metric__agency", "priority")
-        .prefetch_related("metric__rebases")
+        .prefetch_related(scoped_rebases("metric__rebases"))
         .order_by("priority__order", "order")
     )
 
@@ -132,7 +156,8 @@ def build_evidence(
         fallback = national is not None and not any(o.value is not None for o in own) and bool(national_series)
         observations = national_series if fallback else own
         values = observation_dict(observations)  # built once: the SPC and the changes read it
-        spc = metric_spc(metric, observations, source.spc_settings_for(metric), values=values)
+        settings_ = source.spc_settings_for(metric) if source.frozen is not None else live_spc_settings(metric)
+        spc = metric_spc(metric, observations, settings_, values=values)
         evidence = MetricEvidence(
             metric=metric,
             priority=priority,
@@ -422,8 +447,10 @@ def _add_annotations(
             item.annotations = frozen.get(item.metric.pk, [])
         return
     notes: dict[int, list[Annotation]] = defaultdict(list)
-    query = Annotation.objects.filter(metric_id__in=[e.metric.pk for e in evidence]).filter(
-        Q(area__isnull=True) | Q(area=area)
+    query = (
+        in_partnership(Annotation.objects.all())
+        .filter(metric_id__in=[e.metric.pk for e in evidence])
+        .filter(Q(area__isnull=True) | Q(area=area))
     )
     if period is not None:
         query = query.filter(period__lte=period)
@@ -595,7 +622,7 @@ def fairness_metrics(*, framework: Framework) -> list[FrameworkMetric]:
         FrameworkMetric.objects.filter(framework=framework, metric__breakdowns__reference__isnull=False)
         .select_related("metric__agency", "priority")
         .prefetch_related(
-            "metric__rebases",
+            scoped_rebases("metric__rebases"),
             Prefetch("metric__breakdowns", queryset=Breakdown.objects.select_related("reference")),
         )
         .order_by("priority__order", "order")

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.conf import settings
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 
+from accounts.scoping import ScopedQuerySet
 from accounts.tenancy import in_a_scope
 from frameworks.models import Priority
 from metrics.models import Metric, Observation
@@ -19,6 +21,21 @@ from reports.models import Snapshot, SnapshotObservation
 
 if TYPE_CHECKING:
     from reports.snapshots.frozen import FrozenDefinitions
+
+
+# --- the partnership's rows ---------------------------------------------------------------------------------
+def in_partnership(queryset: Any) -> Any:
+    """``queryset.in_scope()``: the rows of the partnership of the work in hand (and the shared ones where the
+    model has them). Outside any scope (a test's or a shell's direct call) the default partnership's, named by
+    its code in the same query rather than looked up first, so a selector reads in the same number of
+    queries in a request and out of one."""
+    if in_a_scope():
+        return queryset.in_scope()
+    model_qs: type[ScopedQuerySet] = type(queryset)
+    q = Q(**{f"{model_qs.PATH}__code": settings.PCC_PERF_DEFAULT_PARTNERSHIP})
+    if model_qs.SHARED:
+        q |= Q(**{f"{model_qs.PATH}__isnull": True})
+    return queryset.filter(q)
 
 
 # --- where figures come from ------------------------------------------------------------------------------
@@ -31,11 +48,8 @@ class FigureSource:
 
     @property
     def rows(self) -> QuerySet[Any]:
-        if self.snapshot is None:
-            # In a request, command or task: the partnership's own measures and the shared official statistics
-            # only, so another partnership's data neither shows nor moves this one's periods (nor is read).
-            # Outside any scope (a shell, a test calling a selector) every row, as before partnerships.
-            return Observation.objects.in_scope() if in_a_scope() else Observation.objects.all()
+        if self.snapshot is None:  # the partnership's own measures' figures and the shared ones'
+            return in_partnership(Observation.objects.all())
         return SnapshotObservation.objects.filter(snapshot=self.snapshot)
 
     def latest_period(self) -> dt.date | None:
@@ -44,7 +58,7 @@ class FigureSource:
         if self.snapshot is not None:
             return self.snapshot.period
         newest = Observation.objects.filter(metric=OuterRef("pk")).order_by("-period").values("period")[:1]
-        metrics = Metric.objects.in_scope() if in_a_scope() else Metric.objects.all()
+        metrics = in_partnership(Metric.objects.all())
         return metrics.annotate(last=Subquery(newest)).aggregate(latest=Max("last"))["latest"]
 
     @cached_property

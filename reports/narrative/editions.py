@@ -22,7 +22,7 @@ from metrics.models import Metric, SourceType
 from metrics.quarters import period_label
 from metrics.stats.presentation import format_value
 from metrics.stats.suppression import missing_symbol
-from reports.evidence.build import build_evidence
+from reports.evidence.build import build_evidence, scoped_rebases
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Report, ReportFinding, ReportSection
@@ -95,7 +95,9 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
         report.sections.select_related("priority").prefetch_related(
             Prefetch(
                 "findings",
-                queryset=ReportFinding.objects.select_related("metric__agency").prefetch_related("metric__rebases"),
+                queryset=ReportFinding.objects.select_related("metric__agency").prefetch_related(
+                    scoped_rebases("metric__rebases")
+                ),
             )
         )
     )

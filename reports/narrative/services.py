@@ -31,11 +31,12 @@ class ReportError(Exception):
 
 
 def next_deep_dive(*, framework_priorities: list[Priority]) -> Priority | None:
-    """The priority after the last report's deep dive, in the framework's order (the rotation)."""
+    """The priority after the partnership's last report's deep dive, in the framework's order (the rotation)."""
     if not framework_priorities:
         return None
     last = (
-        Report.objects.exclude(deep_dive__isnull=True)
+        Report.objects.in_scope()
+        .exclude(deep_dive__isnull=True)
         .order_by("-snapshot__period", "-created_at")
         .values_list("deep_dive_id", flat=True)
         .first()

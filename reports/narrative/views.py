@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import Perm, has_perm, permission_required
+from accounts.partnerships import default_partnership, is_default
+from accounts.tenancy import current_partnership, partnership_scope
 from reports.dashboards.common import export
 from reports.models import Report, ReportEdit, ReportState, Snapshot
 from reports.narrative.editions import SectionView, edition, render_markdown, summary_of
@@ -22,10 +25,10 @@ from reports.narrative.services import ReportError, can_read, report_create, rep
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def report_list(request: HttpRequest) -> HttpResponse:
     editor = has_perm(request.user, Perm.EDIT_REPORT)
-    reports = Report.objects.select_related("snapshot")
+    reports = Report.objects.in_scope().select_related("snapshot")
     if not editor:
         reports = reports.filter(state=ReportState.PUBLISHED)
-    without = Snapshot.objects.filter(report__isnull=True)[:10] if editor else []
+    without = Snapshot.objects.in_scope().filter(report__isnull=True)[:10] if editor else []
     return render(request, "reports/report_list.html", {"reports": reports, "without": without, "editor": editor})
 
 
@@ -33,7 +36,8 @@ def report_list(request: HttpRequest) -> HttpResponse:
 @permission_required(Perm.EDIT_REPORT)
 def report_new(request: HttpRequest) -> HttpResponse:
     snapshot = get_object_or_404(
-        Snapshot, pk=request.POST.get("snapshot", "0") if str(request.POST.get("snapshot", "")).isdigit() else 0
+        Snapshot.objects.in_scope(),
+        pk=request.POST.get("snapshot", "0") if str(request.POST.get("snapshot", "")).isdigit() else 0,
     )
     try:
         report = report_create(actor=request.user, snapshot=snapshot)
@@ -44,7 +48,10 @@ def report_new(request: HttpRequest) -> HttpResponse:
 
 
 def _report(request: HttpRequest, pk: int) -> Report:
-    report = get_object_or_404(Report.objects.select_related("snapshot__framework__home_area", "deep_dive"), pk=pk)
+    """The report of the current partnership asked for (another partnership's id: 404), if the user may read it."""
+    report = get_object_or_404(
+        Report.objects.in_scope().select_related("snapshot__framework__home_area", "deep_dive"), pk=pk
+    )
     if not can_read(request.user, report):
         raise PermissionDenied("This report is not published.")
     return report
@@ -69,6 +76,7 @@ def _report_page(request: HttpRequest, report: Report, *, public: bool, **more: 
         "deep_dive_findings": "" if public else render_markdown(report.deep_dive_findings),
         "deep_dive_recommendations": "" if public else render_markdown(report.deep_dive_recommendations),
         "pack_form": PackStartForm(report=report, action=reverse("pack-start", args=[report.pk])),
+        "public_pack_url": public_url("public-pack", report.pk) if public else "",
     }
     return export(request, name, header, rows, about) or render(request, "reports/report.html", {**context, **more})
 
@@ -172,13 +180,43 @@ def report_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 # --- the public edition: no login, published reports only ------------------------------------------------
-def public_list(request: HttpRequest) -> HttpResponse:
-    reports = Report.objects.filter(state=ReportState.PUBLISHED).select_related("snapshot")
-    return render(request, "reports/public_list.html", {"reports": reports})
+# A public page names its partnership in its path (``/public/<partnership>/reports/…``: the middleware sets it
+# from the view's ``partnership`` argument); the first, unnamed ones (``/public/reports/…``) are the
+# installation's default partnership's, as they always were.
+def public_scope(partnership: str | None) -> AbstractContextManager[Any]:
+    """The scope a public page works in: the partnership its path names (already set by the middleware), or
+    the default partnership for a path without one."""
+    if partnership is not None or is_default(current_partnership()):
+        return nullcontext()
+    return partnership_scope(default_partnership())
 
 
-def public_report(request: HttpRequest, pk: int) -> HttpResponse:
-    report = get_object_or_404(
-        Report.objects.select_related("snapshot__framework__home_area", "deep_dive"), pk=pk, state=ReportState.PUBLISHED
-    )
-    return _report_page(request, report, public=True)
+def public_url(name: str, *args: Any) -> str:
+    """The public page ``name`` of the current partnership: the first, unnamed path for the default
+    partnership, ``/public/<partnership>/…`` (URL name ``partnership-<name>``) for every other one."""
+    current = current_partnership()
+    if is_default(current):
+        return reverse(name, args=args)
+    return reverse(f"partnership-{name}", args=[current.code, *args])
+
+
+def public_list(request: HttpRequest, partnership: str | None = None) -> HttpResponse:
+    with public_scope(partnership):
+        reports = list(Report.objects.in_scope().filter(state=ReportState.PUBLISHED).select_related("snapshot"))
+        links = [(r, public_url("public-report", r.pk)) for r in reports]
+        current = current_partnership()
+        return render(
+            request,
+            "reports/public_list.html",
+            {"reports": reports, "links": links, "public_partnership": None if is_default(current) else current},
+        )
+
+
+def public_report(request: HttpRequest, pk: int, partnership: str | None = None) -> HttpResponse:
+    with public_scope(partnership):
+        report = get_object_or_404(
+            Report.objects.in_scope().select_related("snapshot__framework__home_area", "deep_dive"),
+            pk=pk,
+            state=ReportState.PUBLISHED,
+        )
+        return _report_page(request, report, public=True)

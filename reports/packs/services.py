@@ -17,6 +17,8 @@ from django.utils import timezone
 from accounts.access import Perm, require, system_actor
 from accounts.audit import AuditAction, record
 from accounts.background import stale_before, stopped_message, task_abandoned
+from accounts.models import Partnership
+from accounts.tenancy import partnership_scope
 from accounts.workflow import change_state, locked
 from reports.models import PACK_TRANSITIONS, BoardPack, PackState, Report, ReportState
 from reports.narrative.services import can_read
@@ -63,7 +65,7 @@ def pack_retry(*, actor: Any, pack_id: int) -> BoardPack:
     """Queue a failed pack again (its page's "Try again"). If the same edition is already queued or building
     (a second tab), that pack is returned and nothing is queued."""
     require(actor, Perm.EDIT_REPORT)
-    pack = BoardPack.objects.select_related("report").get(pk=pack_id)
+    pack = BoardPack.objects.in_scope().select_related("report").get(pk=pack_id)
     if not can_read(actor, pack.report):
         raise PermissionDenied
     with transaction.atomic():
@@ -96,12 +98,16 @@ def packs_recover(*, packs: QuerySet[BoardPack] | None = None) -> list[int]:
         rows.filter(state=PackState.BUILDING)
         .alias(alive_at=Coalesce("heartbeat_at", "created_at"))
         .filter(alive_at__lt=threshold)
-        .values_list("pk", flat=True)
+        .values_list("pk", "report__snapshot__framework__partnership_id")
+    )
+    partnerships = (
+        {p.pk: p for p in Partnership.objects.filter(pk__in={pid for _, pid in candidates})} if candidates else {}
     )
     failed = []
-    for pk in candidates:
+    for pk, partnership_id in candidates:
         message = stopped_message("building this pack")
-        with transaction.atomic():
+        # Each pack failed in its own partnership (the audit event is that partnership's).
+        with partnership_scope(partnerships[partnership_id]), transaction.atomic():
             pack = locked(BoardPack, pk)
             if pack.state != PackState.BUILDING or (pack.heartbeat_at or pack.created_at) >= threshold:
                 continue  # it beat, or finished, meanwhile

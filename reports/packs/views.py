@@ -14,7 +14,7 @@ from accounts.access import Perm, has_perm, permission_required
 from accounts.workflow import IllegalTransition
 from reports.models import ReportState
 from reports.narrative.services import can_read
-from reports.narrative.views import _report
+from reports.narrative.views import _report, public_scope
 from reports.packs.services import PackError, pack_alive, pack_request, pack_retry
 
 
@@ -50,7 +50,7 @@ def _pack(request: HttpRequest, pk: int) -> Any:
     """The pack asked for (failed first if its worker stopped), if the user may read its report."""
     from reports.models import BoardPack
 
-    pack = get_object_or_404(BoardPack.objects.select_related("report__snapshot"), pk=pk)
+    pack = get_object_or_404(BoardPack.objects.in_scope().select_related("report__snapshot"), pk=pk)
     if not can_read(request.user, pack.report):
         raise PermissionDenied
     return pack_alive(pack)
@@ -99,15 +99,18 @@ def pack_download_docx(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def public_pack(request: HttpRequest, pk: int) -> HttpResponse:
-    """The latest public-edition pack of a published report, without login."""
+def public_pack(request: HttpRequest, pk: int, partnership: str | None = None) -> HttpResponse:
+    """The latest public-edition pack of a published report of the partnership the path names (the default
+    one for ``/public/reports/…``), without login."""
     from reports.models import BoardPack
 
-    pack = (
-        BoardPack.objects.filter(report_id=pk, report__state=ReportState.PUBLISHED, public=True, state="ready")
-        .select_related("report__snapshot")
-        .first()
-    )
+    with public_scope(partnership):
+        pack = (
+            BoardPack.objects.in_scope()
+            .filter(report_id=pk, report__state=ReportState.PUBLISHED, public=True, state="ready")
+            .select_related("report__snapshot")
+            .first()
+        )
     if pack is None or pack.pdf is None:
         raise Http404("No public pack has been built for this report.")
     response = HttpResponse(bytes(pack.pdf), content_type="application/pdf")

@@ -11,10 +11,11 @@ from django.db.models import Max
 
 from accounts.access import Perm, require
 from accounts.audit import AuditAction, record
+from accounts.tenancy import current_partnership, current_partnership_id, in_a_scope, partnership_scope
 from accounts.versions import data_changed
 from frameworks.models import Framework
 from metrics.catalogue.export import framework_export
-from metrics.models import FIGURE_FIELDS, CollectionRound, Observation, Return, ReturnState
+from metrics.models import FIGURE_FIELDS, CollectionRound, Metric, Observation, Return, ReturnState
 from metrics.quarters import Quarter
 from reports.models import Annotation, Snapshot, SnapshotObservation, SnapshotRevision
 
@@ -53,11 +54,21 @@ def readiness(*, period: dt.date) -> Readiness:
 def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reason: str = "") -> Snapshot:
     """Freeze the quarter: every approved observation up to its end, the framework file (definitions,
     structure, SPC settings) and what was revised since the previous snapshot. A reason is required when
-    any return of the quarter is not approved. Commands act as ``accounts.access.system_actor()``."""
+    any return of the quarter is not approved. Commands act as ``accounts.access.system_actor()``.
+
+    Works in ``framework``'s partnership: its round's returns, its metrics' and the shared observations, its
+    annotations; numbered within the framework. The actor publishes in that partnership (their role there)."""
+    if in_a_scope() and current_partnership_id() == framework.partnership_id:
+        return _publish(actor=actor, framework=framework, period=period, reason=reason)
+    with partnership_scope(framework.partnership):
+        return _publish(actor=actor, framework=framework, period=period, reason=reason)
+
+
+def _publish(*, actor: Any, framework: Framework, period: dt.date, reason: str) -> Snapshot:
     require(actor, Perm.PUBLISH_SNAPSHOT)
     quarter = Quarter.from_end_date(period)
     state = readiness(period=quarter.end_date)
-    if not CollectionRound.objects.filter(period=quarter.end_date).exists() and not reason.strip():
+    if not CollectionRound.objects.in_scope().filter(period=quarter.end_date).exists() and not reason.strip():
         raise SnapshotError(
             f"No collection round was opened for {quarter.label}: give the reason for publishing anyway."
         )
@@ -68,17 +79,21 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
         )
     with transaction.atomic():
         previous_number = (
-            Snapshot.objects.select_for_update().filter(period=quarter.end_date).aggregate(n=Max("number"))["n"] or 0
+            Snapshot.objects.select_for_update()
+            .filter(framework=framework, period=quarter.end_date)
+            .aggregate(n=Max("number"))["n"]
+            or 0
         )
-        previous = Snapshot.objects.order_by("-published_at", "-pk").first()
+        previous = Snapshot.objects.in_scope().order_by("-published_at", "-pk").first()
         # The snapshot row is written once, complete: the database refuses any later change to it.
-        expected = Observation.objects.filter(period__lte=quarter.end_date).count()
+        # Its figures: the partnership's own measures' and the shared official statistics'.
+        expected = Observation.objects.in_scope().filter(period__lte=quarter.end_date).count()
         snapshot = Snapshot.objects.create(
             period=quarter.end_date,
             number=previous_number + 1,
             framework=framework,
             framework_version=framework.version,
-            framework_file=framework_export(code=framework.code),
+            framework_file=framework_export(code=framework.code, partnership=current_partnership()),
             published_by=actor if getattr(actor, "pk", None) else None,
             reason=reason.strip(),
             missing_returns=[r.agency.code for r in state.missing],
@@ -88,10 +103,13 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
         columns = ", ".join(COPIED_FIELDS)
         table = SnapshotObservation._meta.db_table
         source = Observation._meta.db_table
+        metrics = Metric._meta.db_table
+        in_scope = f"SELECT id FROM {metrics} WHERE partnership_id = %s OR partnership_id IS NULL"  # noqa: S608
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (snapshot_id, {columns}) SELECT %s, {columns} FROM {source} WHERE period <= %s",  # noqa: S608 - table and column names are ours
-                [snapshot.pk, quarter.end_date],
+                f"INSERT INTO {table} (snapshot_id, {columns}) SELECT %s, {columns} FROM {source} "  # noqa: S608 - table and column names are ours
+                f"WHERE period <= %s AND metric_id IN ({in_scope})",
+                [snapshot.pk, quarter.end_date, framework.partnership_id],
             )
             count = cursor.rowcount
         if count != expected:
@@ -111,10 +129,11 @@ def snapshot_publish(*, actor: Any, framework: Framework, period: dt.date, reaso
 
 
 def frozen_annotations(*, period: dt.date) -> list[dict[str, Any]]:
-    """The metrics' annotations up to ``period`` as they stand: frozen into the snapshot, so editing one later
-    changes no published page, report or pack."""
+    """The current partnership's annotations up to ``period`` as they stand: frozen into the snapshot, so
+    editing one later changes no published page, report or pack."""
     rows = (
-        Annotation.objects.filter(period__lte=period)
+        Annotation.objects.in_scope()
+        .filter(period__lte=period)
         .order_by("period", "pk")
         .values_list("metric__code", "area__code", "period", "kind", "text")
     )

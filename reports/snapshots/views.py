@@ -18,13 +18,13 @@ from reports.snapshots.services import SnapshotError, readiness, snapshot_publis
 
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def snapshot_list(request: HttpRequest) -> HttpResponse:
-    rounds = list(CollectionRound.objects.order_by("-period")[:8])
+    rounds = list(CollectionRound.objects.in_scope().order_by("-period")[:8])
     states = [(r, readiness(period=r.period)) for r in rounds] if has_perm(request.user, Perm.PUBLISH_SNAPSHOT) else []
     return render(
         request,
         "reports/snapshots.html",
         {
-            "snapshots": Snapshot.objects.select_related("published_by")[:100],
+            "snapshots": Snapshot.objects.in_scope().select_related("published_by")[:100],
             "states": states,
             "can_publish": has_perm(request.user, Perm.PUBLISH_SNAPSHOT),
         },
@@ -51,7 +51,7 @@ def snapshot_create(request: HttpRequest) -> HttpResponse:
 
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    snapshot = get_object_or_404(Snapshot.objects.select_related("published_by", "framework"), pk=pk)
+    snapshot = get_object_or_404(Snapshot.objects.in_scope().select_related("published_by", "framework"), pk=pk)
     revisions = list(snapshot.revisions.select_related("metric", "area", "category"))
     frozen = FrozenDefinitions.of(snapshot)
     for revision in revisions:  # the metric as the snapshot named it

@@ -70,6 +70,8 @@ REPORTS = {  # test_reporting.py
     "report-action",
     "public-reports",
     "public-report",
+    "partnership-public-reports",  # test_reports_partnerships.py
+    "partnership-public-report",
 }
 PACKS = {
     "pack-start",
@@ -78,6 +80,7 @@ PACKS = {
     "pack-download",
     "pack-download-docx",
     "public-pack",
+    "partnership-public-pack",  # test_reports_partnerships.py
     "pack-retry",
 }  # test_packs.py, test_board_pack.py
 LOCAL = {  # public, no login: test_local_dashboards.py, test_dashboards_partnerships.py

@@ -4,7 +4,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.access import system_actor
+from accounts.models import Partnership
 from accounts.partnerships import PARTNERSHIP_HELP, command_partnership
+from accounts.tenancy import partnership_scope
 from reports.models import Report, Snapshot
 from reports.narrative.services import ReportError, report_create
 from reports.packs.build import build_pack_pdf
@@ -24,7 +26,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         partnership = command_partnership(options["partnership"])
-        snapshot = Snapshot.objects.filter(pk=options["snapshot"], framework__partnership=partnership).first()
+        with partnership_scope(partnership):  # every read, the draft report and its audit: the partnership's
+            self.build(partnership, options)
+
+    def build(self, partnership: Partnership, options: dict[str, Any]) -> None:
+        snapshot = Snapshot.objects.in_scope().filter(pk=options["snapshot"]).first()
         if snapshot is None:
             raise CommandError(
                 f"unknown snapshot {options['snapshot']}"

@@ -1,9 +1,12 @@
+import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.access import system_actor
+from accounts.models import Partnership
 from accounts.partnerships import PARTNERSHIP_HELP, command_partnership
+from accounts.tenancy import partnership_scope
 from frameworks.selectors import current_framework
 from metrics.quarters import Quarter, QuarterError
 from reports.snapshots.services import SnapshotError, readiness, snapshot_publish
@@ -23,6 +26,10 @@ class Command(BaseCommand):
         except QuarterError as exc:
             raise CommandError(f"--quarter: {exc}") from None
         partnership = command_partnership(options["partnership"])
+        with partnership_scope(partnership):  # every read and the audit event: the partnership's
+            self.publish(partnership, period, options)
+
+    def publish(self, partnership: Partnership, period: dt.date, options: dict[str, Any]) -> None:
         framework = current_framework(partnership=partnership)
         if framework is None:
             raise CommandError(
