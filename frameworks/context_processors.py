@@ -1,9 +1,10 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 
 from accounts.access import Perm, has_perm, user_partnerships, user_role
-from accounts.partnerships import several_partnerships
+from accounts.partnerships import is_default, several_partnerships
 
 
 def access(request: HttpRequest) -> dict[str, Any]:
@@ -22,6 +23,19 @@ def access(request: HttpRequest) -> dict[str, Any]:
         # read them already, so no query here but a superuser's list of every partnership).
         "current_partnership": getattr(request, "partnership", None) if signed_in else None,
         "my_partnerships": user_partnerships(user) if signed_in else [],
+    }
+
+
+def public_links(request: HttpRequest) -> dict[str, Any]:
+    """The public pages' addresses for the partnership the page is in: the unnamed ones for the default
+    partnership (as a single-partnership installation has always had), ``/public/<code>/…`` for the others."""
+    partnership = getattr(request, "partnership", None)
+    if partnership is None or is_default(partnership):
+        return {"public_reports_url": reverse("public-reports"), "public_areas_url": reverse("public-local-index")}
+    code = {"partnership": partnership.code}
+    return {
+        "public_reports_url": reverse("partnership-public-reports", kwargs=code),
+        "public_areas_url": reverse("partnership-public-local-index", kwargs=code),
     }
 
 

@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "frameworks.context_processors.access",
+                "frameworks.context_processors.public_links",
                 "metrics.context_processors.nav_counts",
             ],
         },

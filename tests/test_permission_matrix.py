@@ -184,9 +184,20 @@ URLS: dict[str, U] = {
     "pack-download": U(lambda w, me, them: f"/packs/{w[them].pack.pk}/download/", theirs=True),
     "pack-download-docx": U(lambda w, me, them: f"/packs/{w[them].pack.pk}/download.docx", theirs=True),
     # The public edition is the partnership's: another partnership's report is not found under its name.
-    "public-pack": U(lambda w, me, them: f"/public/reports/{w[them].report.pk}/pack.pdf", theirs=True),
+    # The unnamed public addresses are the default partnership's: West Mercia's report is not found there
+    # (whoever asks), and the default partnership's published report is public under them by design.
+    "public-pack": U(lambda w, me, them: f"/public/reports/{w['wm'].report.pk}/pack.pdf", theirs=True),
     "public-reports": U(lambda w, me, them: "/public/reports/"),
-    "public-report": U(lambda w, me, them: f"/public/reports/{w[them].report.pk}/", theirs=True),
+    # A partnership's public reports under its own name: its published ones only; the other partnership's
+    # report under this one's name is not found.
+    "partnership-public-reports": U(lambda w, me, them: f"/public/{w[them].partnership.code}/reports/"),
+    "partnership-public-report": U(
+        lambda w, me, them: f"/public/{w[me].partnership.code}/reports/{w[them].report.pk}/", theirs=True
+    ),
+    "partnership-public-pack": U(
+        lambda w, me, them: f"/public/{w[me].partnership.code}/reports/{w[them].report.pk}/pack.pdf", theirs=True
+    ),
+    "public-report": U(lambda w, me, them: f"/public/reports/{w['wm'].report.pk}/", theirs=True),
     "public-local-index": U(lambda w, me, them: "/public/areas/"),
     "public-local-area": U(lambda w, me, them: f"/public/areas/{HOME[them]}/"),  # areas are shared
     # The other partnership's public pages, under its own name: public by design, never its unpublished rows.

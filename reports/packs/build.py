@@ -139,7 +139,16 @@ def build_pack_pdf(
 def build_pack(*, pack_id: int, task_id: str = "") -> BoardPack:
     """Build a queued pack, recording progress on it and beating a heartbeat while it builds, and store the
     PDF with its checksum (and the board edition's Word document). ``task_id``: the worker's task
-    (``PackSuperseded`` if the pack stopped being its)."""
+    (``PackSuperseded`` if the pack stopped being its). Works in the pack's partnership (its report's
+    snapshot's framework's), whatever partnership the caller (a worker) is in."""
+    from accounts.tenancy import partnership_scope
+
+    owner = BoardPack.objects.select_related("report__snapshot__framework__partnership").get(pk=pack_id)
+    with partnership_scope(owner.report.snapshot.framework.partnership):
+        return _build_pack(pack_id=pack_id, task_id=task_id)
+
+
+def _build_pack(*, pack_id: int, task_id: str) -> BoardPack:
     pack = pack_started(pack_id=pack_id, task_id=task_id)
 
     def progress(percent: int, message: str) -> None:
