@@ -104,4 +104,4 @@ def test_the_admin_is_the_hosts_once_there_are_several_partnerships(client, peop
     assert client.get("/admin/").status_code == 403
     host = UserFactory(username="host", is_superuser=True, is_staff=True)
     client.force_login(host)
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/accounts/partnership/").status_code == 200

@@ -86,7 +86,7 @@ def test_a_snapshot_holds_only_its_partnerships_data_and_is_numbered_within_its_
     a, b = two
     assert a["snapshot"].number == b["snapshot"].number == 1  # the same quarter, each framework's first
     codes = set(SnapshotObservation.objects.filter(snapshot=b["snapshot"]).values_list("metric__code", flat=True))
-    assert codes == {"WM01", "OFF01", "FAIR03"}  # its own measure and the shared ones; not the default's A01
+    assert codes == {"WM01", "OFF01"}  # its own measure and the shared official statistic; not the default's A01 or FAIR03
     assert [n["text"] for n in b["snapshot"].annotations] == ["West Mercia's note"]
     assert "West Mercia's rebase" in b["snapshot"].framework_file
     # (Its framework file's rebases are framework_export's: metrics/catalogue, scoped there, not here.)
@@ -296,7 +296,7 @@ def test_publish_snapshot_command_publishes_the_named_partnerships_only(two):
     assert "Police" not in out  # readiness: West Mercia has no round, so no returns listed (the default's not)
     assert Snapshot.objects.filter(framework=a["framework"]).count() == before["a"]
     codes = set(SnapshotObservation.objects.filter(snapshot=snapshot).values_list("metric__code", flat=True))
-    assert codes == {"WM01", "OFF01", "FAIR03"}
+    assert codes == {"WM01", "OFF01"}
     from accounts.models import AuditEvent
 
     event = AuditEvent.objects.filter(action="snapshot.published").order_by("-pk").first()
