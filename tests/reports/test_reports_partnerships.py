@@ -86,7 +86,10 @@ def test_a_snapshot_holds_only_its_partnerships_data_and_is_numbered_within_its_
     a, b = two
     assert a["snapshot"].number == b["snapshot"].number == 1  # the same quarter, each framework's first
     codes = set(SnapshotObservation.objects.filter(snapshot=b["snapshot"]).values_list("metric__code", flat=True))
-    assert codes == {"WM01", "OFF01"}  # its own measure and the shared official statistic; not the default's A01 or FAIR03
+    assert codes == {
+        "WM01",
+        "OFF01",
+    }  # its own measure and the shared official statistic; not the default's A01 or FAIR03
     assert [n["text"] for n in b["snapshot"].annotations] == ["West Mercia's note"]
     assert "West Mercia's rebase" in b["snapshot"].framework_file
     # (Its framework file's rebases are framework_export's: metrics/catalogue, scoped there, not here.)
