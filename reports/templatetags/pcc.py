@@ -1,6 +1,7 @@
 """Formatting of figures the way a statistical publication shows them."""
 
 import functools
+import html
 from typing import Any
 
 from django import template
@@ -85,14 +86,26 @@ def _chart_template_script() -> str:
 @register.filter
 def series_rows(table: Any) -> str:
     """A measure's quarters as the rows of its short data table (quarter, value and symbol, variation): the
-    same HTML the template loop made, built in one pass (a priority page has 15 tables of 40 rows)."""
-    from django.utils.html import format_html_join
+    same HTML the template loop made, built in one pass (a priority page has 15 tables of 40 rows), each
+    cell escaped as ``format_html`` escapes it, without its per-call overhead (a fifth of the page's Python)."""
+    from django.utils.safestring import mark_safe
 
-    return format_html_join(
-        "",
-        '<tr><th scope="row">{}</th><td class="num">{} {}</td><td>{}</td></tr>',
-        ((r.label, r.value, r.symbol, r.cause) for r in table),
+    e = _escape
+    return mark_safe(  # noqa: S308 - every cell escaped
+        "".join(
+            f'<tr><th scope="row">{e(r.label)}</th><td class="num">{e(r.value)} {e(r.symbol)}</td>'
+            f"<td>{e(r.cause)}</td></tr>"
+            for r in table
+        )
     )
+
+
+def _escape(value: Any) -> str:
+    """``conditional_escape`` without its lazy-string wrappers: safe HTML as it is, anything else as text
+    with ``& < > " '`` escaped (the same characters, the same entities)."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
 
 
 @register.filter
