@@ -23,3 +23,16 @@ def test_series_rows_escape_every_cell_as_format_html_does():
     assert series_rows(table) == expected
     assert hasattr(series_rows(table), "__html__")
     assert series_rows([]) == ""
+
+
+def test_the_overviews_format_html_escapes_as_djangos():
+    from django.utils.html import format_html
+
+    from reports.templatetags.pcc import _format_html
+
+    template = '<p class="{}">{} {}{}</p>{}'
+    args = ("a&b", '<i>"x"</i>', None, 3, mark_safe("<b>kept</b>"))
+    assert _format_html(template, *args) == format_html(template, *args)
+    assert hasattr(_format_html(template, *args), "__html__")
+    nested = _format_html("<li>{}</li>", _format_html("{} &amp; {}", "<", "it's"))
+    assert nested == format_html("<li>{}</li>", format_html("{} &amp; {}", "<", "it's"))
