@@ -1,6 +1,7 @@
 """Formatting of figures the way a statistical publication shows them."""
 
 import functools
+import html
 from typing import Any
 
 from django import template
@@ -85,22 +86,43 @@ def _chart_template_script() -> str:
 @register.filter
 def series_rows(table: Any) -> str:
     """A measure's quarters as the rows of its short data table (quarter, value and symbol, variation): the
-    same HTML the template loop made, built in one pass (a priority page has 15 tables of 40 rows)."""
-    from django.utils.html import format_html_join
+    same HTML the template loop made, built in one pass (a priority page has 15 tables of 40 rows), each
+    cell escaped as ``format_html`` escapes it, without its per-call overhead (a fifth of the page's Python)."""
+    from django.utils.safestring import mark_safe
 
-    return format_html_join(
-        "",
-        '<tr><th scope="row">{}</th><td class="num">{} {}</td><td>{}</td></tr>',
-        ((r.label, r.value, r.symbol, r.cause) for r in table),
+    e = _escape
+    return mark_safe(  # noqa: S308 - every cell escaped
+        "".join(
+            f'<tr><th scope="row">{e(r.label)}</th><td class="num">{e(r.value)} {e(r.symbol)}</td>'
+            f"<td>{e(r.cause)}</td></tr>"
+            for r in table
+        )
     )
+
+
+def _format_html(template: str, *args: Any) -> str:
+    """``format_html`` for the hot loops here: each argument escaped by ``_escape`` (as
+    ``conditional_escape`` would), the result marked safe; no lazy-string wrappers per call."""
+    from django.utils.safestring import SafeString
+
+    return SafeString(template.format(*[_escape(arg) for arg in args]))
+
+
+def _escape(value: Any) -> str:
+    """``conditional_escape`` without its lazy-string wrappers: safe HTML as it is, anything else as text
+    with ``& < > " '`` escaped (the same characters, the same entities)."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
 
 
 @register.filter
 def overview_rows(priorities: Any) -> str:
     """The overview's table of every measure (priority, measure, quarter, value, variation, rank): the same
     HTML the template loop made, built in one pass (60 rows of 6 cells on a national framework)."""
-    from django.utils.html import format_html
     from django.utils.safestring import mark_safe
+
+    format_html = _format_html
 
     from reports.wording import VARIATION_SHORT
 
@@ -132,13 +154,13 @@ def overview_tiles(tiles: Any, data: Any, snapshot: Any, short: Any) -> str:
     tile reads a dozen figures and texts; a national framework has 60)."""
     from django.template.defaultfilters import truncatewords
     from django.urls import reverse
-    from django.utils.html import format_html
     from django.utils.safestring import mark_safe
 
     from metrics.quarters import period_label
     from reports.charts import sparkline_points
     from reports.icons import icon_svg
 
+    format_html = _format_html  # escapes as Django's format_html does, without its per-call overhead
     marker = "metric-code-here"
     link = reverse("dashboard-metric", args=[marker])
     query = format_html("?area={}", data.area.code)
