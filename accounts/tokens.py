@@ -28,7 +28,13 @@ def api_token_create(
             user=user, name=name[:100], prefix=key[:8], key_hash=hash_key(key), partnership=partnership
         )
         within = f" (partnership {partnership.code})" if partnership is not None else ""
-        record(AuditAction.API_TOKEN_CREATED, actor=actor, obj=token, summary=f"for {user.username}{within}: {name}")
+        record(
+            AuditAction.API_TOKEN_CREATED,
+            actor=actor,
+            obj=token,
+            summary=f"for {user.username}{within}: {name}",
+            partnership=partnership,  # in the trail of the partnership the key reads (else the current one)
+        )
     return token, key
 
 

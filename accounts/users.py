@@ -152,7 +152,9 @@ def _invite_elsewhere(*, actor: Any, email: str, name: str, role: str, agency: A
         first, _, last = name.strip().partition(" ")
         user.first_name, user.last_name = first[:150], last.strip()[:150]
         user.save(update_fields=["first_name", "last_name"])
-    link = added.link or ""
+    # A set-password link only for an account this invitation made: an existing account's password (and its
+    # roles in other partnerships) is not this partnership's to give.
+    link = (added.link or "") if added.user_created else ""
     sent = (
         _send_invitation(
             user, link, invited_by=actor, role=role, agency=agency, where=added.membership.partnership.name
@@ -171,6 +173,12 @@ def user_invite_again(*, actor: Any, user_id: int) -> Invitation:
         raise UserError(f"{user.username} has already chosen a password.")
     if not user.email:
         raise UserError(f"{user.username} has no e-mail address.")
+    if _elsewhere(user) and not getattr(actor, "is_superuser", False) and not is_system_actor(actor):
+        # A link sets the password of the whole account, roles elsewhere included: not one partnership's to give.
+        raise UserError(
+            f"{user.username} also has a role in another partnership, so only the service's host can send them "
+            "a new link."
+        )
     record(AuditAction.USER_INVITED, actor=actor, obj=user, summary=f"{user.email} sent a new invitation link")
     link = set_password_link(user)
     return Invitation(user=user, link=link, sent=_send_invitation(user, link, invited_by=actor))

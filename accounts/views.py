@@ -37,7 +37,9 @@ def manage_home(request: HttpRequest) -> HttpResponse:
 
 def _invitation_message(request: HttpRequest, invitation: Any, verb: str) -> None:
     user = invitation.user
-    if invitation.sent:
+    if not invitation.link:  # an existing account given a role here: it signs in as it always has
+        messages.success(request, f"{verb} {user.email}: they already have an account and now have a role here.")
+    elif invitation.sent:
         messages.success(request, f"{verb} {user.email}: the e-mail with the set-password link was sent.")
     else:
         messages.warning(

@@ -39,8 +39,32 @@ class ImportBatchQuerySet(ScopedQuerySet):
 
 
 class ObservationQuerySet(ScopedQuerySet):
+    """A partnership reads its own measures' figures and the shared statistics' figures, except a shared
+    statistic's figure approved from another partnership's return (its batch is that partnership's): approved
+    but unpublished, it stays with that partnership (others see it once published, in its snapshot)."""
+
     PATH = "metric__partnership"
     SHARED = True
+
+    def in_scope(self, partnership: Any = None) -> Any:
+        if partnership is None:
+            from accounts.tenancy import current_partnership_id
+
+            pid = current_partnership_id()
+        else:
+            pid = getattr(partnership, "pk", partnership)
+        return self.filter(visible_figures(partnership_id=pid))
+
+
+def visible_figures(*, partnership_id: int | None = None, partnership_code: str | None = None) -> Q:
+    """The observations a partnership (by id, or by code: no lookup query) reads: its own measures', and the
+    shared statistics' not approved from another partnership's return (``ObservationQuerySet``)."""
+    if partnership_id is not None:
+        own, batch = Q(metric__partnership_id=partnership_id), Q(source__partnership_id=partnership_id)
+    else:
+        own, batch = Q(metric__partnership__code=partnership_code), Q(source__partnership__code=partnership_code)
+    shared_source = Q(source__isnull=True) | Q(source__partnership__isnull=True) | batch
+    return own | (Q(metric__partnership__isnull=True) & shared_source)
 
 
 class CollectionRoundQuerySet(ScopedQuerySet):

@@ -15,7 +15,7 @@ from django.db.models import ProtectedError
 
 from accounts.audit import AuditAction, record
 from accounts.models import Agency, Partnership
-from accounts.partnerships import default_partnership
+from accounts.partnerships import default_partnership, several_partnerships
 from accounts.tenancy import partnership_scope
 from accounts.versions import data_changed
 from frameworks.models import (
@@ -275,9 +275,26 @@ def _apply(spec: FrameworkSpec, actor: Any, asked: Partnership | None = None) ->
         return _apply_in(spec, actor, partnership)
 
 
+def _check_reference_changes(changes: list[str], actor: Any) -> None:
+    """Agencies, areas (and which areas lie under which), peer groups and breakdowns are shared by every
+    partnership: once the service has several, only the host changes them; a partnership's file may name them
+    only as they are stored. Raises (the load is one transaction: nothing stays written)."""
+    if not changes or is_host(actor) or not several_partnerships():
+        return
+    raise FrameworkFileError(
+        [
+            f"{change}: agencies, areas, peer groups and breakdowns are shared by every partnership on this "
+            "service, so only the host may change them (give them in the file exactly as they are stored, or ask "
+            "the host to load the change)"
+            for change in changes
+        ]
+    )
+
+
 def _apply_in(spec: FrameworkSpec, actor: Any, partnership: Partnership) -> LoadResult:
     stored_metrics = _check_metric_codes(spec, partnership, actor)
     loader = _Loader(actor)
+    before_reference = len(loader.changes)
     for a in spec.agencies:
         loader.upsert_coded(Agency, a, ("name",), "agency")
     # Areas: create without parents first so a parent may come later in the file.
@@ -356,6 +373,7 @@ def _apply_in(spec: FrameworkSpec, actor: Any, partnership: Partnership) -> Load
                 new={key: wanted_id},
             )
 
+    _check_reference_changes(loader.changes[before_reference:], actor)
     agency_ids = dict(Agency.objects.values_list("code", "id"))
     group_ids = dict(PeerGroup.objects.values_list("code", "id"))
     breakdown_ids = dict(Breakdown.objects.values_list("code", "id"))

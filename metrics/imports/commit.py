@@ -102,12 +102,13 @@ def import_commit(*, plan: ImportPlan, actor: Any = None) -> ImportSummary:
         return summary
     actor_id = actor.pk if getattr(actor, "pk", None) else None
     pid = current_partnership_id()
-    rows = [*plan.to_create, *(row for row, _ in plan.to_update)]
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             agency=plan.agency,
-            # The partnership whose data it loaded; none when every row is a shared official statistic.
-            partnership_id=pid if any(row.metric.partnership_id is not None for row in rows) else None,
+            # The partnership whose data it loaded. None for the host's loads: their figures of shared
+            # statistics are everyone's; a partnership's figures of a shared statistic stay its own until it
+            # publishes them (``Observation.objects.in_scope``).
+            partnership_id=None if is_host(actor) else pid,
             source_return=plan.source_return,
             filename=summary.filename[:300],
             sha256=plan.sha256,

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.access import Perm, has_perm, user_partnerships
 from accounts.models import ApiToken, Partnership
-from accounts.tenancy import current_partnership, partnership_scope
+from accounts.tenancy import current_partnership, current_partnership_id, partnership_scope
 from accounts.tokens import api_token_find
 from frameworks.models import Area
 from metrics.models import Metric, Rebase
@@ -128,7 +128,7 @@ def get_metric(code: str) -> Metric:
     own first); another partnership's is unknown here."""
     metric = (
         Metric.objects.in_scope()
-        .filter(code=code)
+        .filter(code=code, placements__framework__partnership_id=current_partnership_id())  # used here
         .select_related("agency")
         .prefetch_related(scoped_rebases())
         .order_by(F("partnership_id").asc(nulls_last=True))

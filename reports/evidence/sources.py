@@ -14,7 +14,7 @@ from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from accounts.scoping import ScopedQuerySet
 from accounts.tenancy import in_a_scope
 from frameworks.models import Priority
-from metrics.models import Metric, Observation
+from metrics.models import Metric, Observation, visible_figures
 from metrics.quarters import period_label
 from metrics.stats.suppression import missing_symbol, status_symbol
 from reports.models import Snapshot, SnapshotObservation
@@ -31,6 +31,8 @@ def in_partnership(queryset: Any) -> Any:
     queries in a request and out of one."""
     if in_a_scope():
         return queryset.in_scope()
+    if queryset.model is Observation:
+        return queryset.filter(visible_figures(partnership_code=settings.PCC_PERF_DEFAULT_PARTNERSHIP))
     model_qs: type[ScopedQuerySet] = type(queryset)
     q = Q(**{f"{model_qs.PATH}__code": settings.PCC_PERF_DEFAULT_PARTNERSHIP})
     if model_qs.SHARED:
@@ -57,7 +59,9 @@ class FigureSource:
         measure's newest found by index (obs_metric_period), not by reading every observation in scope."""
         if self.snapshot is not None:
             return self.snapshot.period
-        newest = Observation.objects.filter(metric=OuterRef("pk")).order_by("-period").values("period")[:1]
+        newest = (
+            in_partnership(Observation.objects.filter(metric=OuterRef("pk"))).order_by("-period").values("period")[:1]
+        )
         metrics = in_partnership(Metric.objects.all())
         return metrics.annotate(last=Subquery(newest)).aggregate(latest=Max("last"))["latest"]
 

@@ -112,6 +112,8 @@ def report_edit(*, actor: Any, report: Report, version: int, changes: dict[str, 
             elif kind == "deep_dive":
                 old_id = locked.deep_dive_id
                 new_id = int(new) if new.isdigit() else None
+                if new_id is not None and new_id not in {s.priority_id for s in sections.values()}:
+                    raise ReportError("The deep dive must be one of the report's priorities.")
                 if old_id != new_id:
                     locked.deep_dive_id = new_id
                     edits.append(

@@ -15,7 +15,7 @@ from accounts.tenancy import current_partnership, current_partnership_id, in_a_s
 from accounts.versions import data_changed
 from frameworks.models import Framework
 from metrics.catalogue.export import framework_export
-from metrics.models import FIGURE_FIELDS, CollectionRound, Metric, Observation, Return, ReturnState
+from metrics.models import FIGURE_FIELDS, CollectionRound, ImportBatch, Metric, Observation, Return, ReturnState
 from metrics.quarters import Quarter
 from reports.models import Annotation, Snapshot, SnapshotObservation, SnapshotRevision
 
@@ -104,12 +104,18 @@ def _publish(*, actor: Any, framework: Framework, period: dt.date, reason: str) 
         table = SnapshotObservation._meta.db_table
         source = Observation._meta.db_table
         metrics = Metric._meta.db_table
-        in_scope = f"SELECT id FROM {metrics} WHERE partnership_id = %s OR partnership_id IS NULL"  # noqa: S608
+        batches = ImportBatch._meta.db_table
+        # The partnership's own measures' figures, and the shared statistics' not approved from another
+        # partnership's return (as ``Observation.objects.in_scope()`` reads them).
+        own = f"SELECT id FROM {metrics} WHERE partnership_id = %s"  # noqa: S608
+        shared = f"SELECT id FROM {metrics} WHERE partnership_id IS NULL"  # noqa: S608
+        theirs = f"SELECT id FROM {batches} WHERE partnership_id IS NOT NULL AND partnership_id <> %s"  # noqa: S608
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (snapshot_id, {columns}) SELECT %s, {columns} FROM {source} "  # noqa: S608 - table and column names are ours
-                f"WHERE period <= %s AND metric_id IN ({in_scope})",
-                [snapshot.pk, quarter.end_date, framework.partnership_id],
+                f"WHERE period <= %s AND (metric_id IN ({own}) OR (metric_id IN ({shared}) "
+                f"AND (source_id IS NULL OR source_id NOT IN ({theirs}))))",
+                [snapshot.pk, quarter.end_date, framework.partnership_id, framework.partnership_id],
             )
             count = cursor.rowcount
         if count != expected:
