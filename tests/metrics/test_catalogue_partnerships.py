@@ -214,7 +214,9 @@ def test_an_import_into_a_cannot_touch_bs_metrics(two):
     assert list(
         Observation.objects.filter(metric__code="EFF02").values_list("metric__partnership__code", flat=True)
     ) == ["default"]
-    assert ImportBatch.objects.get(pk=summary.batch_id).partnership == two["a"]
+    # The host's load (a command: no actor): its batch is nobody's, so figures of shared statistics in it
+    # would be everyone's (a partnership's own measures are its own whatever the batch).
+    assert ImportBatch.objects.get(pk=summary.batch_id).partnership is None
     with partnership_scope(two["b"]):
         summary = import_file(
             content=(HEADER + "EFF02,staffordshire,2024-03-31,,,60,,\n").encode(), filename="b.csv", agency=cps
@@ -242,7 +244,7 @@ def test_figures_of_a_shared_statistic_another_partnership_uses_are_the_hosts_to
         "uses: only the host loads its figures"
     ]
     assert not Observation.objects.exists()
-    # The host (a command: no actor) loads them; the batch is shared (every row is a shared statistic).
+    # The host (a command: no actor) loads them; the batch is shared (the host's figures are everyone's).
     summary = import_file(content=rows, filename="host.csv", agency=police)
     assert summary.accepted
     assert ImportBatch.objects.get(pk=summary.batch_id).partnership is None
