@@ -3,8 +3,8 @@
 - A metric belongs to a partnership; an official statistic is shared (empty partnership: one definition and
   one set of figures for every partnership). Codes are unique within a partnership, and among shared ones.
 - Collection rounds, rebases and import batches belong to a partnership. Everything that exists goes to the
-  default partnership (official statistics become shared), so a single-partnership installation behaves as
-  before."""
+  default partnership (official statistics become shared; batches of loaded files stay the host's, so their
+  official figures are everyone's), so a single-partnership installation behaves as before."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -19,7 +19,9 @@ def to_default(apps, schema_editor):
     )
     apps.get_model("metrics", "Metric").objects.exclude(source_type="official_statistics").update(partnership=default)
     apps.get_model("metrics", "Rebase").objects.update(partnership=default)
-    apps.get_model("metrics", "ImportBatch").objects.update(partnership=default)
+    # Approved returns were the partnership's; files were loaded by the installation's one partnership, in
+    # the host's place: their figures of official statistics stay everyone's (empty partnership).
+    apps.get_model("metrics", "ImportBatch").objects.filter(source_return__isnull=False).update(partnership=default)
     apps.get_model("metrics", "CollectionRound").objects.update(partnership=default)
 
 

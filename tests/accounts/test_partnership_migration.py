@@ -264,7 +264,7 @@ def test_an_installation_with_data_migrates_its_rows_to_the_default_partnership(
     assert found["rebases"] == ["default"]
     assert found["annotations"] == ["default"]
     assert found["contacts"] == ["default"]
-    assert found["imports"] == ["default"]
+    assert found["imports"] == [None]  # a loaded file's batch stays the host's: its official figures are everyone's
     assert found["snapshots"] == [[filled["snapshot"], "default"]]
     assert found["in_scope"] == {"metrics": ["LOC01", "OFF01"], "snapshots": [filled["snapshot"]]}
     assert found["refused"] == {"update": True, "delete": True}
