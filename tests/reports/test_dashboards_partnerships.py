@@ -181,7 +181,6 @@ def test_a_managers_rebases_and_notes_are_the_partnerships_own(two):
     assert manager_b.get(reverse("metric-note-new", args=["LOCA"])).status_code == 404
 
 
-@pytest.mark.xfail(strict=False, reason="the notes on the charts come from reports/evidence/build.py (scoped there)")
 def test_another_partnerships_note_is_not_on_the_page(two):
     assert "A&#x27;s private note" not in page(reader(two["board_b"]), "dashboard-metric", "SHR01")
     assert "A&#x27;s private note" not in page(reader(two["board_b"]), "dashboard-priority", "pb")
