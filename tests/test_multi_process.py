@@ -99,6 +99,8 @@ def _processes(env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
         [python, "manage.py", "db_worker", "--no-reload", "--interval", "0.2", "--worker-id", f"worker-{n}"]
         for n in (1, 2)
     ]
+    # Production settings serve hashed static files (the manifest collectstatic writes): as `make serve` does.
+    subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     started: list[subprocess.Popen[bytes]] = []
     logs = [tempfile.TemporaryFile() for _ in commands]  # noqa: SIM115 - closed below
     try:
@@ -167,7 +169,8 @@ class Browser:
         return response.status, dict(response.headers), text
 
     def log_in(self, port: int, username: str) -> None:
-        self.request(port, "GET", "/accounts/login/")
+        status, _, text = self.request(port, "GET", "/accounts/login/")
+        assert status == 200 and "csrftoken" in self.cookies, (status, text[-800:])
         form = f"username={username}&password=pass-word-123".encode()
         status, _, text = self.request(
             port, "POST", "/accounts/login/", form, {"Content-Type": "application/x-www-form-urlencoded"}
