@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -17,8 +17,9 @@ from accounts.models import ApiToken, Partnership
 from accounts.tenancy import current_partnership, current_partnership_id, partnership_scope
 from accounts.tokens import api_token_find
 from frameworks.models import Area
-from metrics.models import Metric, Rebase
+from metrics.models import Metric
 from metrics.quarters import Quarter, QuarterError
+from reports.evidence.build import scoped_rebases
 from reports.models import Snapshot
 
 
@@ -116,11 +117,6 @@ def get_param(request: HttpRequest, name: str, *, required: bool = True) -> str 
             raise ApiError(400, f"the '{name}' parameter is required")
         return None
     return value
-
-
-def scoped_rebases(lookup: str = "rebases") -> Prefetch:
-    """A metric's rebases in the current partnership (a shared official statistic has each partnership's)."""
-    return Prefetch(lookup, queryset=Rebase.objects.in_scope())
 
 
 def get_metric(code: str) -> Metric:

@@ -23,10 +23,9 @@ from reports.api.base import (
     get_period,
     get_snapshot,
     num,
-    scoped_rebases,
     snapshot_json,
 )
-from reports.evidence.build import breakdown_cells, build_evidence
+from reports.evidence.build import breakdown_cells, build_evidence, scoped_rebases
 from reports.evidence.items import Part, fairness_at
 from reports.evidence.sources import FigureSource
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -16,10 +16,11 @@ from django.utils.html import escape
 from accounts.downloads import csv_bytes, download, xlsx_bytes
 from frameworks.models import Area, Framework
 from frameworks.selectors import current_framework
-from metrics.models import Metric, Rebase
+from metrics.models import Metric
 from metrics.stats.suppression import SYMBOLS
 from reports.dashboards.cache import cached_part
 from reports.dashboards.selectors import quarter_choice
+from reports.evidence.build import scoped_rebases
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Snapshot
 
@@ -30,12 +31,6 @@ def framework_or_404() -> Framework:
     if framework is None:
         raise Http404("No framework is loaded yet.")
     return framework
-
-
-def scoped_rebases(lookup: str = "rebases") -> Prefetch:
-    """A metric's rebases as the current partnership set them (a shared official statistic has each
-    partnership's own), for ``prefetch_related`` (``lookup``: the path to them)."""
-    return Prefetch(lookup, queryset=Rebase.objects.in_scope())
 
 
 def metric_or_404(code: str, *, framework: Framework, snapshot: Snapshot | None = None) -> Metric:
