@@ -16,10 +16,16 @@ from metrics.returns import selectors
 from metrics.returns.selectors import next_round, tracker
 from metrics.returns.services import ReturnError, return_remind, return_send_back, return_submit
 
+from ..clock import pin_today
 from ..factories import UserFactory
 from .returns_setup import GOOD, open_round, upload
 
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _clock_on_today(monkeypatch):
+    pin_today(monkeypatch, TODAY)
 
 
 @pytest.fixture

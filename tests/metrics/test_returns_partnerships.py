@@ -25,11 +25,17 @@ from metrics.returns.services import ReturnError, return_remind, return_submit, 
 from metrics.returns.uploads import upload_confirm, upload_create
 from metrics.returns.values import return_save_grid
 
+from ..clock import pin_today
 from ..factories import UserFactory
 from .returns_setup import DUE, GOOD, PERIOD, open_round, upload
 
 WEST = "west-mercia"
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _clock_on_today(monkeypatch):
+    pin_today(monkeypatch, TODAY)
 WEST_FRAMEWORK = textwrap.dedent(
     """
     framework: {code: west-returns, name: West Mercia returns, home_area: west-mercia, partnership: west-mercia}

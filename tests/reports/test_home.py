@@ -13,9 +13,15 @@ from reports.models import BoardPack, PackState, ReportState
 from reports.narrative.services import report_create, report_transition
 from reports.snapshots.services import snapshot_publish
 
+from ..clock import pin_today
 from ..metrics.returns_setup import GOOD, HEADER, approved_history, open_round
 
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _clock_on_today(monkeypatch):
+    pin_today(monkeypatch, TODAY)
 P0, P1, P2 = dt.date(2024, 3, 31), dt.date(2024, 6, 30), dt.date(2024, 9, 30)
 HMPPS = (
     HEADER
