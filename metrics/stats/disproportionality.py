@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
@@ -39,8 +40,17 @@ class GroupRate:
     small_numbers: bool = False  # the group's count is 1 to the suppression threshold
 
 
+Table = pd.DataFrame | Iterable[Mapping[str, Any]]
+
+
+def _records(table: Table) -> Iterable[Mapping[str, Any]]:
+    """A table's rows as mappings: a DataFrame's records, or the plain rows themselves (pages pass plain
+    rows: building a DataFrame for a dozen groups cost more than the arithmetic)."""
+    return table.to_dict("records") if isinstance(table, pd.DataFrame) else table
+
+
 def relative_rates(
-    table: pd.DataFrame,
+    table: Table,
     *,
     reference: str,
     min_count: int = 1,
@@ -48,14 +58,15 @@ def relative_rates(
     z: float = Z95,
     small_count: int = SMALL_COUNT,
 ) -> list[GroupRate]:
-    """``table`` has columns ``category``, ``numerator``, ``denominator``; one row per group.
+    """``table`` has columns ``category``, ``numerator``, ``denominator``, one row per group (a DataFrame,
+    or plain mappings with those keys).
 
     Returns one entry per group other than the reference, in the table's order. A group whose count is
     from 1 to ``small_count`` has ``small_numbers`` set (its ratio is still computed).
     """
     rows: dict[str, tuple[float | None, float | None]] = {
         str(record["category"]): (_num(record["numerator"]), _num(record["denominator"]))
-        for record in table.to_dict("records")
+        for record in _records(table)
     }
     if reference not in rows:
         raise ValueError(f"the reference category '{reference}' is not in the table")
@@ -110,7 +121,7 @@ def recorded_share(
     way); a missing count counts as none. None when the breakdown declares no ``not_recorded`` category,
     or there is no positive total.
     """
-    if not_recorded is None or total is None or pd.isna(total) or total <= 0:
+    if not_recorded is None or total is None or _num(total) is None or total <= 0:
         return None
     counts = [_num(v) for category, v in counts_by_category.items() if category != not_recorded]
     recorded = sum(c for c in counts if c is not None)
@@ -180,8 +191,8 @@ def _percent(share: float, decimals: int) -> str:
     return f"{share * 100:.{decimals}f}%"
 
 
-def reference_rate(table: pd.DataFrame, *, reference: str, per: float = 1000.0) -> float | None:
-    for record in table.to_dict("records"):
+def reference_rate(table: Table, *, reference: str, per: float = 1000.0) -> float | None:
+    for record in _records(table):
         if str(record["category"]) == reference:
             a, big_a = _num(record["numerator"]), _num(record["denominator"])
             return a / big_a * per if a is not None and big_a is not None and _usable(a, big_a) else None

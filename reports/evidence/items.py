@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import pandas as pd
 from django.conf import settings
 
 from frameworks.models import (
@@ -201,14 +200,11 @@ def fairness_at(
     through here). Ratios are withheld when the characteristic is recorded for too few records; small counts
     keep their ratio with a flag (public outputs suppress them)."""
     assert breakdown.reference is not None
-    table = pd.DataFrame(
-        [
-            {"category": c.code, "numerator": o.numerator if o else None, "denominator": o.denominator if o else None}
-            for c, o in cells
-            if c.pk != breakdown.not_recorded_id
-        ],
-        columns=["category", "numerator", "denominator"],
-    )
+    table = [
+        {"category": c.code, "numerator": o.numerator if o else None, "denominator": o.denominator if o else None}
+        for c, o in cells
+        if c.pk != breakdown.not_recorded_id
+    ]
     groups = relative_rates(
         table,
         reference=breakdown.reference.code,

@@ -61,6 +61,9 @@ class Command(BaseCommand):
         parser.add_argument("--redis", default="", help="REDIS_URL for the server's cache (default: local memory)")
         parser.add_argument("--full-bundle", action="store_true", help="also time the full plotly.js bundle")
         parser.add_argument("--charts-js", default="", help="also time the priority page with this charts.js")
+        parser.add_argument(
+            "--plotly-js", default="", help="also time the priority page with this file served as plotly-basic.min.js"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -89,7 +92,7 @@ class Command(BaseCommand):
         full = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
         def load(
-            url: str, *, charts: bool, full_bundle: bool = False, charts_js: str = ""
+            url: str, *, charts: bool, full_bundle: bool = False, charts_js: str = "", plotly_js: str = ""
         ) -> tuple[float, float, float, int]:
             context = browser.new_context(
                 base_url=base,
@@ -100,6 +103,8 @@ class Command(BaseCommand):
             context.add_cookies([{"name": name, "value": value, "url": base}])
             if full_bundle:
                 context.route("**/plotly-basic*.js", lambda route: route.fulfill(path=str(full)))
+            if plotly_js:
+                context.route("**/plotly-basic*.js", lambda route: route.fulfill(path=plotly_js))
             if charts_js:
                 context.route("**/js/charts*.js", lambda route: route.fulfill(path=charts_js))
             page = context.new_page()
@@ -122,6 +127,8 @@ class Command(BaseCommand):
         load("/dashboard/", charts=False)  # warm: the server's first render of each page
         load(priority_url, charts=True)
         overview, first, every, full_first, full_every, js_first, js_every = [], [], [], [], [], [], []
+        plotly_first: list[float] = []
+        plotly_every: list[float] = []
         count = 0
         for turn in range(options["repeat"]):
             overview.append(load("/dashboard/", charts=False)[0])
@@ -136,6 +143,10 @@ class Command(BaseCommand):
                 a, b, _c, _n = load(priority_url, charts=True, full_bundle=True)
                 full_first.append(a)
                 full_every.append(b)
+            if options["plotly_js"]:
+                a, b, _c, _n = load(priority_url, charts=True, plotly_js=options["plotly_js"])
+                plotly_first.append(a)
+                plotly_every.append(b)
             if options["charts_js"] and not turn % 2:
                 a, b, _c, _n = load(priority_url, charts=True, charts_js=options["charts_js"])
                 js_first.append(a)
@@ -152,6 +163,10 @@ class Command(BaseCommand):
             name = Path(options["charts_js"]).name
             self._line(f"  with {name} instead of charts.js: first screen", js_first, floor, 1.5)
             self._line(f"  with {name} instead of charts.js: all charts", js_every, floor, 3.0)
+        if options["plotly_js"]:
+            name = Path(options["plotly_js"]).name
+            self._line(f"  with {name} as plotly-basic.min.js: first screen", plotly_first, floor, 1.5)
+            self._line(f"  with {name} as plotly-basic.min.js: all charts", plotly_every, floor, 3.0)
 
     def _line(self, label: str, times: list[float], floor: float, target: float) -> None:
         median = statistics.median(times)

@@ -102,3 +102,13 @@ def test_reference_with_no_events_gives_no_ratios():
 def test_unknown_reference():
     with pytest.raises(ValueError, match="reference category"):
         relative_rates(pd.DataFrame([{"category": "a", "numerator": 1, "denominator": 2}]), reference="white")
+
+
+def test_plain_rows_give_what_the_data_frame_gives_on_real_data():
+    """Pages pass plain rows (no DataFrame per breakdown): the same groups, to the last digit, with a
+    missing count or population (None, NaN in a DataFrame) treated alike."""
+    tables = stop_search_tables()
+    for table in list(tables.values())[:60]:
+        rows = table.to_dict("records")
+        rows[1] = {**rows[1], "numerator": None}
+        assert relative_rates(rows, reference="white") == relative_rates(pd.DataFrame(rows), reference="white")
