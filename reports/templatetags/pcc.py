@@ -2,6 +2,7 @@
 
 import functools
 import html
+import json
 from typing import Any
 
 from django import template
@@ -81,6 +82,19 @@ def _chart_template_script() -> str:
     from reports.charts import chart_template as template
 
     return json_script(template(), "chart-template")
+
+
+@register.filter
+def figure_json_script(value: Any, element_id: str) -> str:
+    """Django's ``json_script``, byte for byte, with the three escapes as ``str.replace``: its
+    ``str.translate`` walks a priority page's 250 KB of figure JSON a character at a time (a sixth of the
+    page's Python)."""
+    from django.core.serializers.json import DjangoJSONEncoder
+    from django.utils.safestring import SafeString
+
+    text = json.dumps(value, cls=DjangoJSONEncoder)
+    text = text.replace("&", "\\u0026").replace("<", "\\u003C").replace(">", "\\u003E")
+    return SafeString(f'<script id="{_escape(element_id)}" type="application/json">{text}</script>')
 
 
 @register.filter

@@ -36,6 +36,8 @@ TODAY = timezone.localdate()
 @pytest.fixture(autouse=True)
 def _clock_on_today(monkeypatch):
     pin_today(monkeypatch, TODAY)
+
+
 WEST_FRAMEWORK = textwrap.dedent(
     """
     framework: {code: west-returns, name: West Mercia returns, home_area: west-mercia, partnership: west-mercia}

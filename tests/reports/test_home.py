@@ -22,6 +22,8 @@ TODAY = timezone.localdate()
 @pytest.fixture(autouse=True)
 def _clock_on_today(monkeypatch):
     pin_today(monkeypatch, TODAY)
+
+
 P0, P1, P2 = dt.date(2024, 3, 31), dt.date(2024, 6, 30), dt.date(2024, 9, 30)
 HMPPS = (
     HEADER

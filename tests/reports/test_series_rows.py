@@ -36,3 +36,20 @@ def test_the_overviews_format_html_escapes_as_djangos():
     assert hasattr(_format_html(template, *args), "__html__")
     nested = _format_html("<li>{}</li>", _format_html("{} &amp; {}", "<", "it's"))
     assert nested == format_html("<li>{}</li>", format_html("{} &amp; {}", "<", "it's"))
+
+
+def test_figure_json_script_is_djangos_json_script_byte_for_byte():
+    import datetime as dt
+    import decimal
+
+    from django.utils.html import json_script
+
+    from reports.templatetags.pcc import figure_json_script
+
+    value = {
+        "data": [{"x": [dt.date(2024, 3, 31)], "y": [1.5, None], "name": "</script><script>alert(1)</script>"}],
+        "layout": {"title": {"text": "Stop & search — Black <> White ‘quoted’"}, "n": decimal.Decimal("2.50")},
+    }
+    ours = figure_json_script(value, 'fig-1-data"x')
+    assert ours == json_script(value, 'fig-1-data"x')
+    assert "</script><script>" not in ours and hasattr(ours, "__html__")
