@@ -34,11 +34,6 @@ FONT = "Liberation Sans, Arial, sans-serif"
 LEFT_MARGIN = 65
 
 
-def _layout(fig: go.Figure, *, title: str, y_title: str = "", height: int = 340) -> go.Figure:
-    fig.update_layout(_layout_dict(title=title, y_title=y_title, height=height))
-    return fig
-
-
 def _layout_dict(*, title: str, y_title: str = "", height: int = 340) -> dict[str, Any]:
     """The layout every chart shares, as plain data (no template: pages apply ``chart_template`` once,
     ``go.Figure`` applies Plotly's default template itself). The left margin fits the y axis' title and
@@ -346,39 +341,47 @@ def breakdown_chart(*, title: str, unit_label: str, values: Sequence[tuple[str, 
     return {"data": [bars], "layout": _layout_dict(title=title, y_title=unit_label)}
 
 
-def disproportionality_figure(
+def disproportionality_figure(**kwargs: Any) -> go.Figure:
+    """The rate ratios' chart as a Plotly Figure (the PDF's); see ``disproportionality_chart``."""
+    return go.Figure(disproportionality_chart(**kwargs))
+
+
+def disproportionality_chart(
     *, title: str, reference: str, groups: Sequence[GroupRate], labels: dict[str, str]
-) -> go.Figure:
-    """Each group's rate ratio against the reference group with its 95% interval (log scale)."""
+) -> dict[str, Any]:
+    """Each group's rate ratio against the reference group with its 95% interval (log scale), as plain
+    figure data (the fairness page draws ten: Plotly's object model took four fifths of its server time)."""
     shown = [g for g in groups if g.ratio is not None]
-    fig = go.Figure(
-        go.Scatter(
-            x=[g.ratio for g in shown],
-            y=[labels.get(g.category, g.category) for g in shown],
-            mode="markers",
-            marker={"size": 10, "color": [("#d4351c" if g.significant else "#505a5f") for g in shown]},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": [(g.ci_upper or 0) - (g.ratio or 0) for g in shown],
-                "arrayminus": [(g.ratio or 0) - (g.ci_lower or 0) for g in shown],
-                "color": "#505a5f",
-            },
-            hovertemplate="%{y}: %{x:.2f} times<extra></extra>",
-            name="Ratio",
-        )
-    )
-    fig.add_vline(x=1, line={"color": "#0b0c0c", "width": 1})
+    ratios = {
+        "type": "scatter",
+        "x": [g.ratio for g in shown],
+        "y": [labels.get(g.category, g.category) for g in shown],
+        "mode": "markers",
+        "marker": {"size": 10, "color": [("#d4351c" if g.significant else "#505a5f") for g in shown]},
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": [(g.ci_upper or 0) - (g.ratio or 0) for g in shown],
+            "arrayminus": [(g.ratio or 0) - (g.ci_lower or 0) for g in shown],
+            "color": "#505a5f",
+        },
+        "hovertemplate": "%{y}: %{x:.2f} times<extra></extra>",
+        "name": "Ratio",
+    }
     bounds = [b for g in shown for b in (g.ci_lower, g.ci_upper, g.ratio) if b is not None and b > 0] + [1.0]
     tickvals, ticktext = log_ticks(min(bounds), max(bounds))
-    fig.update_xaxes(
-        type="log",
-        tickmode="array",
-        tickvals=tickvals,
-        ticktext=ticktext,
-        title_text=f"Rate ratio against {labels.get(reference, reference)} (log scale; 1 = the same rate)",
+    layout = _layout_dict(title=title, height=max(240, 80 + 40 * len(shown)))
+    layout["shapes"] = [_vline(1, {"color": "#0b0c0c", "width": 1})]
+    layout["xaxis"].update(
+        {
+            "type": "log",
+            "tickmode": "array",
+            "tickvals": tickvals,
+            "ticktext": ticktext,
+            "title": {"text": f"Rate ratio against {labels.get(reference, reference)} (log scale; 1 = the same rate)"},
+        }
     )
-    return _layout(fig, title=title, height=max(240, 80 + 40 * len(shown)))
+    return {"data": [ratios], "layout": layout}
 
 
 def figure_json(fig: go.Figure | dict[str, Any]) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -46,7 +46,9 @@ Table = pd.DataFrame | Iterable[Mapping[str, Any]]
 def _records(table: Table) -> Iterable[Mapping[str, Any]]:
     """A table's rows as mappings: a DataFrame's records, or the plain rows themselves (pages pass plain
     rows: building a DataFrame for a dozen groups cost more than the arithmetic)."""
-    return table.to_dict("records") if isinstance(table, pd.DataFrame) else table
+    if isinstance(table, pd.DataFrame):
+        return cast(list[Mapping[str, Any]], table.to_dict("records"))
+    return table
 
 
 def relative_rates(

@@ -178,7 +178,7 @@ class FairnessEvidence:
         )
 
     def figure(self) -> Any:
-        return charts.disproportionality_figure(
+        return charts.disproportionality_chart(
             title=self.title, reference=self.reference.code, groups=self.groups, labels=self.labels
         )
 

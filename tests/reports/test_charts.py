@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from metrics.quarters import Quarter
+from metrics.stats.disproportionality import GroupRate
 from metrics.stats.spc import xmr
 from reports import charts
 
@@ -59,6 +60,19 @@ CASES = {
             "unit": "count",
             "decimals": 2,
             "national_name": "E&W",
+        },
+    ),
+    "dp": (
+        charts.disproportionality_chart,
+        lambda: {
+            "title": "R",
+            "reference": "white",
+            "labels": {"white": "White", "black": "Black", "asian": "Asian"},
+            "groups": [
+                GroupRate("black", 120, 15000, 8.0, 4.0, 3.2, 5.0, True),
+                GroupRate("asian", 30, 20000, 1.5, 0.75, 0.5, 1.1, False),
+                GroupRate("mixed", 0, 100, 0.0, None, None, None, None, "no ratio"),
+            ],
         },
     ),
     "bd": (
@@ -154,8 +168,8 @@ def test_every_chart_the_pages_draw_is_a_trace_type_of_the_basic_bundle(client, 
         for text in re.findall(r'<script id="[^"]+-data" type="application/json">(.*?)</script>', html, re.S):
             types |= {trace.get("type", "scatter") for trace in json.loads(text)["data"]}
     assert {"scatter", "bar"} <= types <= BASIC_BUNDLE_TRACES
-    ratios = charts.disproportionality_figure(title="T", reference="white", groups=[], labels={})
-    assert {trace.type for trace in ratios.data} <= BASIC_BUNDLE_TRACES  # the fairness page's chart
+    ratios = charts.disproportionality_chart(title="T", reference="white", groups=[], labels={})
+    assert {trace["type"] for trace in ratios["data"]} <= BASIC_BUNDLE_TRACES  # the fairness page's chart
 
 
 def test_a_run_of_missing_quarters_has_one_label_not_one_each():

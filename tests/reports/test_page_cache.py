@@ -216,3 +216,21 @@ def test_a_cache_server_that_is_down_costs_the_cache_not_the_page(users, caplog)
     assert response.status_code == 200
     assert "Metric 1" in response.content.decode()
     assert "page cache unavailable" in caplog.text
+
+
+@pytest.mark.django_db
+def test_the_fairness_page_is_cached_until_the_data_changes_and_its_downloads_never_are(setup):
+    """The fairness page (ten rate-ratio charts) was built on every request; it is shared like the others."""
+    approved_history(setup)
+    board = reader(setup["board"])
+    url = reverse("dashboard-fairness")
+    first = board.get(url, {"area": "staffordshire"})
+    assert first.status_code == 200
+    keys = [k for k in cache._cache if ":page:fairness:" in k]
+    assert len(keys) == 1
+    cache.set(keys[0].split(":", 2)[2], {"body": STALE})  # the key without the cache's prefix and version
+    assert STALE in board.get(url, {"area": "staffordshire"}).content.decode()
+    csv = board.get(url, {"area": "staffordshire", "format": "csv"})
+    assert csv["Content-Type"].startswith("text/csv") and STALE not in csv.content.decode()
+    data_changed()
+    assert STALE not in board.get(url, {"area": "staffordshire"}).content.decode()
