@@ -67,8 +67,7 @@ def relative_rates(
     from 1 to ``small_count`` has ``small_numbers`` set (its ratio is still computed).
     """
     rows: dict[str, tuple[float | None, float | None]] = {
-        str(record["category"]): (_num(record["numerator"]), _num(record["denominator"]))
-        for record in _records(table)
+        str(record["category"]): (_num(record["numerator"]), _num(record["denominator"])) for record in _records(table)
     }
     if reference not in rows:
         raise ValueError(f"the reference category '{reference}' is not in the table")
