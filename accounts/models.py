@@ -15,7 +15,7 @@ from django.db.models import Q
 
 from .audit import AuditAction
 from .immutable import Guard, ImmutableError, ImmutableQuerySet
-from .scoping import ScopedQuerySet
+from .scoping import MadeInCurrentPartnership, ScopedQuerySet
 
 
 class Role(models.TextChoices):
@@ -39,7 +39,7 @@ class Agency(models.Model):
         return self.name
 
 
-class AgencyContacts(models.Model):
+class AgencyContacts(MadeInCurrentPartnership, models.Model):
     """Whom to e-mail about an agency's returns: named users of the agency and an optional shared mailbox.
 
     With no one named, the agency's active analysts are its contacts (``accounts.contacts``)."""
@@ -62,14 +62,6 @@ class AgencyContacts(models.Model):
 
     def __str__(self) -> str:
         return f"contacts of {self.agency_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Made without a partnership: the partnership of the work in hand (``accounts.tenancy``)."""
-        if self.partnership_id is None:
-            from accounts.tenancy import current_partnership
-
-            self.partnership = current_partnership()
-        super().save(*args, **kwargs)
 
 
 class UserHasActed(Exception):

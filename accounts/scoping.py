@@ -40,3 +40,18 @@ class ScopedQuerySet(models.QuerySet[Any]):
 def scoped(base: type[models.QuerySet[Any]], path: str, *, shared: bool = False) -> type[ScopedQuerySet]:
     """A queryset class like ``base`` with ``in_scope()`` following ``path`` to the partnership."""
     return type(f"Scoped{base.__name__}", (ScopedQuerySet, base), {"PATH": path, "SHARED": shared})
+
+
+class MadeInCurrentPartnership:
+    """A model mixin: a row saved without a partnership belongs to the partnership of the work in hand
+    (``accounts.tenancy``)."""
+
+    partnership: Any
+    partnership_id: int | None
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.partnership_id is None:
+            from .tenancy import current_partnership
+
+            self.partnership = current_partnership()
+        super().save(*args, **kwargs)  # type: ignore[misc]

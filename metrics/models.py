@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Agency
-from accounts.scoping import ScopedQuerySet
+from accounts.scoping import MadeInCurrentPartnership, ScopedQuerySet
 from frameworks.models import Area, Breakdown, BreakdownCategory, Framework, Priority
 
 from .quarters import period_label
@@ -200,7 +200,7 @@ class Metric(models.Model):
         return self.unit in UNIT_SCALE
 
 
-class Rebase(models.Model):
+class Rebase(MadeInCurrentPartnership, models.Model):
     """A recalculation of SPC limits from a quarter on, recorded with its reason."""
 
     partnership = models.ForeignKey("accounts.Partnership", on_delete=models.CASCADE, related_name="+")
@@ -216,14 +216,6 @@ class Rebase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric_id} rebased {self.period}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Made without a partnership: the partnership of the work in hand (``accounts.tenancy``)."""
-        if self.partnership_id is None:
-            from accounts.tenancy import current_partnership
-
-            self.partnership = current_partnership()
-        super().save(*args, **kwargs)
 
 
 # --- a metric's place in a framework, and the checks on a return's values ---------------------------
@@ -470,7 +462,7 @@ class Observation(StoredFigure):
 
 
 # --- collection rounds and returns ------------------------------------------------------------------
-class CollectionRound(models.Model):
+class CollectionRound(MadeInCurrentPartnership, models.Model):
     """A quarter's returns and their due date."""
 
     partnership = models.ForeignKey("accounts.Partnership", on_delete=models.PROTECT, related_name="rounds")
@@ -489,14 +481,6 @@ class CollectionRound(models.Model):
 
     def __str__(self) -> str:
         return f"Round {period_label(self.period)}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Made without a partnership: the partnership of the work in hand (``accounts.tenancy``)."""
-        if self.partnership_id is None:
-            from accounts.tenancy import current_partnership
-
-            self.partnership = current_partnership()
-        super().save(*args, **kwargs)
 
     @property
     def label(self) -> str:

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.immutable import Guard, GuardedQuerySet, ImmutableError, ImmutableQuerySet, guarded
-from accounts.scoping import ScopedQuerySet
+from accounts.scoping import MadeInCurrentPartnership, ScopedQuerySet
 from frameworks.models import Area, BreakdownCategory, Framework
 from metrics.models import Metric, StoredFigure, figure_constraints, figure_key_constraints
 from metrics.quarters import period_label
@@ -160,7 +160,7 @@ class AnnotationQuerySet(ScopedQuerySet):
     PATH = "partnership"
 
 
-class Annotation(models.Model):
+class Annotation(MadeInCurrentPartnership, models.Model):
     """A dated note on a metric (for one area, or all): shown on its charts, in reports and the PDF."""
 
     partnership = models.ForeignKey("accounts.Partnership", on_delete=models.CASCADE, related_name="+")
@@ -183,14 +183,6 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric_id} {period_label(self.period)}: {self.text}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Made without a partnership: the partnership of the work in hand (``accounts.tenancy``)."""
-        if self.partnership_id is None:
-            from accounts.tenancy import current_partnership
-
-            self.partnership = current_partnership()
-        super().save(*args, **kwargs)
 
     @property
     def label(self) -> str:
