@@ -300,14 +300,22 @@ def parse_file(*, content: bytes, filename: str) -> tuple[dict[str, int], list[t
             lines += 1
             if lines > MAX_LINES:
                 raise FileRejected(f"the file has more than {MAX_LINES:,} rows (blank ones included)")
-            if not any(c is not None and str(c).strip() for c in cells):
+            if _blank(cells):
                 continue
             if len(raw_rows) == MAX_ROWS:
                 raise FileRejected(
                     f"the file has more than {MAX_ROWS:,} rows; split it into files of at most {MAX_ROWS:,}"
                 )
-            raw_rows.append((number, list(cells)))
+            raw_rows.append((number, cells if type(cells) is list else list(cells)))
     return positions, raw_rows
+
+
+def _blank(cells: Sequence[Any]) -> bool:
+    """Whether a row has nothing in it but empty cells and spaces."""
+    try:
+        return not "".join(cells).strip()  # a CSV row: text only
+    except TypeError:  # a workbook's row: numbers, dates and None too
+        return not any(c is not None and str(c).strip() for c in cells)
 
 
 # --- cells -------------------------------------------------------------------------------------------
