@@ -117,7 +117,7 @@ def check_rows(
         row = _check_row(number, cells, columns, lookups, agency, summary)
         if row is None:
             continue
-        key = (row.metric.pk, row.area_id, row.period, row.category_id)
+        key = (row.metric.id, row.area_id, row.period, row.category_id)
         first = seen.get(key)
         if first is not None:
             summary.errors.append(Issue(number, "", "duplicate", f"the same observation as row {first}"))
@@ -266,7 +266,7 @@ def _check_row(
             bd, cat = str(breakdown).lower(), str(category).lower()
             category_id = lookups.categories.get((bd, cat))
             if check is not None and bd not in check.breakdowns:
-                err("breakdown", "bad_category", f"metric '{metric.code}' is not broken down by '{breakdown}'")
+                err("breakdown", "bad_category", f"metric '{check.metric.code}' is not broken down by '{breakdown}'")
             elif category_id is None:
                 err("category", "bad_category", f"unknown category '{category}' of breakdown '{breakdown}'")
 
@@ -313,7 +313,7 @@ def _check_row(
             err("value", "out_of_range", problem)
 
     raw_status = values[at[8]]
-    status = ObservationStatus.PROVISIONAL.value
+    status = _PROVISIONAL
     if raw_status is not None:
         status = str(raw_status).lower()
         if status not in _STATUSES:
@@ -345,7 +345,8 @@ def _check_row(
     )
 
 
-_STATUSES = frozenset({ObservationStatus.PROVISIONAL.value, ObservationStatus.FINAL.value})
+_PROVISIONAL = ObservationStatus.PROVISIONAL.value
+_STATUSES = frozenset({_PROVISIONAL, ObservationStatus.FINAL.value})
 
 
 def same_number(a: float | None, b: float | None) -> bool:

@@ -166,26 +166,27 @@ def _csv_table(content: bytes) -> tuple[list[str], Callable[[int], Rows]]:
     stream = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
     reader = csv.reader(stream)
 
-    def read(what: str) -> Any:
-        try:
-            return next(reader, None)
-        except UnicodeDecodeError:
-            raise FileRejected(
-                f"the file is not UTF-8 text ({what} {reader.line_num + 1}); save it as CSV UTF-8"
-            ) from None
-        except csv.Error as exc:
-            raise FileRejected(f"the CSV cannot be read at row {reader.line_num}: {exc}") from None
+    def unreadable(exc: Exception) -> FileRejected:
+        if isinstance(exc, UnicodeDecodeError):
+            return FileRejected(f"the file is not UTF-8 text (row {reader.line_num + 1}); save it as CSV UTF-8")
+        return FileRejected(f"the CSV cannot be read at row {reader.line_num}: {exc}")
 
-    first = read("row")
+    try:
+        first = next(reader, None)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise unreadable(exc) from None
     if first is None:
         raise FileRejected("the file is empty")
     header = [h.strip().lower() for h in first]
 
     def rows(width: int) -> Rows:
         number = 1  # records, as a spreadsheet numbers them (a quoted note may span several lines)
-        while (cells := read("row")) is not None:
-            number += 1
-            yield number, cells[:width]
+        try:
+            for cells in reader:  # read in one loop: a large file's rows cost no call each
+                number += 1
+                yield number, cells[:width]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise unreadable(exc) from None
 
     return header, rows
 
