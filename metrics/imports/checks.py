@@ -84,6 +84,7 @@ class _Lookups:
         # By lower-cased code: the metric and what its values' checks need (``_MetricCheck``).
         self.metrics: dict[str, _MetricCheck] = {m.code.lower(): _MetricCheck(m) for m in metrics}
         self.areas = {code.lower(): pk for code, pk in Area.objects.values_list("code", "id")}
+        self.periods: dict[str, dt.date] = {}  # each period text of a file read once
         self.categories = {
             (bd.lower(), code.lower()): pk
             for bd, code, pk in BreakdownCategory.objects.values_list("breakdown__code", "code", "id")
@@ -243,14 +244,19 @@ def _check_row(
         )
 
     raw_period = values[at[2]]
-    period: dt.date | None = None
-    if raw_period is None:
+    period: dt.date | None = lookups.periods.get(raw_period) if type(raw_period) is str else None
+    if period is not None:
+        pass  # a period text read before in this file
+    elif raw_period is None:
         err("period", "bad_period", "the period is empty")
     else:
         try:
             period = parse_period(raw_period)
         except QuarterError as exc:
             err("period", "bad_period", str(exc))
+        else:
+            if type(raw_period) is str:
+                lookups.periods[raw_period] = period
 
     breakdown = values[at[3]]
     category = values[at[4]]
@@ -275,8 +281,9 @@ def _check_row(
     if isinstance(raw_value, str) and not raw_value.isdigit() and raw_value.lower() in MISSING_TOKENS:
         missing = MISSING_TOKENS[raw_value.lower()].value
     value = None if missing else _figure(raw_value, "value", check, number, errors)
-    numerator = _figure(values[at[6]], "numerator", check, number, errors)
-    denominator = _figure(values[at[7]], "denominator", check, number, errors)
+    raw_numerator, raw_denominator = values[at[6]], values[at[7]]
+    numerator = None if raw_numerator is None else _figure(raw_numerator, "numerator", check, number, errors)
+    denominator = None if raw_denominator is None else _figure(raw_denominator, "denominator", check, number, errors)
     if denominator is not None and denominator == 0:
         err("denominator", "out_of_range", "the denominator is 0")
         denominator = None
