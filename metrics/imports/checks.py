@@ -166,11 +166,10 @@ class _Columns:
 class _MetricCheck:
     """A metric and what the row checks need of it, worked out once per file."""
 
-    __slots__ = ("allow_percent", "bounds", "breakdowns", "high", "low", "metric", "pk", "scale", "signed", "unit")
+    __slots__ = ("allow_percent", "bounds", "breakdowns", "high", "low", "metric", "scale", "signed", "unit")
 
     def __init__(self, metric: Metric) -> None:
         self.metric = metric
-        self.pk: int = metric.pk
         self.breakdowns = {b.code.lower() for b in metric.breakdowns.all()}
         self.unit = metric.unit
         self.allow_percent = metric.unit == Unit.PERCENTAGE
@@ -244,19 +243,19 @@ def _check_row(
         )
 
     raw_period = values[at[2]]
+    # A period text read before in this file is not parsed again.
     period: dt.date | None = lookups.periods.get(raw_period) if type(raw_period) is str else None
-    if period is not None:
-        pass  # a period text read before in this file
-    elif raw_period is None:
-        err("period", "bad_period", "the period is empty")
-    else:
-        try:
-            period = parse_period(raw_period)
-        except QuarterError as exc:
-            err("period", "bad_period", str(exc))
+    if period is None:
+        if raw_period is None:
+            err("period", "bad_period", "the period is empty")
         else:
-            if type(raw_period) is str:
-                lookups.periods[raw_period] = period
+            try:
+                period = parse_period(raw_period)
+            except QuarterError as exc:
+                err("period", "bad_period", str(exc))
+            else:
+                if type(raw_period) is str:
+                    lookups.periods[raw_period] = period
 
     breakdown = values[at[3]]
     category = values[at[4]]
