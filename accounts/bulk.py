@@ -30,11 +30,15 @@ def _preparer(model: type[models.Model], fields: Sequence[str]) -> Callable[[Seq
     stamps_at = [i for i, f in enumerate(kinds) if sqlite and isinstance(f, models.DateTimeField)]
     days_at = [i for i, f in enumerate(kinds) if sqlite and type(f) is models.DateField]
     adapted: dict[Any, Any] = {}  # a large write's rows share their timestamps: each adapted once
+    last: list[Any] = [object(), None]  # the last value adapted and its form: most rows repeat it
 
     def adapt(value: Any) -> Any:
+        if value is last[0]:
+            return last[1]
         if value not in adapted:
             adapted[value] = connection.ops.adapt_datetimefield_value(value)
-        return adapted[value]
+        last[0], last[1] = value, adapted[value]
+        return last[1]
 
     def prepared(row: Sequence[Any]) -> Sequence[Any]:
         if not (json_at or stamps_at or days_at):

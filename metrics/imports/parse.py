@@ -166,26 +166,27 @@ def _csv_table(content: bytes) -> tuple[list[str], Callable[[int], Rows]]:
     stream = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
     reader = csv.reader(stream)
 
-    def read(what: str) -> Any:
-        try:
-            return next(reader, None)
-        except UnicodeDecodeError:
-            raise FileRejected(
-                f"the file is not UTF-8 text ({what} {reader.line_num + 1}); save it as CSV UTF-8"
-            ) from None
-        except csv.Error as exc:
-            raise FileRejected(f"the CSV cannot be read at row {reader.line_num}: {exc}") from None
+    def unreadable(exc: Exception) -> FileRejected:
+        if isinstance(exc, UnicodeDecodeError):
+            return FileRejected(f"the file is not UTF-8 text (row {reader.line_num + 1}); save it as CSV UTF-8")
+        return FileRejected(f"the CSV cannot be read at row {reader.line_num}: {exc}")
 
-    first = read("row")
+    try:
+        first = next(reader, None)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise unreadable(exc) from None
     if first is None:
         raise FileRejected("the file is empty")
     header = [h.strip().lower() for h in first]
 
     def rows(width: int) -> Rows:
         number = 1  # records, as a spreadsheet numbers them (a quoted note may span several lines)
-        while (cells := read("row")) is not None:
-            number += 1
-            yield number, cells[:width]
+        try:
+            for cells in reader:  # read in one loop: a large file's rows cost no call each
+                number += 1
+                yield number, cells[:width]
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise unreadable(exc) from None
 
     return header, rows
 
@@ -300,14 +301,22 @@ def parse_file(*, content: bytes, filename: str) -> tuple[dict[str, int], list[t
             lines += 1
             if lines > MAX_LINES:
                 raise FileRejected(f"the file has more than {MAX_LINES:,} rows (blank ones included)")
-            if not any(c is not None and str(c).strip() for c in cells):
+            if _blank(cells):
                 continue
             if len(raw_rows) == MAX_ROWS:
                 raise FileRejected(
                     f"the file has more than {MAX_ROWS:,} rows; split it into files of at most {MAX_ROWS:,}"
                 )
-            raw_rows.append((number, list(cells)))
+            raw_rows.append((number, cells if type(cells) is list else list(cells)))
     return positions, raw_rows
+
+
+def _blank(cells: Sequence[Any]) -> bool:
+    """Whether a row has nothing in it but empty cells and spaces."""
+    try:
+        return not "".join(cells).strip()  # a CSV row: text only
+    except TypeError:  # a workbook's row: numbers, dates and None too
+        return not any(c is not None and str(c).strip() for c in cells)
 
 
 # --- cells -------------------------------------------------------------------------------------------

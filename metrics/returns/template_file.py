@@ -87,17 +87,18 @@ def template_rows(*, return_obj: Return, framework: Framework) -> tuple[list[Owe
 def unfilled_dropped(positions: dict[str, int], raw_rows: list[tuple[int, list[Any]]]) -> list[tuple[int, list[Any]]]:
     """A return file's rows without the lines not filled in: no value, numerator, denominator or note (only the
     codes and status the template prefilled). Such a line adds nothing, as an empty line of the grid."""
+    names = ("value", "numerator", "denominator", "note")
+    indexes = [positions[name] for name in names if positions.get(name) is not None]
 
-    def blank(cells: list[Any], name: str) -> bool:
-        index = positions.get(name)
-        value = cells[index] if index is not None and index < len(cells) else None
-        return value is None or not str(value).strip()
+    def filled(cells: list[Any]) -> bool:
+        for index in indexes:
+            if index < len(cells):
+                value = cells[index]
+                if value is not None and str(value).strip():
+                    return True
+        return False
 
-    return [
-        (number, cells)
-        for number, cells in raw_rows
-        if not all(blank(cells, name) for name in ("value", "numerator", "denominator", "note"))
-    ]
+    return [(number, cells) for number, cells in raw_rows if filled(cells)]
 
 
 # --- the workbook -----------------------------------------------------------------------------------------------

@@ -143,63 +143,71 @@ def _checked_key(content: bytes, return_obj: Return) -> list[Any]:
     return [hashlib.sha256(content).hexdigest(), return_obj.pk, return_obj.version]
 
 
+# The checked rows' fields as ``checked_pack`` keeps them, a list of each (a row's metric by its id).
+CHECKED_FIELDS = (
+    "row",
+    "metric",
+    "area_id",
+    "category_id",
+    "value",
+    "numerator",
+    "denominator",
+    "missing",
+    "status",
+    "note",
+    "illustrative",
+)
+
+
 def checked_pack(rows: list[Row], *, key: list[Any], rows_read: int) -> bytes:
-    """The preview's checked rows, compact (JSON, compressed), under ``key`` (``_checked_key``)."""
-    data = {
-        "key": key,
-        "rows_read": rows_read,
-        "rows": [
-            [
-                r.row,
-                r.metric.pk,
-                r.area_id,
-                r.category_id,
-                r.value,
-                r.numerator,
-                r.denominator,
-                r.missing,
-                r.status,
-                r.note,
-                r.illustrative,
-            ]
-            for r in rows
-        ],
-    }
+    """The preview's checked rows, compact (JSON, compressed), under ``key`` (``_checked_key``): one list per
+    field (``CHECKED_FIELDS``), which JSON writes and reads faster than a list per row."""
+    columns = {name: [getattr(r, name) for r in rows] for name in CHECKED_FIELDS if name != "metric"}
+    ids = {id(r.metric): r.metric.pk for r in rows}  # a file's rows share a few dozen metric objects
+    columns["metric"] = [ids[id(r.metric)] for r in rows]
+    data = {"key": key, "rows_read": rows_read, "columns": columns}
     return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 1)
 
 
 def checked_unpack(blob: bytes | memoryview | None, *, key: list[Any], period: dt.date) -> tuple[int, list[Row]] | None:
     """The rows ``checked_pack`` kept, if kept under ``key``: ``(rows read, rows)``; otherwise (none kept,
-    another file or return version, a metric gone since) None, and the file is checked again."""
+    another file or return version, kept in another form, a metric gone since) None, and the file is checked
+    again."""
     if not blob:
         return None
     try:
         data = json.loads(zlib.decompress(bytes(blob)))
     except (zlib.error, ValueError):
         return None
-    if data.get("key") != key:
+    if not isinstance(data, dict) or data.get("key") != key:
         return None
-    packed = data["rows"]
-    metrics = Metric.objects.in_scope().in_bulk({r[1] for r in packed})
-    if any(r[1] not in metrics for r in packed):
+    columns = data.get("columns")
+    if not isinstance(columns, dict) or set(columns) != set(CHECKED_FIELDS):
         return None
-    rows = [
-        Row(
-            row=number,
-            metric=metrics[metric],
-            area_id=area,
-            period=period,
-            category_id=category,
-            value=value,
-            numerator=numerator,
-            denominator=denominator,
-            missing=missing,
-            status=status,
-            note=note,
-            illustrative=illustrative,
+    if len({len(values) for values in columns.values()}) != 1:
+        return None
+    metrics = Metric.objects.in_scope().in_bulk(set(columns["metric"]))
+    try:
+        objects = [metrics[pk] for pk in columns["metric"]]
+    except KeyError:
+        return None
+    rows = list(
+        map(
+            Row,
+            columns["row"],
+            objects,
+            columns["area_id"],
+            [period] * len(objects),
+            columns["category_id"],
+            columns["value"],
+            columns["numerator"],
+            columns["denominator"],
+            columns["missing"],
+            columns["status"],
+            columns["note"],
+            columns["illustrative"],
         )
-        for number, metric, area, category, value, numerator, denominator, missing, status, note, illustrative in packed
-    ]
+    )
     return data["rows_read"], rows
 
 

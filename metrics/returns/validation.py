@@ -60,7 +60,7 @@ def evaluate(
 ) -> list[Finding]:
     """Every rule and unusual-figure finding on ``values`` (a return's values for quarter ``period``)."""
     rows = rows or {}
-    by_key: dict[Key, ValueLike] = {(v.metric.pk, v.area_id, v.category_id): v for v in values}
+    by_key: dict[Key, ValueLike] = {(v.metric.id, v.area_id, v.category_id): v for v in values}
     findings: list[Finding] = []
     rules = (
         list(framework.rules.select_related("breakdown").prefetch_related("breakdown__categories")) if framework else []
@@ -176,7 +176,7 @@ def _unusual_findings(by_key: dict[Key, ValueLike], period: dt.date, rows: dict[
         if key in by_key:
             history[key].append(obs)
     previous_period = Quarter.from_end_date(period).previous().end_date
-    metrics = {v.metric.pk: v.metric for v in by_key.values()}
+    metrics = {v.metric.id: v.metric for v in by_key.values()}
     _prefetch_rebases(metrics.values())
     findings: list[Finding] = []
     for key, v in by_key.items():

@@ -94,14 +94,14 @@ def check_return_rows(
     if not findings:
         return check
     merged: dict[Key, Any] = dict(existing)
+    numbers: dict[Key, int] = {}
     for row in rows:
-        merged[(row.metric.pk, row.area_id, row.category_id)] = row
+        key = (row.metric.id, row.area_id, row.category_id)
+        merged[key] = row
+        numbers[key] = row.row
     framework = current_framework()
     check.findings = evaluate(
-        values=list(merged.values()),
-        framework=framework,
-        period=return_obj.round.period,
-        rows={(r.metric.pk, r.area_id, r.category_id): r.row for r in rows},
+        values=list(merged.values()), framework=framework, period=return_obj.round.period, rows=numbers
     )
     return check
 
@@ -120,7 +120,7 @@ def _sort_rows(check: ValuesCheck, return_obj: Return) -> dict[Key, ReturnValue]
     existing = {v.key: v for v in return_obj.values.all()}
     summary = check.summary
     for row in check.rows:
-        current = existing.get((row.metric.pk, row.area_id, row.category_id))
+        current = existing.get((row.metric.id, row.area_id, row.category_id))
         if current is None:
             check.created.append(row)
         elif _same_value(current, row):
@@ -165,7 +165,7 @@ def write_values(return_obj: Return, check: ValuesCheck, actor: Any, source: str
         (
             (
                 return_obj.pk,
-                row.metric.pk,
+                row.metric.id,
                 row.area_id,
                 row.category_id,
                 row.metric.unit,

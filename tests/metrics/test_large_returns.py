@@ -2,6 +2,9 @@
 the model-by-model path it replaced, in a fixed number of queries) and ANALYZE after large writes."""
 
 import datetime as dt
+import hashlib
+import json
+import zlib
 
 import pytest
 from django.db import connection, transaction
@@ -15,12 +18,14 @@ from frameworks.models import Area
 from metrics.catalogue.load import framework_load
 from metrics.imports.checks import Row
 from metrics.imports.commit import ImportPlan, import_commit, import_file, plan_diff
+from metrics.imports.parse import parse_file
 from metrics.imports.summary import ImportSummary
 from metrics.management.commands.bench_returns import synthetic_framework
 from metrics.models import ImportBatch, Metric, Observation, Return, ReturnState, ReturnUpload, ReturnValue, UploadState
 from metrics.returns import uploads
 from metrics.returns.services import return_approve, return_reopen
 from metrics.returns.uploads import checked_pack, checked_unpack, upload_write
+from metrics.returns.values import check_return_rows
 
 from .returns_setup import GOOD, HEADER, PERIOD, police_return, upload
 
@@ -126,6 +131,45 @@ def test_missing_or_damaged_kept_rows_mean_checking_again(setup, parses):
     up.refresh_from_db()
     upload_write(actor=setup["analyst"], upload=up)
     assert parses.calls == 2
+    assert len(written(r)) == 4
+
+
+def test_kept_rows_come_back_as_they_were_checked(setup):
+    r = police_return(setup)
+    positions, raw_rows = parse_file(content=GOOD.encode(), filename="r.csv")
+    check = check_return_rows(return_obj=r, positions=positions, raw_rows=raw_rows, filename="r.csv")
+    assert len(check.rows) == 4 and not check.summary.errors
+    key = uploads._checked_key(GOOD.encode(), r)
+    rows_read, rows = checked_unpack(checked_pack(check.rows, key=key, rows_read=7), key=key, period=PERIOD)
+    assert rows_read == 7
+    assert rows == check.rows  # every field, the metric the same catalogue row
+    assert {type(row.illustrative) for row in rows} == {bool}
+
+
+def test_kept_rows_are_keyed_by_the_file_the_return_and_its_version(setup):
+    r = police_return(setup)
+    key = uploads._checked_key(GOOD.encode(), r)
+    assert key == [hashlib.sha256(GOOD.encode()).hexdigest(), r.pk, r.version]
+    blob = _stale_cache(ReturnUpload(content=GOOD.encode()), r)
+    assert checked_unpack(blob, key=key, period=PERIOD) is not None
+    for other in ([key[0], r.pk + 1, key[2]], [key[0], key[1], key[2] + 1], ["0" * 64, key[1], key[2]]):
+        assert checked_unpack(blob, key=other, period=PERIOD) is None
+
+
+def test_rows_kept_in_another_form_or_damaged_mean_checking_again(setup, parses):
+    r = police_return(setup)
+    up = upload(setup, r, GOOD)
+    key = uploads._checked_key(bytes(up.content), r)
+    earlier = {"key": key, "rows_read": 1, "rows": [[2, Metric.objects.get(code="OFF01").pk, 1, None, 9999.0]]}
+    assert checked_unpack(zlib.compress(json.dumps(earlier).encode()), key=key, period=PERIOD) is None
+    data = json.loads(zlib.decompress(checked_pack([], key=key, rows_read=0)))
+    data["columns"]["row"] = [2]  # one field longer than the others
+    assert checked_unpack(zlib.compress(json.dumps(data).encode()), key=key, period=PERIOD) is None
+    ReturnUpload.objects.filter(pk=up.pk).update(checked=zlib.compress(json.dumps(earlier).encode()))
+    up.refresh_from_db()
+    upload_write(actor=setup["analyst"], upload=up)
+    assert parses.calls == 2  # checked again
+    assert 9999.0 not in [v[2] for v in written(r)]
     assert len(written(r)) == 4
 
 
