@@ -53,3 +53,50 @@ def test_figure_json_script_is_djangos_json_script_byte_for_byte():
     ours = figure_json_script(value, 'fig-1-data"x')
     assert ours == json_script(value, 'fig-1-data"x')
     assert "</script><script>" not in ours and hasattr(ours, "__html__")
+
+
+def test_metric_rows_are_the_html_the_template_loop_made():
+    from django.template import Context, Template
+
+    from reports.templatetags.pcc import metric_rows
+
+    loop = Template(
+        '{% for r in table %}<tr><th scope="row">{{ r.label }}</th><td class="num">{{ r.value }} {{ r.symbol }}</td>'
+        '<td class="num">{{ r.obs.numerator|floatformat:"-2g"|default:"" }}</td>'
+        '<td class="num">{{ r.obs.denominator|floatformat:"-2g"|default:"" }}</td><td>{{ r.cause }}</td>'
+        '<td class="num">{{ r.mean_text }}</td><td class="num">{{ r.lower_text }}</td>'
+        '<td class="num">{{ r.upper_text }}</td></tr>{% endfor %}'
+    )
+    table = [
+        SimpleNamespace(
+            label="2023/24 Q4",
+            value="1,234.5",
+            symbol="[p]",
+            obs=SimpleNamespace(numerator=1234.5, denominator=848489.0),
+            cause="Special cause (concern): run",
+            mean_text="1,100.2",
+            lower_text="900.1",
+            upper_text="1,300.3",
+        ),
+        SimpleNamespace(
+            label="<Q1>",
+            value="[x]",
+            symbol="",
+            obs=SimpleNamespace(numerator=None, denominator=0.0),
+            cause='missing & "gone"',
+            mean_text="",
+            lower_text="",
+            upper_text="",
+        ),
+        SimpleNamespace(
+            label="Q2",
+            value="0.123",
+            symbol="[r]",
+            obs=SimpleNamespace(numerator=12.3456, denominator=100000.0),
+            cause="Common cause variation",
+            mean_text="0.1",
+            lower_text="0.05",
+            upper_text="0.2",
+        ),
+    ]
+    assert metric_rows(table) == loop.render(Context({"table": table}))
