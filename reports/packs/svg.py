@@ -1,8 +1,7 @@
-"""Charts for print: Plotly figures rendered by kaleido in one batch: one Chromium, ``TABS`` tabs drawing at
-once, every chart of the pack (its SVGs for the PDF and, for the board edition, its PNGs for the Word
-document) drawn in the page kaleido loaded once in each tab, with reproducible ids and attributes in a
-fixed order. Without a browser: None (the pack draws
-tables instead)."""
+"""Charts for print: Plotly figures rendered by kaleido in one batch: one Chromium, every chart of the pack
+drawn as SVG in the page kaleido loaded once (two tabs at once), with reproducible ids and attributes in a
+fixed order; the Word document's PNGs rasterised from those SVGs by cairosvg (no second browser pass).
+Without a browser: None (the pack draws tables instead)."""
 
 from __future__ import annotations
 
@@ -38,10 +37,26 @@ def render_svgs(figures: Sequence[Any], *, width: int = WIDTH, height: int = HEI
 def render_pngs(
     figures: Sequence[Any], *, width: int = WIDTH, height: int = HEIGHT, scale: float = PNG_SCALE
 ) -> list[bytes] | None:
-    """Every figure as a PNG at ``scale`` times its size (3: about 300 dpi at 16 cm wide), in one browser —
-    for the Word document, which takes no SVG that every version of Word shows; None without a browser."""
+    """Every figure as a PNG at ``scale`` times its size (3: about 300 dpi at 16 cm wide), drawn as SVG in
+    one browser and rasterised — for the Word document, which takes no SVG that every version of Word
+    shows; None without a browser."""
     drawn = render_batch(figures, svg=False, png=True, width=width, height=height, scale=scale)
     return None if drawn is None else drawn.pngs
+
+
+def svg_to_png(svg: str, *, scale: float = PNG_SCALE) -> bytes:
+    """A drawn chart (its print SVG) as a PNG at ``scale`` times its size, rasterised by cairosvg (cairo,
+    fontconfig's Liberation Sans as in the browser). cairosvg's safe mode (its default): no XML entities,
+    no file or URL read (a chart refers to nothing outside itself)."""
+    import cairosvg
+
+    png: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale, unsafe=False)
+    return png
+
+
+def svgs_to_pngs(svgs: Sequence[str], *, scale: float = PNG_SCALE) -> list[bytes]:
+    """``svg_to_png`` of each, in order."""
+    return [svg_to_png(svg, scale=scale) for svg in svgs]
 
 
 @dataclass
@@ -62,10 +77,10 @@ def render_batch(
     scale: float = PNG_SCALE,
 ) -> Drawn | None:
     """Every figure as SVG and/or PNG in one browser session (one Chromium, ``TABS`` tabs drawing at once,
-    kaleido's page loaded once in each for the batch); None when no browser can be started or it fails
-    (the pack falls back to tables).
-    A figure is a ``go.Figure`` or plain figure data (``reports.charts``' ``*_chart``): plain data gets
-    Plotly's default template, the look ``go.Figure`` gives it."""
+    kaleido's page loaded once in each for the batch); the PNGs rasterised from the SVGs (``svg_to_png``);
+    None when no browser can be started or it fails (the pack falls back to tables). A figure is a
+    ``go.Figure`` or plain figure data (``reports.charts``' ``*_chart``): plain data gets Plotly's default
+    template, the look ``go.Figure`` gives it."""
     if not figures or not (svg or png):
         return Drawn([], [])
     browser = chromium_path()
@@ -73,29 +88,21 @@ def render_batch(
         return None
     os.environ["BROWSER_PATH"] = browser
     specs = [_with_template(figure) for figure in figures]
-    jobs: list[dict[str, Any]] = []
-    if svg:
-        jobs += [{"fig": f, "opts": {"format": "svg", "width": width, "height": height}} for f in specs]
-    if png:
-        jobs += [{"fig": f, "opts": {"format": "png", "width": width, "height": height, "scale": scale}} for f in specs]
+    opts = {"format": "svg", "width": width, "height": height}
 
     async def run() -> list[bytes]:
         # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
         async with _batch_kaleido()(n=TABS, mathjax=False) as k:
-            # In the order of the jobs, whichever tab drew each.
-            return list(await asyncio.gather(*(k.calc_fig(job["fig"], opts=job["opts"]) for job in jobs)))
+            # In the order of the figures, whichever tab drew each.
+            return list(await asyncio.gather(*(k.calc_fig(spec, opts=opts) for spec in specs)))
 
     try:
         images = asyncio.run(run())
     except Exception:  # no browser, or it died: the pack falls back to tables
         logger.exception("chart rendering failed; the pack uses data tables instead")
         return None
-    count = len(specs)
-    svgs = images[:count] if svg else []
-    return Drawn(
-        [_stable_ids(data.decode("utf-8"), prefix=f"c{index}") for index, data in enumerate(svgs)],
-        images[count:] if svg else images,
-    )
+    svgs = [_stable_ids(data.decode("utf-8"), prefix=f"c{index}") for index, data in enumerate(images)]
+    return Drawn(svgs if svg else [], svgs_to_pngs(svgs, scale=scale) if png else [])
 
 
 @functools.cache

@@ -1,9 +1,12 @@
 """The SVG post-processing for print: reproducible ids, presentation attributes, and nothing drawn that
 shows nothing (markers clipped out of the plot area, transparent click targets, empty groups)."""
 
-import kaleido
+import io
 
-from reports.packs.svg import _for_print, _stable_ids
+import kaleido
+from PIL import Image
+
+from reports.packs.svg import _for_print, _stable_ids, svg_to_png
 
 PLOT = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="760" height="340">'
@@ -70,3 +73,17 @@ def test_kaleido_still_has_the_hook_the_batch_overrides():
     """The batch keeps kaleido's page between figures by overriding ``_return_kaleido_tab``: if kaleido
     renamed it, every figure would reload plotly.js again (slow, silently)."""
     assert callable(getattr(kaleido.Kaleido, "_return_kaleido_tab", None))
+
+
+def test_a_chart_for_the_word_document_is_rasterised_at_three_times_its_size_reading_nothing_else(tmp_path):
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (100, 100), "red").save(secret)
+    png = svg_to_png(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="760" '
+        'height="340"><rect width="760" height="340" fill="white"/><rect width="10" height="10" fill="blue"/>'
+        f'<image x="100" width="100" height="100" xlink:href="file://{secret}"/></svg>'
+    )
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.size == (2280, 1020)
+    assert image.getpixel((15, 15)) == (0, 0, 255)
+    assert image.getpixel((450, 150)) == (255, 255, 255)  # the file was not read
