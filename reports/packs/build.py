@@ -7,7 +7,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from typing import Any
 
 from django.conf import settings
@@ -157,18 +158,20 @@ def _build_pack(*, pack_id: int, task_id: str) -> BoardPack:
 
 def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> tuple[bytes, bytes | None, bool]:
     """A pack's PDF and, for the board edition, its Word document, from one edition (one evidence build)
-    and one browser batch (the PDF's SVGs; the document's PNGs rasterised from them in a thread while
-    WeasyPrint lays out the PDF: cairo draws and compresses without Python's lock, on the other core);
-    and whether the charts were drawn."""
+    and one browser batch (the PDF's SVGs; the document's PNGs rasterised from them in a second process,
+    on the other core, while WeasyPrint lays out the PDF); and whether the charts were drawn."""
     use_browser = chromium_path() is not None
     parts = pack_parts(report=report, public=public)
     draw_charts(parts, use_browser=use_browser, progress=progress)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-png") as pool:
-        pngs = (
-            pool.submit(svgs_to_pngs, [slot.svg or "" for slot in parts.slots]) if parts.drawn and not public else None
-        )
+    # A fresh interpreter (spawned, not forked from a process with threads) imports only the rasteriser.
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) if parts.drawn and not public else None
+    try:
+        pngs = pool.submit(svgs_to_pngs, [slot.svg or "" for slot in parts.slots]) if pool else None
         pdf = build_pack_pdf(report=report, public=public, progress=progress, parts=parts)
         parts.pngs = pngs.result() if pngs else None
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     docx = None
     if not public:  # the board edition as an editable Word document too
         from reports.packs.word import build_pack_docx
