@@ -1,5 +1,5 @@
 """Charts for print: Plotly figures rendered by kaleido in one batch: one Chromium, every chart of the pack
-drawn as SVG in the page kaleido loaded once (two tabs at once), with reproducible ids and attributes in a
+drawn as SVG in the page kaleido loaded once (``TABS`` tabs), with reproducible ids and attributes in a
 fixed order; the Word document's PNGs rasterised from those SVGs by cairosvg (no second browser pass).
 Without a browser: None (the pack draws tables instead)."""
 
@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 WIDTH = 760
 HEIGHT = 340
 PNG_SCALE = 3  # about 300 dpi at 16 cm wide
-TABS = int(os.environ.get("PCC_PERF_PACK_TABS", "2"))  # kaleido tabs drawing at once (the machine's 2 cores)
+# kaleido tabs drawing at once. Two drew a national pack's 73 charts no faster on a shared 2-core machine
+# (load 2-11) and took ~120 MB more (PSS): one unless PCC_PERF_PACK_TABS says otherwise.
+TABS = int(os.environ.get("PCC_PERF_PACK_TABS", "1"))
 
 
 def chromium_path() -> str | None:
