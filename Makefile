@@ -11,7 +11,7 @@ BASE_PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/$(PYTHON_VERSION)/b
 UV_VERSION := 0.13.9
 VENV := .venv
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := chromium fonts-liberation poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 postgresql-client
+SYSTEM_PACKAGES := chromium fonts-liberation poppler-utils libcairo2 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 postgresql-client
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

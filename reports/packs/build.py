@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from typing import Any
 
 from django.conf import settings
@@ -20,24 +22,19 @@ from reports.models import BoardPack, Report, ReportState
 from reports.narrative.editions import render_markdown, summary_of
 from reports.packs.content import PackParts, pack_parts, print_links
 from reports.packs.services import building, pack_built, pack_progress, pack_started
-from reports.packs.svg import chromium_path, render_batch, render_svgs
+from reports.packs.svg import chromium_path, render_svgs, svgs_to_pngs
 from reports.wording import DISPROPORTIONALITY_CAVEAT
 
 logger = logging.getLogger(__name__)
 
 
-def draw_charts(parts: PackParts, *, use_browser: bool = True, png: bool = False, progress: Any = None) -> None:
-    """Every chart of the pack drawn in one browser batch: SVGs for the PDF and, with ``png``, PNGs for the
-    Word document; without a browser (or ``use_browser`` False) each stays a data table with a note."""
+def draw_charts(parts: PackParts, *, use_browser: bool = True, progress: Any = None) -> None:
+    """Every chart of the pack drawn as SVG in one browser batch (the Word document's PNGs are rasterised
+    from them: ``build_pack_files``); without a browser (or ``use_browser`` False) each stays a data table
+    with a note."""
     if progress:
         progress(20, f"Drawing {len(parts.slots)} charts")
-    figures = [slot.figure for slot in parts.slots]
-    svgs: list[str] | None = None
-    if use_browser and png:
-        drawn = render_batch(figures, svg=True, png=True)
-        svgs, parts.pngs = (drawn.svgs, drawn.pngs) if drawn else (None, None)
-    elif use_browser:
-        svgs = render_svgs(figures)
+    svgs = render_svgs([slot.figure for slot in parts.slots]) if use_browser else None
     for index, slot in enumerate(parts.slots):
         slot.svg = svgs[index] if svgs else None
     parts.drawn = svgs is not None
@@ -161,11 +158,20 @@ def _build_pack(*, pack_id: int, task_id: str) -> BoardPack:
 
 def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> tuple[bytes, bytes | None, bool]:
     """A pack's PDF and, for the board edition, its Word document, from one edition (one evidence build)
-    and one browser batch (the PDF's SVGs and the document's PNGs); and whether the charts were drawn."""
+    and one browser batch (the PDF's SVGs; the document's PNGs rasterised from them in a second process,
+    on the other core, while WeasyPrint lays out the PDF); and whether the charts were drawn."""
     use_browser = chromium_path() is not None
     parts = pack_parts(report=report, public=public)
-    draw_charts(parts, use_browser=use_browser, png=not public, progress=progress)
-    pdf = build_pack_pdf(report=report, public=public, progress=progress, parts=parts)
+    draw_charts(parts, use_browser=use_browser, progress=progress)
+    # A fresh interpreter (spawned, not forked from a process with threads) imports only the rasteriser.
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) if parts.drawn and not public else None
+    try:
+        pngs = pool.submit(svgs_to_pngs, [slot.svg or "" for slot in parts.slots]) if pool else None
+        pdf = build_pack_pdf(report=report, public=public, progress=progress, parts=parts)
+        parts.pngs = pngs.result() if pngs else None
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     docx = None
     if not public:  # the board edition as an editable Word document too
         from reports.packs.word import build_pack_docx

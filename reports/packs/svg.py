@@ -1,7 +1,7 @@
-"""Charts for print: Plotly figures rendered by kaleido in one batch: one Chromium, one tab, every chart of
-the pack (its SVGs for the PDF and, for the board edition, its PNGs for the Word document) drawn one after
-the other in the page kaleido loaded once, with reproducible ids. Without a browser: None (the pack draws
-tables instead)."""
+"""Charts for print: Plotly figures rendered by kaleido in one batch: one Chromium, every chart of the pack
+drawn as SVG in the page kaleido loaded once (``TABS`` tabs), with reproducible ids and attributes in a
+fixed order; the Word document's PNGs rasterised from those SVGs by cairosvg (no second browser pass).
+Without a browser: None (the pack draws tables instead)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 WIDTH = 760
 HEIGHT = 340
 PNG_SCALE = 3  # about 300 dpi at 16 cm wide
+# kaleido tabs drawing at once. Two drew a national pack's 73 charts no faster on a shared 2-core machine
+# (load 2-11) and took ~120 MB more (PSS): one unless PCC_PERF_PACK_TABS says otherwise.
+TABS = int(os.environ.get("PCC_PERF_PACK_TABS", "1"))
 
 
 def chromium_path() -> str | None:
@@ -36,10 +39,26 @@ def render_svgs(figures: Sequence[Any], *, width: int = WIDTH, height: int = HEI
 def render_pngs(
     figures: Sequence[Any], *, width: int = WIDTH, height: int = HEIGHT, scale: float = PNG_SCALE
 ) -> list[bytes] | None:
-    """Every figure as a PNG at ``scale`` times its size (3: about 300 dpi at 16 cm wide), in one browser —
-    for the Word document, which takes no SVG that every version of Word shows; None without a browser."""
+    """Every figure as a PNG at ``scale`` times its size (3: about 300 dpi at 16 cm wide), drawn as SVG in
+    one browser and rasterised — for the Word document, which takes no SVG that every version of Word
+    shows; None without a browser."""
     drawn = render_batch(figures, svg=False, png=True, width=width, height=height, scale=scale)
     return None if drawn is None else drawn.pngs
+
+
+def svg_to_png(svg: str, *, scale: float = PNG_SCALE) -> bytes:
+    """A drawn chart (its print SVG) as a PNG at ``scale`` times its size, rasterised by cairosvg (cairo,
+    fontconfig's Liberation Sans as in the browser). cairosvg's safe mode (its default): no XML entities,
+    no file or URL read (a chart refers to nothing outside itself)."""
+    import cairosvg
+
+    png: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=scale, unsafe=False)
+    return png
+
+
+def svgs_to_pngs(svgs: Sequence[str], *, scale: float = PNG_SCALE) -> list[bytes]:
+    """``svg_to_png`` of each, in order."""
+    return [svg_to_png(svg, scale=scale) for svg in svgs]
 
 
 @dataclass
@@ -59,10 +78,11 @@ def render_batch(
     height: int = HEIGHT,
     scale: float = PNG_SCALE,
 ) -> Drawn | None:
-    """Every figure as SVG and/or PNG in one browser session (one Chromium, one tab, kaleido's page loaded
-    once for the batch); None when no browser can be started or it fails (the pack falls back to tables).
-    A figure is a ``go.Figure`` or plain figure data (``reports.charts``' ``*_chart``): plain data gets
-    Plotly's default template, the look ``go.Figure`` gives it."""
+    """Every figure as SVG and/or PNG in one browser session (one Chromium, ``TABS`` tabs drawing at once,
+    kaleido's page loaded once in each for the batch); the PNGs rasterised from the SVGs (``svg_to_png``);
+    None when no browser can be started or it fails (the pack falls back to tables). A figure is a
+    ``go.Figure`` or plain figure data (``reports.charts``' ``*_chart``): plain data gets Plotly's default
+    template, the look ``go.Figure`` gives it."""
     if not figures or not (svg or png):
         return Drawn([], [])
     browser = chromium_path()
@@ -70,28 +90,21 @@ def render_batch(
         return None
     os.environ["BROWSER_PATH"] = browser
     specs = [_with_template(figure) for figure in figures]
-    jobs: list[dict[str, Any]] = []
-    if svg:
-        jobs += [{"fig": f, "opts": {"format": "svg", "width": width, "height": height}} for f in specs]
-    if png:
-        jobs += [{"fig": f, "opts": {"format": "png", "width": width, "height": height, "scale": scale}} for f in specs]
+    opts = {"format": "svg", "width": width, "height": height}
 
     async def run() -> list[bytes]:
         # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
-        async with _batch_kaleido()(n=1, mathjax=False) as k:
-            return [await k.calc_fig(job["fig"], opts=job["opts"]) for job in jobs]
+        async with _batch_kaleido()(n=TABS, mathjax=False) as k:
+            # In the order of the figures, whichever tab drew each.
+            return list(await asyncio.gather(*(k.calc_fig(spec, opts=opts) for spec in specs)))
 
     try:
         images = asyncio.run(run())
     except Exception:  # no browser, or it died: the pack falls back to tables
         logger.exception("chart rendering failed; the pack uses data tables instead")
         return None
-    count = len(specs)
-    svgs = images[:count] if svg else []
-    return Drawn(
-        [_stable_ids(data.decode("utf-8"), prefix=f"c{index}") for index, data in enumerate(svgs)],
-        images[count:] if svg else images,
-    )
+    svgs = [_stable_ids(data.decode("utf-8"), prefix=f"c{index}") for index, data in enumerate(images)]
+    return Drawn(svgs if svg else [], svgs_to_pngs(svgs, scale=scale) if png else [])
 
 
 @functools.cache
@@ -139,12 +152,16 @@ def _stable_ids(svg: str, *, prefix: str = "c") -> str:
 
 
 _STYLE = re.compile(r'\sstyle="([^"]*)"')
+_PIXELS = re.compile(r'="(?:-?[0-9.]+px(?:,\s*)?)+"')  # "1px", "9px, 9px" (a dash pattern)
 
 
 def _for_print(svg: str) -> str:
     """Plotly's ``style="fill: …"`` declarations as SVG presentation attributes (drawn the same; WeasyPrint
-    reads attributes without parsing a style sheet per element, so a pack lays out faster), and its empty
-    layer groups left out."""
+    reads attributes without parsing a style sheet per element, so a pack lays out faster), lengths in
+    pixels as plain numbers (the SVG's user units: the same length, and WeasyPrint reads a plain number
+    without its unit parser, ~9,000 times a national pack), every element's attributes in name order (a
+    tab's timing can change the order Plotly sets them in: the same figure gives the same bytes), and its
+    empty layer groups left out."""
 
     def attributes(match: re.Match[str]) -> str:
         out = []
@@ -154,7 +171,8 @@ def _for_print(svg: str) -> str:
                 out.append(f' {name.strip()}="{value.strip()}"')
         return "".join(out)
 
-    svg = _STYLE.sub(attributes, svg)
+    svg = _PIXELS.sub(lambda match: match.group(0).replace("px", ""), _STYLE.sub(attributes, svg))
+    svg = _sorted_attributes(svg)
     svg = _outside_points(svg)
     svg = _INVISIBLE.sub("", svg)
     previous = None
@@ -163,16 +181,32 @@ def _for_print(svg: str) -> str:
     return svg
 
 
+_TAG = re.compile(r'<([a-zA-Z][\w:-]*)((?:\s+[\w:-]+="[^"]*")+)\s*(/?)>')
+_ATTRIBUTE = re.compile(r'([\w:-]+)="([^"]*)"')
+
+
+def _sorted_attributes(svg: str) -> str:
+    """Each element's attributes in name order (XML gives their order no meaning)."""
+
+    def tag(match: re.Match[str]) -> str:
+        attributes = sorted(_ATTRIBUTE.findall(match.group(2)), key=lambda item: item[0])
+        text = "".join(f' {name}="{value}"' for name, value in attributes)
+        return f"<{match.group(1)}{text}{match.group(3)}>"
+
+    return _TAG.sub(tag, svg)
+
+
 # Drawn as nothing: legend click targets (transparent), a legend's unused scroll bar (no size), axis lines
-# with no path. WeasyPrint draws every node of every chart, so a node left out is time saved.
+# with no path. WeasyPrint draws every node of every chart, so a node left out is time saved. (Attributes
+# are in name order by then.)
 _INVISIBLE = re.compile(
     r'<rect class="legendtoggle"[^>]*fill-opacity="0"[^>]*/>'
-    r'|<rect class="scrollbar"[^>]*width="0" height="0"[^>]*/>'
+    r'|<rect class="scrollbar"[^>]* height="0"[^>]* width="0"[^>]*/>'
     r'|<path class="[^"]*"/>'
 )
 _EMPTY_GROUP = re.compile(r'<g(?: [a-z-]+="[^"]*")*/>|<g(?: [a-z-]+="[^"]*")*></g>')
-_PLOT_CLIP = re.compile(r'<clipPath id="[^"]*" class="plotclip"><rect width="([0-9.]+)" height="([0-9.]+)"/>')
-_POINT = re.compile(r'<path class="point[^"]*" transform="translate\((-?[0-9.e+-]+),(-?[0-9.e+-]+)\)"[^>]*/>')
+_PLOT_CLIP = re.compile(r'<clipPath class="plotclip" id="[^"]*"><rect height="([0-9.]+)" width="([0-9.]+)"/>')
+_POINT = re.compile(r'<path class="point[^"]*"[^>]* transform="translate\((-?[0-9.e+-]+),(-?[0-9.e+-]+)\)"[^>]*/>')
 MARKER_MARGIN = 30  # px beyond the plot area within which a marker could still show (markers are ~8 px)
 
 
@@ -182,7 +216,7 @@ def _outside_points(svg: str) -> str:
     clips = _PLOT_CLIP.findall(svg)
     if len(clips) != 1:
         return svg
-    width, height = (float(v) for v in clips[0])
+    height, width = (float(v) for v in clips[0])
 
     def keep(match: re.Match[str]) -> str:
         x, y = float(match.group(1)), float(match.group(2))

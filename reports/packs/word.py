@@ -1,7 +1,8 @@
 """The board edition as an editable Word document (python-docx), for offices that assemble board papers in
 Word: the same contents as the PDF (``content.board_content``, from the one evidence builder), Word headings
-and tables, and the charts as PNG pictures at about 300 dpi rendered by kaleido from the same Plotly figures
-(Word takes no SVG that every version shows; without a browser the charts are tables, as in the PDF)."""
+and tables, and the charts as PNG pictures at about 300 dpi: the PDF's SVGs (kaleido, from the same Plotly
+figures) rasterised by cairosvg (Word takes no SVG that every version shows; without a browser the charts
+are tables, as in the PDF)."""
 
 from __future__ import annotations
 

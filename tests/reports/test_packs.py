@@ -1,8 +1,10 @@
 """PDF board packs: content, contents page numbers, vector charts, marking on every page, fallback."""
 
+import io
 import os
 import subprocess
 
+import docx
 import pytest
 
 from reports.packs.build import build_pack_pdf
@@ -171,7 +173,7 @@ def test_a_pack_moves_through_its_states_with_audit(published, monkeypatch):  # 
 @pytest.mark.browser
 def test_a_board_pack_builds_its_evidence_once_and_draws_every_chart_in_one_browser(published, monkeypatch):  # noqa: F811
     """The worker's build of a board pack (its PDF and its Word document): one evidence build, one browser
-    session for every chart (the PDF's SVGs and the document's PNGs)."""
+    session for every chart, each chart drawn once (an SVG: the document's PNGs are rasterised from it)."""
     import kaleido
 
     from reports.models import PackState
@@ -179,8 +181,8 @@ def test_a_board_pack_builds_its_evidence_once_and_draws_every_chart_in_one_brow
     from reports.packs.services import pack_request
     from reports.tasks import build_pack_task
 
-    builds, browsers = [], []
-    real_build, real_open = editions.build_evidence, kaleido.Kaleido.open
+    builds, browsers, formats = [], [], []
+    real_build, real_open, real_calc = editions.build_evidence, kaleido.Kaleido.open, kaleido.Kaleido.calc_fig
 
     def build_evidence(**kwargs):
         builds.append(kwargs["public"])
@@ -190,8 +192,13 @@ def test_a_board_pack_builds_its_evidence_once_and_draws_every_chart_in_one_brow
         browsers.append(self)
         await real_open(self)
 
+    async def calc_fig(self, fig, opts=None, **kwargs):
+        formats.append(opts["format"])
+        return await real_calc(self, fig, opts=opts, **kwargs)
+
     monkeypatch.setattr(editions, "build_evidence", build_evidence)
     monkeypatch.setattr(kaleido.Kaleido, "open", open_browser)
+    monkeypatch.setattr(kaleido.Kaleido, "calc_fig", calc_fig)
     report = publish_report(published)
     pack, _ = pack_request(actor=published["manager"], report=report, public=False)
     build_pack_task.enqueue(pack.pk)
@@ -200,6 +207,8 @@ def test_a_board_pack_builds_its_evidence_once_and_draws_every_chart_in_one_brow
     assert pack.docx is not None
     assert builds == [False]
     assert len(browsers) == 1
+    pictures = docx.Document(io.BytesIO(bytes(pack.docx))).inline_shapes
+    assert set(formats) == {"svg"} and len(formats) == len(pictures) > 0
 
 
 @pytest.mark.parametrize(

@@ -183,7 +183,7 @@ def test_warming_up_imports_weasyprint_and_kaleido():
         "import sys, django; django.setup(); "
         "from reports.management.commands.db_worker import warm_up; "
         "assert 'weasyprint' not in sys.modules; warm_up(); "
-        "assert {'weasyprint', 'kaleido', 'docx'} <= set(sys.modules)"
+        "assert {'weasyprint', 'kaleido', 'docx', 'cairosvg'} <= set(sys.modules)"
     )
     env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_SETTINGS_MODULE": "pcc_perf.settings", "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-c", script], check=True, env=env, cwd=ROOT)

@@ -42,6 +42,7 @@ def watch(stop: threading.Event, every: float) -> None:
 
 def warm_up() -> None:
     """Import the board pack's libraries now (WeasyPrint alone takes 2-3 s), so no pack pays for them."""
+    import cairosvg  # noqa: F401
     import docx  # noqa: F401
     import kaleido  # noqa: F401
     import weasyprint  # noqa: F401
