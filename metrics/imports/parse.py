@@ -242,6 +242,13 @@ def _xlsx_table(content: bytes) -> Iterator[tuple[list[str], Callable[[int], Row
 
 
 def _reason(exc: BaseException) -> str:
+    """What went wrong, in a line: an XML entity or DTD refused by openpyxl's defusedxml parser (what an
+    entity bomb meets; openpyxl wraps it in "could not read worksheets … see the exception") said as such."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__module__.startswith("defusedxml"):
+            return "it declares XML entities or a document type, which are refused (they can expand without limit)"
+        seen = seen.__cause__ or seen.__context__
     text = str(exc).strip() or exc.__class__.__name__
     return text if len(text) <= 200 else text[:200] + "…"
 

@@ -182,7 +182,8 @@ def missing_sheet():
 
 HOSTILE = {
     "broken XML": (broken_xml, "cannot be opened: unclosed token"),
-    "entity bomb": (entity_bomb, "cannot be opened: limit on input amplification factor"),
+    # openpyxl reads XML through defusedxml (installed with cairosvg): entities are refused outright.
+    "entity bomb": (entity_bomb, "cannot be opened: it declares XML entities or a document type, which are refused"),
     "damaged checksum": (bad_checksum, "cannot be"),
     "missing sheet": (missing_sheet, "the workbook has no sheet to read"),
     "not XML at all": (lambda: workbook(b"\x00\x01 not xml"), "cannot be opened"),
