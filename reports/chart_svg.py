@@ -14,6 +14,7 @@ on the same SVG."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ def _esc(text: Any) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+@functools.lru_cache(maxsize=4096)
 def _day(value: Any) -> float:
     """A Plotly date ("2024-03-31", or with a time) as days since 1970-01-01."""
     text = str(value)
