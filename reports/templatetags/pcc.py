@@ -85,6 +85,17 @@ def _chart_template_script() -> str:
 
 
 @register.filter
+def xmr_svg(value: Any, fig_id: str) -> str:
+    """An XmR chart's figure data as the server's static SVG (``reports.chart_svg``), named by the figure's
+    caption (``{fig_id}-caption``); every text in it escaped there."""
+    from django.utils.safestring import SafeString
+
+    from reports.chart_svg import xmr_svg as draw
+
+    return SafeString(draw(value, labelled_by=f"{fig_id}-caption")) if value else ""
+
+
+@register.filter
 def figure_json_script(value: Any, element_id: str) -> str:
     """Django's ``json_script``, byte for byte, with the three escapes as ``str.replace``: its
     ``str.translate`` walks a priority page's 250 KB of figure JSON a character at a time (a sixth of the

@@ -76,11 +76,14 @@
     var key = marginKey(el, fig.data, layout);
     var base = layout.margin || {};
     if (learnt[key] !== undefined && learnt[key] > (base.b || 0)) layout.margin = Object.assign({}, base, { b: learnt[key] });
+    // The server's SVG (shown until now) goes in the same task Plotly draws in: no frame shows neither.
+    var drawn = el.querySelector("svg.xmr-svg");
+    if (drawn) el.removeChild(drawn);
     return window.Plotly.newPlot(el, fig.data, layout, config).then(function () {
       var size = el._fullLayout && el._fullLayout._size;
       if (size && learnt[key] === undefined) learnt[key] = size.b;
       if (el.layout && el.layout.margin !== base) el.layout.margin = base;
-      el.setAttribute("data-drawn", "true");
+      el.setAttribute("data-drawn", "true");  // "static": the server's SVG; "true": Plotly's chart
     });
   }
 

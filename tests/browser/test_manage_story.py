@@ -83,7 +83,7 @@ def test_manager_records_a_rebase_from_the_metric_page_and_sees_the_chart_split(
     log_in(page, "boss")
 
     page.goto("/dashboard/metric/OFF01/")
-    page.wait_for_selector("#xmr[data-drawn]")
+    page.wait_for_selector('#xmr[data-drawn="true"]')
     assert "Limits recalculated" not in page.locator("#xmr-caption").inner_text()
     assert page.evaluate("document.getElementById('xmr').data.filter(t => t.name === 'Mean').length") == 1
     assert "No rebase" in page.locator("#manage-measure").inner_text()
@@ -100,7 +100,7 @@ def test_manager_records_a_rebase_from_the_metric_page_and_sees_the_chart_split(
     page.get_by_label("Reason for the rebase").fill("Crime recording standards audit: a documented recording change")
     page.get_by_role("button", name="Record the rebase").click()
     page.wait_for_url("**/dashboard/metric/OFF01/")
-    page.wait_for_selector("#xmr[data-drawn]")
+    page.wait_for_selector('#xmr[data-drawn="true"]')
     assert f"Rebased from {chosen}" in page.inner_text("main")
     caption = page.locator("#xmr-caption").inner_text()
     assert f"Limits recalculated from {chosen}: Crime recording standards audit" in caption
