@@ -265,6 +265,9 @@ PCC_PERF_DEFAULT_PARTNERSHIP = os.environ.get("PCC_PERF_DEFAULT_PARTNERSHIP", "d
 # A figure older than the quarter read by more than this many quarters is shown as "latest available",
 # greyed, never ranked and left out of the improvement/concern counts.
 PCC_PERF_STALE_QUARTERS = int(os.environ.get("PCC_PERF_STALE_QUARTERS", "4"))
+# kaleido tabs drawing a board pack's charts at once. Two drew no faster on a 2-core machine, busy or idle,
+# and took ~85-120 MB more (PSS): one unless set.
+PCC_PERF_PACK_TABS = int(os.environ.get("PCC_PERF_PACK_TABS", "1"))
 # A value that changes by more than this % on the previous quarter is a warning that needs a comment.
 PCC_PERF_CHANGE_WARNING_PERCENT = float(os.environ.get("PCC_PERF_CHANGE_WARNING_PERCENT", "25"))
 # Uploads larger than this are refused.

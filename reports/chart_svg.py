@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 import math
 import re
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ CHAR_WIDTH = 6.3  # px: the mean width of a 12 px Liberation Sans character, for
 
 
 def _esc(text: Any) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return html.escape(str(text))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -264,7 +264,6 @@ def test_two_app_servers_and_two_workers_share_one_database(postgres, setup):  #
         for port in PORTS:
             status, _, page = board.request(port, "GET", "/dashboard/")
             assert status == 200 and "6,204" in page and "5,317" not in page, port
-    print(f"tasks by worker: {by_worker}; shared cache: {'Redis' if redis_url else 'none (Redis not reachable)'}")
 
 
 def test_uploaded_files_and_packs_are_kept_in_the_database_not_on_local_disk():

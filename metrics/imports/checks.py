@@ -118,7 +118,7 @@ def check_rows(
         row = _check_row(number, cells, columns, lookups, agency, summary)
         if row is None:
             continue
-        key = (row.metric.id, row.area_id, row.period, row.category_id)
+        key = row.key
         first = seen.get(key)
         if first is not None:
             summary.errors.append(Issue(number, "", "duplicate", f"the same observation as row {first}"))
@@ -153,7 +153,7 @@ class _Columns:
         self.at = tuple(-1 if positions.get(name) is None else positions[name] for name in self.NAMES)
 
     def cells(self, cells: list[Any]) -> list[Any]:
-        """The row's cells as ``parse.cell`` reads them (text stripped, empty text as None), padded with None to
+        """The row's cells, text stripped and empty text as None, padded with None to
         every known column, then one None more for the columns the file does not have."""
         out = [(c.strip() or None) if isinstance(c, str) else c for c in cells]
         short = self.width - len(out)

@@ -327,17 +327,6 @@ def _blank(cells: Sequence[Any]) -> bool:
 
 
 # --- cells -------------------------------------------------------------------------------------------
-def cell(cells: list[Any], positions: dict[str, int], name: str) -> Any:
-    index = positions.get(name)
-    if index is None or index >= len(cells):
-        return None
-    value = cells[index]
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
 def parse_number(raw: Any, *, allow_percent: bool) -> float:
     """A number from a cell: ``1,149``, ``84.3%`` (when allowed), ``12.5``. Raises ``ValueError``."""
     if isinstance(raw, bool):

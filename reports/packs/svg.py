@@ -1,5 +1,5 @@
 """Charts for print: Plotly figures rendered by kaleido in one batch: one Chromium, every chart of the pack
-drawn as SVG in the page kaleido loaded once (``TABS`` tabs), with reproducible ids and attributes in a
+drawn as SVG in the page kaleido loaded once (``PCC_PERF_PACK_TABS`` tabs), with reproducible ids and attributes in a
 fixed order; the Word document's PNGs rasterised from those SVGs by cairosvg (no second browser pass).
 Without a browser: None (the pack draws tables instead)."""
 
@@ -20,9 +20,6 @@ logger = logging.getLogger(__name__)
 WIDTH = 760
 HEIGHT = 340
 PNG_SCALE = 3  # about 300 dpi at 16 cm wide
-# kaleido tabs drawing at once. Two drew a national pack's 73 charts no faster on a shared 2-core machine
-# (load 2-11) and took ~120 MB more (PSS): one unless PCC_PERF_PACK_TABS says otherwise.
-TABS = int(os.environ.get("PCC_PERF_PACK_TABS", "1"))
 
 
 def chromium_path() -> str | None:
@@ -78,7 +75,7 @@ def render_batch(
     height: int = HEIGHT,
     scale: float = PNG_SCALE,
 ) -> Drawn | None:
-    """Every figure as SVG and/or PNG in one browser session (one Chromium, ``TABS`` tabs drawing at once,
+    """Every figure as SVG and/or PNG in one browser session (one Chromium, ``PCC_PERF_PACK_TABS`` tabs drawing at once,
     kaleido's page loaded once in each for the batch); the PNGs rasterised from the SVGs (``svg_to_png``);
     None when no browser can be started or it fails (the pack falls back to tables). A figure is a
     ``go.Figure`` or plain figure data (``reports.charts``' ``*_chart``): plain data gets Plotly's default
@@ -92,9 +89,13 @@ def render_batch(
     specs = [_with_template(figure) for figure in figures]
     opts = {"format": "svg", "width": width, "height": height}
 
+    from django.conf import settings
+
+    tabs = settings.PCC_PERF_PACK_TABS
+
     async def run() -> list[bytes]:
         # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
-        async with _batch_kaleido()(n=TABS, mathjax=False) as k:
+        async with _batch_kaleido()(n=tabs, mathjax=False) as k:
             # In the order of the figures, whichever tab drew each.
             return list(await asyncio.gather(*(k.calc_fig(spec, opts=opts) for spec in specs)))
 

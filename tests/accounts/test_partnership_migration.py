@@ -256,7 +256,6 @@ def test_an_installation_with_data_migrates_its_rows_to_the_default_partnership(
     filled = json.loads(run(env, "-c", FILL_BEFORE_SCOPING % (BEFORE_SCOPING,)).strip().splitlines()[-1])
     run(env, "manage.py", "migrate", "--no-input", "-v0")
     found = json.loads(run(env, "-c", READ_AFTER_SCOPING, str(filled["snapshot"])).strip().splitlines()[-1])
-    print(json.dumps(found, indent=1))  # deliberate: the figures, when the test is run with -s
 
     assert found["partnerships"] == ["default"]
     assert found["metrics"] == [["LOC01", "default"], ["OFF01", None]]  # the official statistic is shared
