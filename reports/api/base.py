@@ -19,7 +19,7 @@ from accounts.tokens import api_token_find
 from frameworks.models import Area
 from metrics.models import Metric
 from metrics.quarters import Quarter, QuarterError
-from reports.evidence.build import scoped_rebases
+from reports.evidence.build import attach_rebases
 from reports.models import Snapshot
 
 
@@ -126,12 +126,12 @@ def get_metric(code: str) -> Metric:
         Metric.objects.in_scope()
         .filter(code=code, placements__framework__partnership_id=current_partnership_id())  # used here
         .select_related("agency")
-        .prefetch_related(scoped_rebases())
         .order_by(F("partnership_id").asc(nulls_last=True))
         .first()
     )
     if metric is None:
         raise ApiError(404, f"unknown metric '{code}'")
+    attach_rebases([metric])
     return metric
 
 

@@ -25,7 +25,7 @@ from reports.api.base import (
     num,
     snapshot_json,
 )
-from reports.evidence.build import breakdown_cells, build_evidence, scoped_rebases
+from reports.evidence.build import attach_rebases, breakdown_cells, build_evidence, metric_rebases
 from reports.evidence.items import Part, fairness_at
 from reports.evidence.sources import FigureSource
 
@@ -35,7 +35,7 @@ def _spc_rules(metric: Metric) -> dict[str, Any]:
         "screen_outliers": metric.spc_screen_outliers,
         "run_length": metric.spc_run_length,
         "trend_length": metric.spc_trend_length,
-        "rebases": [{"period": r.period.isoformat(), "reason": r.reason} for r in metric.rebases.all()],
+        "rebases": [{"period": r.period.isoformat(), "reason": r.reason} for r in metric_rebases(metric)],
     }
 
 
@@ -44,12 +44,13 @@ def metrics_list(request: HttpRequest, user: Any) -> dict[str, Any]:
     framework = current_framework()
     if framework is None:
         return {"framework": None, "metrics": []}
-    placements = (
+    placements = list(
         FrameworkMetric.objects.filter(framework=framework)
         .select_related("metric__agency", "priority")
-        .prefetch_related("metric__breakdowns", scoped_rebases("metric__rebases"))
+        .prefetch_related("metric__breakdowns")
         .order_by("priority__order", "order")
     )
+    attach_rebases(p.metric for p in placements)
     metrics = []
     for place in placements:
         m = place.metric

@@ -20,7 +20,7 @@ from metrics.models import Metric
 from metrics.stats.suppression import SYMBOLS
 from reports.dashboards.cache import cached_part
 from reports.dashboards.selectors import quarter_choice
-from reports.evidence.build import scoped_rebases
+from reports.evidence.build import attach_rebases
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Snapshot
 
@@ -43,12 +43,12 @@ def metric_or_404(code: str, *, framework: Framework, snapshot: Snapshot | None 
         Metric.objects.in_scope()
         .filter(code=code, placements__framework_id__in=frameworks)
         .select_related("agency")
-        .prefetch_related(scoped_rebases())
         .order_by(F("partnership_id").asc(nulls_last=True))  # the partnership's own before a shared one
         .first()
     )
     if metric is None:
         raise Http404("No such measure in this framework.")
+    attach_rebases([metric])
     return metric
 
 

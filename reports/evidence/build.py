@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -62,23 +62,53 @@ from reports.models import Annotation, Snapshot
 
 def scoped_rebases(path: str = "rebases") -> Prefetch:
     """Prefetch the metrics' rebases (``path``: ``rebases``, ``metric__rebases`` …) of the current partnership
-    only: a shared measure's limits are each partnership's own (``Rebase.partnership``)."""
+    only: a shared measure's limits are each partnership's own (``Rebase.partnership``). Where the metrics are
+    at hand as a list, ``attach_rebases`` does the same in a fraction of the time."""
     return Prefetch(path, queryset=in_partnership(Rebase.objects.all()))
 
 
-def live_spc_settings(metric: Metric) -> dict[str, Any]:
-    """A metric's SPC settings as they stand, with the current partnership's rebases only (read from the
-    prefetched ``metric.rebases``, whoever prefetched them, or fetched): what ``metric_spc`` would read itself,
-    but never another partnership's rebase of a shared measure."""
+_REBASES = "_partnership_rebases"  # where ``attach_rebases`` keeps a metric's rebases
+
+
+def attach_rebases(metrics: Iterable[Metric]) -> None:
+    """Fetch the current partnership's rebases of ``metrics`` in one query and keep each metric's with it (for
+    ``live_spc_settings``). What ``scoped_rebases`` prefetches, without Django's prefetch machinery (a queryset
+    cloned and filtered per metric: ~2.5 ms for a national framework's 60, for a handful of rebases) and
+    without the model's default order (it joins the metric only to sort by its code)."""
+    by_id: dict[int, list[Metric]] = defaultdict(list)
+    for metric in metrics:
+        by_id[metric.pk].append(metric)
+    found: dict[int, list[Rebase]] = defaultdict(list)
+    if by_id:
+        for rebase in in_partnership(Rebase.objects.filter(metric_id__in=list(by_id))).order_by("period", "pk"):
+            found[rebase.metric_id].append(rebase)
+    for metric_id, same in by_id.items():
+        for metric in same:
+            metric.__dict__[_REBASES] = found.get(metric_id, [])
+
+
+def metric_rebases(metric: Metric) -> list[Rebase]:
+    """The current partnership's rebases of ``metric``, in quarter order: as ``attach_rebases`` kept them,
+    else from a ``scoped_rebases`` prefetch (or fetched), the current partnership's only."""
+    kept = metric.__dict__.get(_REBASES)
+    if kept is not None:
+        return list(kept)
     rebases = list(metric.rebases.all())
     if rebases:  # (rare: the partnership is looked up only then)
         pid = current_partnership_id()
         rebases = [r for r in rebases if r.partnership_id == pid]
+    return sorted(rebases, key=lambda r: (r.period, r.pk))
+
+
+def live_spc_settings(metric: Metric) -> dict[str, Any]:
+    """A metric's SPC settings as they stand, with the current partnership's rebases only
+    (``metric_rebases``): what ``metric_spc`` would read itself, but never another partnership's rebase of a
+    shared measure."""
     return {
         "screen_outliers": metric.spc_screen_outliers,
         "run_length": metric.spc_run_length,
         "trend_length": metric.spc_trend_length,
-        "rebases": sorted((r.period, r.reason) for r in rebases),
+        "rebases": sorted((r.period, r.reason) for r in metric_rebases(metric)),
     }
 
 
@@ -96,11 +126,9 @@ def placements_of(*, framework: Framework, priority: str | None = None) -> list[
     query = FrameworkMetric.objects.filter(framework=framework)
     if priority:
         query = query.filter(priority__code=priority)
-    return list(
-        query.select_related("metric__agency", "priority")
-        .prefetch_related(scoped_rebases("metric__rebases"))
-        .order_by("priority__order", "order")
-    )
+    placements = list(query.select_related("metric__agency", "priority").order_by("priority__order", "order"))
+    attach_rebases(p.metric for p in placements)
+    return placements
 
 
 def build_evidence(
@@ -274,7 +302,7 @@ def _suppress_for_public(
     if period is not None:
         found = found.filter(period__lte=period)
     cells: dict[tuple[int, dt.date, int], ObsRow] = {}
-    for obs in _obs_rows(found):
+    for obs in _obs_rows(found.order_by()):  # into a dict: no ORDER BY (the default joins metric and area to sort)
         assert obs.category_id is not None
         cells[(obs.metric_id, obs.period, obs.category_id)] = obs
     by_metric: dict[int, list[int]] = defaultdict(list)
@@ -514,7 +542,7 @@ def _add_breakdowns(
         rows = source.rows.filter(
             metric_id__in=list(breakdowns), area_id__in=areas, category__isnull=False, period__in=periods
         )
-        for obs in _obs_rows(rows):
+        for obs in _obs_rows(rows.order_by()):  # into dicts: no ORDER BY (the default joins metric and area)
             assert obs.category_id is not None
             into = cells if obs.area_id == area.pk else national_cells
             into[(obs.metric_id, obs.period, obs.category_id)] = obs
@@ -612,7 +640,8 @@ def breakdown_cells(
 ) -> tuple[list[tuple[BreakdownCategory, ObsRow | None]], ObsRow | None]:
     """A breakdown's categories with the area's figures at ``period``, and the total row (the API's
     disproportionality)."""
-    found = {o.category_id: o for o in _obs_rows(source.rows.filter(metric=metric, area=area, period=period))}
+    rows = source.rows.filter(metric=metric, area=area, period=period).order_by()  # into a dict: no ORDER BY
+    found = {o.category_id: o for o in _obs_rows(rows)}
     return [(c, found.get(c.pk)) for c in breakdown.categories.all()], found.get(None)
 
 

@@ -232,7 +232,8 @@ def _local_rows(metrics: list[Metric], areas: list[Area], source: FigureSource, 
     query = source.rows.filter(
         metric_id__in=[m.pk for m in metrics], area_id__in=[a.pk for a in areas], category__isnull=True
     ).filter(period__lte=period)
-    for obs in _obs_rows(query):
+    # In quarter order; not the model's default order (it joins metric and area only to sort by them).
+    for obs in _obs_rows(query.order_by("period")):
         out[(obs.metric_id, obs.area_id)][obs.period] = obs
     return out
 

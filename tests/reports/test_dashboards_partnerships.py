@@ -312,3 +312,23 @@ def test_query_counts_do_not_depend_on_the_partnership(two, name, args):
             page(client, name, *(args or ([priority] if name == "dashboard-priority" else [])))
         counts[who] = len(ctx.captured_queries)
     assert counts["board_a"] == counts["board_b"], counts
+
+
+def test_each_partnerships_rebases_are_attached_in_one_query_and_read_without_one(two):
+    from reports.evidence.build import attach_rebases, live_spc_settings, metric_rebases
+
+    metrics = [Metric.objects.get(pk=two["metrics"][key].pk) for key in ("SHR01", "LOCA", "LOCB")]
+    with partnership_scope(two["b"]):
+        with CaptureQueriesContext(connection) as queries:
+            attach_rebases(metrics)
+            reasons = [[r.reason for r in metric_rebases(m)] for m in metrics]
+            settings_ = live_spc_settings(metrics[0])
+        assert len(queries) == 1
+        assert reasons == [["B's break"], [], []]
+        assert settings_["rebases"] == [(START.shift(3).end_date, "B's break")]
+        # Not attached: fetched, and still only the partnership's own.
+        fresh = Metric.objects.get(pk=two["metrics"]["SHR01"].pk)
+        assert [r.reason for r in metric_rebases(fresh)] == ["B's break"]
+    with partnership_scope(two["a"]):
+        attach_rebases(metrics)
+        assert [r.reason for r in metric_rebases(metrics[0])] == ["A's break"]
