@@ -100,3 +100,23 @@ def test_metric_rows_are_the_html_the_template_loop_made():
         ),
     ]
     assert metric_rows(table) == loop.render(Context({"table": table}))
+
+
+def test_area_options_are_the_html_the_template_loop_made():
+    from django.template import Context, Template
+
+    from reports.templatetags.pcc import area_options
+
+    loop = Template(
+        '{% for a in areas %}<option value="{{ a.code }}"{% if a.pk == area.pk %} selected{% endif %}>'
+        "{{ a.name }}</option>{% endfor %}"
+    )
+    areas = [
+        SimpleNamespace(pk=1, code="E92000001", name="England & Wales"),
+        SimpleNamespace(pk=2, code='x"<y>', name="<Staffordshire>"),
+        SimpleNamespace(pk=3, code="E23000015", name="West Mercia"),
+    ]
+    for shown in (areas[1], areas[2], SimpleNamespace(pk=99)):
+        expected = loop.render(Context({"areas": areas, "area": shown}))
+        assert area_options(areas, shown) == expected
+    assert area_options(areas, areas[1]).count(" selected") == 1
