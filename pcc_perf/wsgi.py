@@ -4,5 +4,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from pcc_perf.heap import settle_heap
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcc_perf.settings")
 application = get_wsgi_application()
+settle_heap()  # the app loaded (and, under gunicorn's preload_app, before the workers fork)
