@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, nullcontext
 from multiprocessing import get_context
@@ -31,24 +30,20 @@ logger = logging.getLogger(__name__)
 
 
 def draw_charts(
-    parts: PackParts,
-    *,
-    use_browser: bool = True,
-    progress: Any = None,
-    browser: BrowserBatch | None = None,
-    each: Callable[[int, str], object] | None = None,
+    parts: PackParts, *, use_browser: bool = True, progress: Any = None, browser: BrowserBatch | None = None
 ) -> None:
     """Every chart of the pack drawn as SVG in one browser batch (the Word document's PNGs are rasterised
-    from them: ``build_pack_files``), in ``browser`` (already starting) if given, calling ``each(index,
-    svg)`` as each is drawn; without a browser (or ``use_browser`` False) each stays a data table with a
-    note."""
+    from them: ``build_pack_files``), or, with ``browser``, the SVGs of the batch already drawing the
+    pack's figures (``BrowserBatch.start``); without a browser (or ``use_browser`` False) each stays a
+    data table with a note."""
     if progress:
         progress(20, f"Drawing {len(parts.slots)} charts")
-    figures = [slot.figure for slot in parts.slots]
     if not use_browser:
         svgs = None
+    elif browser is not None:
+        svgs = browser.svgs()
     else:
-        svgs = browser.draw(figures, each=each) if browser is not None else render_svgs(figures)
+        svgs = render_svgs([slot.figure for slot in parts.slots])
     for index, slot in enumerate(parts.slots):
         slot.svg = svgs[index] if svgs else None
     parts.drawn = svgs is not None
@@ -176,7 +171,8 @@ def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> t
     on the other core, each as soon as it is drawn); and whether the charts were drawn.
 
     Chromium starts first, in the background (~1.5 s, mostly waiting), and so does the rasteriser's
-    process; meanwhile the evidence is built and the Word document written but for its pictures."""
+    process; meanwhile the evidence is built; then, while the browser draws, the Word document is written
+    but for its pictures."""
     from reports.packs.word import build_pack_docx, finish_pack_docx, start_pack_docx
 
     use_browser = chromium_path() is not None
@@ -188,18 +184,19 @@ def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> t
             pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
             stack.callback(pool.shutdown, cancel_futures=True)
             pool.submit(load_rasteriser)  # the process starts now, not when the PNGs are wanted
+        pngs: dict[int, Future[bytes]] = {}  # each chart rasterised as soon as it is drawn
+
+        def rasterise(index: int, svg: str) -> None:
+            assert pool is not None
+            pngs[index] = pool.submit(svg_to_png, svg)
+
         with BrowserBatch() if use_browser else nullcontext() as browser:
             parts = pack_parts(report=report, public=public)
+            if browser is not None:
+                browser.start([slot.figure for slot in parts.slots], each=rasterise if pool else None)
+            # Written while the browser draws (with the charts' places kept), finished with their pictures.
             word = start_pack_docx(report=report, parts=parts, drawn=True) if pool else None
-            pngs: dict[int, Future[bytes]] = {}  # each chart rasterised as soon as it is drawn
-
-            def rasterise(index: int, svg: str) -> None:
-                assert pool is not None
-                pngs[index] = pool.submit(svg_to_png, svg)
-
-            draw_charts(
-                parts, use_browser=use_browser, progress=progress, browser=browser, each=rasterise if pool else None
-            )
+            draw_charts(parts, use_browser=use_browser, progress=progress, browser=browser)
         pdf = build_pack_pdf(report=report, public=public, progress=progress, parts=parts)
         parts.pngs = [pngs[index].result() for index in range(len(parts.slots))] if pool and parts.drawn else None
     docx = None

@@ -101,8 +101,8 @@ class BrowserBatch:
     """One Chromium for a batch of figures, started (in a background thread) before the figures are
     known: ``with BrowserBatch() as batch: …build the figures…; svgs = batch.draw(figures)``. Chromium's
     start and kaleido's page load (~1.5 s, mostly waiting) overlap whatever the caller does meanwhile.
-    ``draw`` once: every figure as print SVG, in order (``render_batch``), or None when no browser can
-    be started or it failed (the pack falls back to tables). Leaving the block closes the browser and
+    ``draw`` once (or ``start`` and later ``svgs``): every figure as print SVG, in order (``render_batch``),
+    or None when no browser can be started or it failed (the pack falls back to tables). Leaving the block closes the browser and
     ends the thread in every case: drawn, never asked to draw, or an exception in the caller."""
 
     def __init__(self, *, width: int = WIDTH, height: int = HEIGHT) -> None:
@@ -129,17 +129,28 @@ class BrowserBatch:
             self._thread.join()
 
     def draw(self, figures: Sequence[Any], *, each: Callable[[int, str], object] | None = None) -> list[str] | None:
-        """``figures`` drawn; ``each(index, svg)`` called (in the browser's thread) as each is drawn, so
-        work on it can start while the others are."""
+        """``start`` then ``svgs``."""
+        self.start(figures, each=each)
+        return self.svgs()
+
+    def start(self, figures: Sequence[Any], *, each: Callable[[int, str], object] | None = None) -> None:
+        """Hand the browser ``figures`` to draw (it draws them as soon as it is up) and return at once;
+        ``each(index, svg)`` is called (in the browser's thread) as each is drawn, so work on it can start
+        while the others are."""
+        if self.browser is None:
+            return
+        if self._thread.ident is None:
+            raise RuntimeError("BrowserBatch.start outside its with block")
+        self._each = each
+        self._figures.set_result([_with_template(figure) for figure in figures] if figures else None)
+
+    def svgs(self) -> list[str] | None:
+        """The figures handed to ``start``, drawn as print SVG in their order; None without a browser or
+        when it failed (logged: the pack falls back to tables)."""
         if self.browser is None:
             return None
-        if self._thread.ident is None:
-            raise RuntimeError("BrowserBatch.draw outside its with block")
-        if not figures:
-            self._figures.set_result(None)
-            return []
-        self._each = each
-        self._figures.set_result([_with_template(figure) for figure in figures])
+        if not self._figures.done():
+            raise RuntimeError("BrowserBatch.svgs before start")
         try:
             return self._images.result()
         except Exception:  # no browser, or it died: the pack falls back to tables

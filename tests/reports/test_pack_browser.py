@@ -1,5 +1,6 @@
 """The worker's pack build (``build_pack_files``) starts its one Chromium before the evidence is built
-(its start overlaps that work) and closes it in every case: drawn, the build failing meanwhile, the
+(its start overlaps that work), hands it the figures before writing the Word document (written while it
+draws) and closes it in every case: drawn, the build failing meanwhile, the
 browser failing while it draws (the pack then falls back to tables, the Word document too)."""
 
 import io
@@ -78,6 +79,29 @@ def test_chromium_starts_while_the_evidence_is_built(published, opened, monkeypa
     assert drawn and pdf.startswith(b"%PDF")
     assert _batch_kaleido().sessions == sessions + 1  # still one browser for the pack
     assert word is not None and len(docx.Document(io.BytesIO(word)).inline_shapes) > 0
+    assert browsers() == []
+
+
+def test_the_word_document_is_written_while_the_browser_draws(published, monkeypatch):  # noqa: F811
+    from reports.packs import word
+
+    report = publish_report(published)
+    drawing, seen = threading.Event(), []
+    real_calc, real_start = kaleido.Kaleido.calc_fig, word.start_pack_docx
+
+    async def calc_fig(self, fig, opts=None, **kwargs):
+        drawing.set()
+        return await real_calc(self, fig, opts=opts, **kwargs)
+
+    def start_while_drawing(**kwargs):
+        seen.append(drawing.wait(timeout=20))  # the browser has its figures before the document is written
+        return real_start(**kwargs)
+
+    monkeypatch.setattr(kaleido.Kaleido, "calc_fig", calc_fig)
+    monkeypatch.setattr(word, "start_pack_docx", start_while_drawing)
+    _, document, drawn = build.build_pack_files(report=report, public=False)
+    assert seen == [True] and drawn
+    assert len(docx.Document(io.BytesIO(document or b"")).inline_shapes) > 0
     assert browsers() == []
 
 
