@@ -1,6 +1,6 @@
 """The worker's pack build (``build_pack_files``) starts its one Chromium before the evidence is built
 (its start overlaps that work), hands it the figures before writing the Word document (written while it
-draws) and closes it in every case: drawn, the build failing meanwhile, the
+draws, and the pages laid out meanwhile) and closes it in every case: drawn, the build failing meanwhile, the
 browser failing while it draws (the pack then falls back to tables, the Word document too)."""
 
 import io
@@ -80,6 +80,24 @@ def test_chromium_starts_while_the_evidence_is_built(published, opened, monkeypa
     assert _batch_kaleido().sessions == sessions + 1  # still one browser for the pack
     assert word is not None and len(docx.Document(io.BytesIO(word)).inline_shapes) > 0
     assert browsers() == []
+
+
+def test_the_pages_laid_out_while_the_browser_draws_give_the_same_pdf(published, monkeypatch):  # noqa: F811
+    """The worker's build lays the pages out with blanks of the charts' size while the browser draws,
+    then draws the charts into them: the same PDF, byte for byte, as laying out with the charts."""
+    report = publish_report(published)
+    laid_out_after = []
+    real_render = build._render
+
+    def render(html):
+        laid_out_after.append(html)
+        return real_render(html)
+
+    monkeypatch.setattr(build, "_render", render)
+    pdf, _, drawn = build.build_pack_files(report=report, public=False)
+    assert drawn and laid_out_after == []  # the early layout was used, not a second one
+    assert pdf == build.build_pack_pdf(report=report, public=False)
+    assert len(laid_out_after) == 1  # (that one laid out with the charts)
 
 
 def test_the_word_document_is_written_while_the_browser_draws(published, monkeypatch):  # noqa: F811
