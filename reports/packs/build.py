@@ -246,7 +246,8 @@ def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> t
 
     Chromium starts first, in the background (~1.5 s, mostly waiting), and so does the rasteriser's
     process; meanwhile the evidence is built; then, while the browser draws, the Word document is written
-    but for its pictures."""
+    but for its pictures and the PDF's pages laid out (``lay_out_early``), so that after the drawing
+    WeasyPrint only draws the pages."""
     from reports.packs.word import build_pack_docx, finish_pack_docx, start_pack_docx
 
     use_browser = chromium_path() is not None
