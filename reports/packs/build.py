@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
@@ -22,19 +25,27 @@ from reports.models import BoardPack, Report, ReportState
 from reports.narrative.editions import render_markdown, summary_of
 from reports.packs.content import PackParts, pack_parts, print_links
 from reports.packs.services import building, pack_built, pack_progress, pack_started
-from reports.packs.svg import chromium_path, render_svgs, svgs_to_pngs
+from reports.packs.svg import BrowserBatch, chromium_path, load_rasteriser, render_svgs, svg_to_png
 from reports.wording import DISPROPORTIONALITY_CAVEAT
 
 logger = logging.getLogger(__name__)
 
 
-def draw_charts(parts: PackParts, *, use_browser: bool = True, progress: Any = None) -> None:
+def draw_charts(
+    parts: PackParts, *, use_browser: bool = True, progress: Any = None, browser: BrowserBatch | None = None
+) -> None:
     """Every chart of the pack drawn as SVG in one browser batch (the Word document's PNGs are rasterised
-    from them: ``build_pack_files``); without a browser (or ``use_browser`` False) each stays a data table
-    with a note."""
+    from them: ``build_pack_files``), or, with ``browser``, the SVGs of the batch already drawing the
+    pack's figures (``BrowserBatch.start``); without a browser (or ``use_browser`` False) each stays a
+    data table with a note."""
     if progress:
         progress(20, f"Drawing {len(parts.slots)} charts")
-    svgs = render_svgs([slot.figure for slot in parts.slots]) if use_browser else None
+    if not use_browser:
+        svgs = None
+    elif browser is not None:
+        svgs = browser.svgs()
+    else:
+        svgs = render_svgs([slot.figure for slot in parts.slots])
     for index, slot in enumerate(parts.slots):
         slot.svg = svgs[index] if svgs else None
     parts.drawn = svgs is not None
@@ -99,20 +110,18 @@ def build_pack_pdf(
     use_browser: bool = True,
     progress: Any = None,
     parts: PackParts | None = None,
+    laid_out: EarlyLayout | None = None,
 ) -> bytes:
     """The pack as PDF; ``parts``: its parts already built and drawn (``build_pack`` shares them with the
-    Word document)."""
-    from weasyprint import HTML
-
-    from reports.packs.fetch import StaticOnlyFetcher
-
+    Word document); ``laid_out``: its pages laid out while the charts were drawn (``lay_out_early``)."""
     started = time.perf_counter()
     stats: dict[str, Any] = {}
     html = build_pack_html(
         report=report, public=public, use_browser=use_browser, progress=progress, stats=stats, parts=parts
     )
-    # WeasyPrint reads nothing but the app's static files (no http, no local file outside static/).
-    document = HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=StaticOnlyFetcher()).render()
+    document = laid_out.with_charts(parts) if laid_out is not None and parts is not None else None
+    if document is None:
+        document = _render(html)
     # Fixed identifier and dates: the same snapshot gives the same file.
     document.metadata.created = report.snapshot.published_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     document.metadata.modified = document.metadata.created
@@ -131,6 +140,80 @@ def build_pack_pdf(
         time.perf_counter() - started,
     )
     return pdf
+
+
+def _render(html: str) -> Any:
+    from weasyprint import HTML
+
+    from reports.packs.fetch import StaticOnlyFetcher
+
+    # WeasyPrint reads nothing but the app's static files (no http, no local file outside static/).
+    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=StaticOnlyFetcher()).render()
+
+
+_BLANK = '<svg class="main-svg" height="{h}" viewBox="0 0 {w} {h}" width="{w}" xmlns="http://www.w3.org/2000/svg" id="blank-{i}"/>'
+_SIZE = re.compile(r'<svg [^>]*height="([0-9.]+)" viewBox="([^"]*)" width="([0-9.]+)"')
+
+
+@dataclass
+class EarlyLayout:
+    """A pack's pages laid out while its charts are drawn (``lay_out_early``): WeasyPrint lays out a
+    chart from its size alone, so each chart is a blank SVG of that size (its own: WeasyPrint keeps an
+    image per source) until ``with_charts`` puts the drawn chart in that image. The PDF is the same,
+    byte for byte, as the one laid out with the charts (tests/reports/test_pack_browser.py)."""
+
+    document: Any
+    images: list[Any]  # WeasyPrint's image of each chart's blank, in the order of the slots
+    size: tuple[str, str, str]  # the blanks' height, viewBox, width
+
+    def with_charts(self, parts: PackParts) -> Any:
+        """The laid-out document with the drawn charts in it; None when it cannot be (charts not drawn, or
+        not of the blanks' size: the caller lays the pack out again)."""
+        from xml.etree.ElementTree import fromstring
+
+        from weasyprint.images import SVGImage
+
+        svgs = [slot.svg for slot in parts.slots]
+        if not parts.drawn or len(svgs) != len(self.images):
+            return None
+        for svg, image in zip(svgs, self.images, strict=True):
+            size = _SIZE.match(svg or "")
+            if size is None or size.groups() != self.size or not isinstance(image, SVGImage):
+                return None
+        for svg, image in zip(svgs, self.images, strict=True):
+            # Parsed as WeasyPrint parses an SVG image source (weasyprint.images), from the browser's SVG.
+            tree = fromstring((svg or "").encode())  # noqa: S314
+            drawn = SVGImage(tree, image._base_url, image._url_fetcher, image._context)
+            image._svg = drawn._svg  # what WeasyPrint draws the image from
+        return self.document
+
+
+def lay_out_early(*, report: Report, public: bool, parts: PackParts) -> EarlyLayout:
+    """The pack laid out with a blank of each chart's size (``WIDTH`` by ``HEIGHT``, as the browser
+    draws them) in place of the chart; ``parts`` left as they were."""
+    from weasyprint import HTML
+
+    from reports.packs.fetch import StaticOnlyFetcher
+    from reports.packs.svg import HEIGHT, WIDTH
+
+    saved = [slot.svg for slot in parts.slots], parts.drawn
+    try:
+        for index, slot in enumerate(parts.slots):
+            slot.svg = _BLANK.format(w=WIDTH, h=HEIGHT, i=index)
+        parts.drawn = True
+        sources = [slot.data_uri for slot in parts.slots]
+        html = build_pack_html(report=report, public=public, parts=parts)
+    finally:
+        for slot, svg in zip(parts.slots, saved[0], strict=True):
+            slot.svg = svg
+        parts.drawn = saved[1]
+    images: dict[str, Any] = {}  # WeasyPrint's image cache: each source's image, filled as it lays out
+    document = HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=StaticOnlyFetcher()).render(cache=images)
+    return EarlyLayout(
+        document=document,
+        images=[images.get(source) for source in sources],
+        size=(str(HEIGHT), f"0 0 {WIDTH} {HEIGHT}", str(WIDTH)),
+    )
 
 
 def build_pack(*, pack_id: int, task_id: str = "") -> BoardPack:
@@ -159,24 +242,46 @@ def _build_pack(*, pack_id: int, task_id: str) -> BoardPack:
 def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> tuple[bytes, bytes | None, bool]:
     """A pack's PDF and, for the board edition, its Word document, from one edition (one evidence build)
     and one browser batch (the PDF's SVGs; the document's PNGs rasterised from them in a second process,
-    on the other core, while WeasyPrint lays out the PDF); and whether the charts were drawn."""
-    use_browser = chromium_path() is not None
-    parts = pack_parts(report=report, public=public)
-    draw_charts(parts, use_browser=use_browser, progress=progress)
-    # A fresh interpreter (spawned, not forked from a process with threads) imports only the rasteriser.
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) if parts.drawn and not public else None
-    try:
-        pngs = pool.submit(svgs_to_pngs, [slot.svg or "" for slot in parts.slots]) if pool else None
-        pdf = build_pack_pdf(report=report, public=public, progress=progress, parts=parts)
-        parts.pngs = pngs.result() if pngs else None
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
-    docx = None
-    if not public:  # the board edition as an editable Word document too
-        from reports.packs.word import build_pack_docx
+    on the other core, each as soon as it is drawn); and whether the charts were drawn.
 
+    Chromium starts first, in the background (~1.5 s, mostly waiting), and so does the rasteriser's
+    process; meanwhile the evidence is built; then, while the browser draws, the Word document is written
+    but for its pictures and the PDF's pages laid out (``lay_out_early``), so that after the drawing
+    WeasyPrint only draws the pages."""
+    from reports.packs.word import build_pack_docx, finish_pack_docx, start_pack_docx
+
+    use_browser = chromium_path() is not None
+    board = not public
+    with ExitStack() as stack:
+        pool = None
+        if use_browser and board:
+            # A fresh interpreter (spawned, not forked from a process with threads) imports only the rasteriser.
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+            stack.callback(pool.shutdown, cancel_futures=True)
+            pool.submit(load_rasteriser)  # the process starts now, not when the PNGs are wanted
+        pngs: dict[int, Future[bytes]] = {}  # each chart rasterised as soon as it is drawn
+
+        def rasterise(index: int, svg: str) -> None:
+            assert pool is not None
+            pngs[index] = pool.submit(svg_to_png, svg)
+
+        with BrowserBatch() if use_browser else nullcontext() as browser:
+            parts = pack_parts(report=report, public=public)
+            if browser is not None:
+                browser.start([slot.figure for slot in parts.slots], each=rasterise if pool else None)
+            # Written while the browser draws (with the charts' places kept), finished with their pictures.
+            word = start_pack_docx(report=report, parts=parts, drawn=True) if pool else None
+            # And the pages laid out (with blanks the charts' size), leaving WeasyPrint only to draw them.
+            laid_out = lay_out_early(report=report, public=public, parts=parts) if browser is not None else None
+            draw_charts(parts, use_browser=use_browser, progress=progress, browser=browser)
+        pdf = build_pack_pdf(report=report, public=public, progress=progress, parts=parts, laid_out=laid_out)
+        parts.pngs = [pngs[index].result() for index in range(len(parts.slots))] if pool and parts.drawn else None
+    docx = None
+    if board:  # the board edition as an editable Word document too
         if progress:
             progress(85, "Writing the Word document")
-        docx = build_pack_docx(report=report, use_browser=use_browser, parts=parts)
+        if word is not None and parts.drawn:
+            docx = finish_pack_docx(word, pngs=parts.pngs)
+        else:  # no browser, or it failed: the charts are tables
+            docx = build_pack_docx(report=report, use_browser=use_browser, parts=parts)
     return pdf, docx, parts.drawn

@@ -11,8 +11,11 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -58,6 +61,11 @@ def svgs_to_pngs(svgs: Sequence[str], *, scale: float = PNG_SCALE) -> list[bytes
     return [svg_to_png(svg, scale=scale) for svg in svgs]
 
 
+def load_rasteriser() -> None:
+    """Import cairosvg (in a process that rasterises, before its first chart)."""
+    import cairosvg  # noqa: F401
+
+
 @dataclass
 class Drawn:
     """A batch's images, in the order of its figures: ``svgs`` (post-processed for print) and ``pngs``."""
@@ -82,30 +90,100 @@ def render_batch(
     template, the look ``go.Figure`` gives it."""
     if not figures or not (svg or png):
         return Drawn([], [])
-    browser = chromium_path()
-    if browser is None:
+    with BrowserBatch(width=width, height=height) as batch:
+        svgs = batch.draw(figures)
+    if svgs is None:
         return None
-    os.environ["BROWSER_PATH"] = browser
-    specs = [_with_template(figure) for figure in figures]
-    opts = {"format": "svg", "width": width, "height": height}
-
-    from django.conf import settings
-
-    tabs = settings.PCC_PERF_PACK_TABS
-
-    async def run() -> list[bytes]:
-        # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
-        async with _batch_kaleido()(n=tabs, mathjax=False) as k:
-            # In the order of the figures, whichever tab drew each.
-            return list(await asyncio.gather(*(k.calc_fig(spec, opts=opts) for spec in specs)))
-
-    try:
-        images = asyncio.run(run())
-    except Exception:  # no browser, or it died: the pack falls back to tables
-        logger.exception("chart rendering failed; the pack uses data tables instead")
-        return None
-    svgs = [_stable_ids(data.decode("utf-8"), prefix=f"c{index}") for index, data in enumerate(images)]
     return Drawn(svgs if svg else [], svgs_to_pngs(svgs, scale=scale) if png else [])
+
+
+class BrowserBatch:
+    """One Chromium for a batch of figures, started (in a background thread) before the figures are
+    known: ``with BrowserBatch() as batch: …build the figures…; svgs = batch.draw(figures)``. Chromium's
+    start and kaleido's page load (~1.5 s, mostly waiting) overlap whatever the caller does meanwhile.
+    ``draw`` once (or ``start`` and later ``svgs``): every figure as print SVG, in order (``render_batch``),
+    or None when no browser can be started or it failed (the pack falls back to tables). Leaving the block closes the browser and
+    ends the thread in every case: drawn, never asked to draw, or an exception in the caller."""
+
+    def __init__(self, *, width: int = WIDTH, height: int = HEIGHT) -> None:
+        from django.conf import settings
+
+        self.opts = {"format": "svg", "width": width, "height": height}
+        self.tabs: int = settings.PCC_PERF_PACK_TABS
+        self.browser = chromium_path()
+        self._figures: Future[list[Any] | None] = Future()  # None: close without drawing
+        self._images: Future[list[str]] = Future()
+        self._each: Callable[[int, str], object] | None = None
+        self._thread = threading.Thread(target=self._run, name="pack-browser", daemon=True)
+
+    def __enter__(self) -> BrowserBatch:
+        if self.browser is not None:
+            os.environ["BROWSER_PATH"] = self.browser
+            self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if not self._figures.done():
+            self._figures.set_result(None)
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def draw(self, figures: Sequence[Any], *, each: Callable[[int, str], object] | None = None) -> list[str] | None:
+        """``start`` then ``svgs``."""
+        self.start(figures, each=each)
+        return self.svgs()
+
+    def start(self, figures: Sequence[Any], *, each: Callable[[int, str], object] | None = None) -> None:
+        """Hand the browser ``figures`` to draw (it draws them as soon as it is up) and return at once;
+        ``each(index, svg)`` is called (in the browser's thread) as each is drawn, so work on it can start
+        while the others are."""
+        if self.browser is None:
+            return
+        if self._thread.ident is None:
+            raise RuntimeError("BrowserBatch.start outside its with block")
+        self._each = each
+        self._figures.set_result([_with_template(figure) for figure in figures] if figures else None)
+
+    def svgs(self) -> list[str] | None:
+        """The figures handed to ``start``, drawn as print SVG in their order; None without a browser or
+        when it failed (logged: the pack falls back to tables)."""
+        if self.browser is None:
+            return None
+        if not self._figures.done():
+            raise RuntimeError("BrowserBatch.svgs before start")
+        try:
+            return self._images.result()
+        except Exception:  # no browser, or it died: the pack falls back to tables
+            logger.exception("chart rendering failed; the pack uses data tables instead")
+            return None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._session())
+        except BaseException as exc:
+            if not self._images.done():  # handed to ``draw``
+                self._images.set_exception(exc)
+            else:  # drawn, then closing failed
+                logger.warning("closing the pack's browser failed", exc_info=True)
+        finally:
+            if not self._images.done():  # closed without drawing
+                self._images.set_result([])
+
+    async def _session(self) -> None:
+        # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
+        async with _batch_kaleido()(n=self.tabs, mathjax=False) as k:
+            specs = await asyncio.wrap_future(self._figures)
+            if specs is None:
+                return
+
+            async def one(index: int, spec: Any) -> str:
+                svg = _stable_ids((await k.calc_fig(spec, opts=self.opts)).decode("utf-8"), prefix=f"c{index}")
+                if self._each is not None:
+                    self._each(index, svg)
+                return svg
+
+            # In the order of the figures, whichever tab drew each; handed over before the browser closes.
+            self._images.set_result(list(await asyncio.gather(*(one(i, spec) for i, spec in enumerate(specs)))))
 
 
 @functools.cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -95,9 +96,27 @@ def _table(doc: Any, header: list[str], rows: list[list[str]], *, numeric_from: 
     return table
 
 
-def _chart(doc: Any, slot: Slot, png: bytes | None) -> None:
-    if png is not None:
-        doc.add_picture(io.BytesIO(png), width=CHART_WIDTH)
+class _Pictures:
+    """The charts' pictures: each slot's paragraph (the one ``Document.add_picture`` would add), kept
+    empty with its PNG's index in ``holes`` until ``finish_pack_docx`` puts the PNG in; without
+    ``drawn`` none (the charts are tables)."""
+
+    def __init__(self, slots: list[Slot], *, drawn: bool) -> None:
+        self.index = {id(slot): i for i, slot in enumerate(slots)}
+        self.drawn = drawn
+        self.holes: list[tuple[Any, int]] = []
+
+    def add(self, doc: Any, slot: Slot) -> bool:
+        """A paragraph kept for ``slot``'s picture; False when it has none (drawn as a table)."""
+        if not self.drawn or id(slot) not in self.index:
+            return False
+        self.holes.append((doc.add_paragraph(), self.index[id(slot)]))
+        return True
+
+
+def _chart(doc: Any, slot: Slot, pictures: _Pictures) -> None:
+    if pictures.add(doc, slot):
+        pass  # the picture goes in when the document is finished
     elif slot.elsewhere:
         doc.add_paragraph(f"Chart not drawn (no browser available to render it): {slot.elsewhere}")
     else:
@@ -120,14 +139,29 @@ def _icon_run(paragraph: Any, verdict: str, label: str) -> None:
 def build_pack_docx(*, report: Report, use_browser: bool = True, parts: PackParts | None = None) -> bytes:
     """The board edition of a report as a .docx file; ``parts``: the board pack's parts already built and
     drawn with their PNGs (``build_pack``: the PDF's edition and browser batch), else built here."""
-    snapshot = report.snapshot
-    framework = snapshot.framework
     if parts is None or parts.board is None:
         parts = pack_parts(report=report, public=False)
         parts.pngs = render_pngs([slot.figure for slot in parts.slots]) if use_browser else None
-    sections, content, pngs = parts.sections, parts.board, parts.pngs
+    return finish_pack_docx(start_pack_docx(report=report, parts=parts, drawn=bool(parts.pngs)), pngs=parts.pngs)
+
+
+@dataclass
+class WordDraft:
+    """A board edition's Word document written but for its charts' pictures (``start_pack_docx``): the
+    paragraph each goes in, kept empty until ``finish_pack_docx``."""
+
+    doc: Any
+    pictures: _Pictures
+
+
+def start_pack_docx(*, report: Report, parts: PackParts, drawn: bool) -> WordDraft:
+    """``build_pack_docx`` before the charts are drawn (``build_pack_files`` writes it while the browser
+    starts): with ``drawn`` a paragraph kept for each chart's picture, else the charts as tables."""
+    snapshot = report.snapshot
+    framework = snapshot.framework
+    sections, content = parts.sections, parts.board
     assert content is not None
-    images = {id(slot): (pngs[i] if pngs else None) for i, slot in enumerate(content.slots)}
+    images = _Pictures(content.slots, drawn=drawn)
     quarter = period_label(snapshot.period)
     draft = report.state != ReportState.PUBLISHED
     marking = settings.PCC_PERF_PROTECTIVE_MARKING
@@ -193,8 +227,19 @@ def build_pack_docx(*, report: Report, use_browser: bool = True, parts: PackPart
     add_markdown(doc, report.executive_summary or "No executive summary has been written.")
     _sections(doc, content, images, report)
     _appendix(doc, content, snapshot, marking, draft, f"{framework.name} · {quarter}")
+    return WordDraft(doc=doc, pictures=images)
+
+
+def finish_pack_docx(draft: WordDraft, *, pngs: list[bytes] | None) -> bytes:
+    """The document's charts' pictures put in (in the order of the pages: the same parts and ids as
+    ``Document.add_picture`` as it writes) and the .docx file written."""
+    if draft.pictures.holes:
+        assert pngs is not None, "a document started with its charts drawn needs their PNGs"
+        for paragraph, index in draft.pictures.holes:
+            paragraph.add_run().add_picture(io.BytesIO(pngs[index]), width=CHART_WIDTH)
+        draft.pictures.holes = []
     out = io.BytesIO()
-    doc.save(out)
+    draft.doc.save(out)
     return out.getvalue()
 
 
@@ -206,7 +251,7 @@ def _page_marks(section: Any, marking: str, draft: bool, running: str) -> None:
     footer.text = f"{marking}{' · DRAFT: not for circulation' if draft else ''}"
 
 
-def _sections(doc: Any, content: BoardContent, images: dict[int, bytes | None], report: Report) -> None:
+def _sections(doc: Any, content: BoardContent, images: _Pictures, report: Report) -> None:
     for ps in content.sections:
         view = ps.view
         doc.add_page_break()
@@ -221,7 +266,7 @@ def _sections(doc: Any, content: BoardContent, images: dict[int, bytes | None], 
             if m.comparisons:
                 _table(doc, ["Comparison", ""], [[label, text] for label, text in m.comparisons], numeric_from=9)
             if m.chart is not None:
-                _chart(doc, m.chart, images.get(id(m.chart)))
+                _chart(doc, m.chart, images)
             else:
                 doc.add_paragraph(m.no_chart).runs[0].italic = True
             if m.deep is not None:
@@ -231,7 +276,7 @@ def _sections(doc: Any, content: BoardContent, images: dict[int, bytes | None], 
                     f"{m.evidence.change_year_text}. {m.evidence.peer_text}"
                 )
                 if m.deep.peers is not None:
-                    _chart(doc, m.deep.peers, images.get(id(m.deep.peers)))
+                    _chart(doc, m.deep.peers, images)
                 elif m.deep.peer_rows:
                     _table(
                         doc, ["Area", "Value"], [[n + (" (this area)" if h else ""), v] for n, v, h in m.deep.peer_rows]
@@ -255,7 +300,7 @@ def _sections(doc: Any, content: BoardContent, images: dict[int, bytes | None], 
                     for sentence in fair.sentences:
                         doc.add_paragraph(sentence, style="List Bullet")
                 if f.chart is not None:
-                    _chart(doc, f.chart, images.get(id(f.chart)))
+                    _chart(doc, f.chart, images)
                 _table(
                     doc,
                     ["Group", "Count", "Population", "Rate per 1,000", "Ratio", "95% interval", "Significant"],

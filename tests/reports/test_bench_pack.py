@@ -31,3 +31,13 @@ def test_the_memory_of_the_process_tree_counts_its_children():
         child.kill()
         child.wait()
         child.stdout.close()
+
+
+def test_the_per_chart_line_scales_to_forty_charts_and_says_it_is_an_estimate():
+    from reports.management.commands.bench_pack import per_chart_line
+
+    nat = per_chart_line(charts=80, seconds=12.0)
+    assert "0.15 s per chart" in nat and "40-chart pack at that rate 6.0 s" in nat
+    assert "not measured" in nat and "errs low" in nat
+    assert "errs high" in per_chart_line(charts=20, seconds=5.0)
+    assert per_chart_line(charts=0, seconds=3.0) == "no charts: nothing to scale"

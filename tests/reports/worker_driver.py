@@ -27,7 +27,7 @@ def main(command: str, *args: str) -> None:
         if command == "slow-worker":
             marker = Path(args[0])
 
-            def stuck_build(*, report, public, use_browser=True, progress=None, parts=None):
+            def stuck_build(*, report, public, use_browser=True, progress=None, parts=None, laid_out=None):
                 progress(20, "Drawing 2 charts")
                 marker.write_text("building")
                 time.sleep(3600)  # until killed

@@ -1,0 +1,161 @@
+"""The worker's pack build (``build_pack_files``) starts its one Chromium before the evidence is built
+(its start overlaps that work), hands it the figures before writing the Word document (written while it
+draws, and the pages laid out meanwhile) and closes it in every case: drawn, the build failing meanwhile, the
+browser failing while it draws (the pack then falls back to tables, the Word document too)."""
+
+import io
+import os
+import threading
+import time
+from pathlib import Path
+
+import docx
+import kaleido
+import pytest
+
+from reports.packs import build
+from reports.packs.content import pack_parts
+from reports.packs.svg import BrowserBatch, _batch_kaleido
+
+from .test_reporting import publish_report, published  # noqa: F401
+
+pytestmark = [pytest.mark.pdf, pytest.mark.browser]
+
+
+def descendants() -> list[tuple[int, str]]:
+    """This process's descendants, each as (pid, command name), from /proc."""
+    out, todo = [], [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                children = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    out.append((child, Path(f"/proc/{child}/comm").read_text().strip()))
+                except OSError:
+                    continue
+                todo.append(child)
+    return out
+
+
+def browsers() -> list[tuple[int, str]]:
+    return [(pid, name) for pid, name in descendants() if "chrom" in name.lower()]
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """Set when kaleido starts opening the browser."""
+    event = threading.Event()
+    real_open = kaleido.Kaleido.open
+
+    async def open_browser(self):
+        event.set()
+        await real_open(self)
+
+    monkeypatch.setattr(kaleido.Kaleido, "open", open_browser)
+    return event
+
+
+def test_chromium_starts_while_the_evidence_is_built(published, opened, monkeypatch):  # noqa: F811
+    report = publish_report(published)
+    seen = []
+
+    def parts_while_the_browser_starts(**kwargs):
+        seen.append(opened.wait(timeout=20))  # the browser is starting before the evidence is done
+        for _ in range(100):  # and its process shows (so ``browsers()`` sees one when there is one)
+            if browsers():
+                break
+            time.sleep(0.1)
+        seen.append(bool(browsers()))
+        return pack_parts(**kwargs)
+
+    monkeypatch.setattr(build, "pack_parts", parts_while_the_browser_starts)
+    sessions = _batch_kaleido().sessions
+    pdf, word, drawn = build.build_pack_files(report=report, public=False)
+    assert seen == [True, True]
+    assert drawn and pdf.startswith(b"%PDF")
+    assert _batch_kaleido().sessions == sessions + 1  # still one browser for the pack
+    assert word is not None and len(docx.Document(io.BytesIO(word)).inline_shapes) > 0
+    assert browsers() == []
+
+
+def test_the_pages_laid_out_while_the_browser_draws_give_the_same_pdf(published, monkeypatch):  # noqa: F811
+    """The worker's build lays the pages out with blanks of the charts' size while the browser draws,
+    then draws the charts into them: the same PDF, byte for byte, as laying out with the charts."""
+    report = publish_report(published)
+    laid_out_after = []
+    real_render = build._render
+
+    def render(html):
+        laid_out_after.append(html)
+        return real_render(html)
+
+    monkeypatch.setattr(build, "_render", render)
+    pdf, _, drawn = build.build_pack_files(report=report, public=False)
+    assert drawn and laid_out_after == []  # the early layout was used, not a second one
+    assert pdf == build.build_pack_pdf(report=report, public=False)
+    assert len(laid_out_after) == 1  # (that one laid out with the charts)
+
+
+def test_the_word_document_is_written_while_the_browser_draws(published, monkeypatch):  # noqa: F811
+    from reports.packs import word
+
+    report = publish_report(published)
+    drawing, seen = threading.Event(), []
+    real_calc, real_start = kaleido.Kaleido.calc_fig, word.start_pack_docx
+
+    async def calc_fig(self, fig, opts=None, **kwargs):
+        drawing.set()
+        return await real_calc(self, fig, opts=opts, **kwargs)
+
+    def start_while_drawing(**kwargs):
+        seen.append(drawing.wait(timeout=20))  # the browser has its figures before the document is written
+        return real_start(**kwargs)
+
+    monkeypatch.setattr(kaleido.Kaleido, "calc_fig", calc_fig)
+    monkeypatch.setattr(word, "start_pack_docx", start_while_drawing)
+    _, document, drawn = build.build_pack_files(report=report, public=False)
+    assert seen == [True] and drawn
+    assert len(docx.Document(io.BytesIO(document or b"")).inline_shapes) > 0
+    assert browsers() == []
+
+
+def test_the_browser_is_closed_when_the_build_fails_before_drawing(published, opened, monkeypatch):  # noqa: F811
+    report = publish_report(published)
+
+    def failing_parts(**kwargs):
+        assert opened.wait(timeout=20)  # the browser is starting
+        raise RuntimeError("the evidence could not be built")
+
+    monkeypatch.setattr(build, "pack_parts", failing_parts)
+    with pytest.raises(RuntimeError, match="could not be built"):
+        build.build_pack_files(report=report, public=False)
+    assert browsers() == []
+    assert not [t for t in threading.enumerate() if t.name == "pack-browser"]
+
+
+def test_a_browser_failing_while_drawing_gives_tables_and_is_closed(published, monkeypatch):  # noqa: F811
+    report = publish_report(published)
+
+    async def calc_fig(self, fig, opts=None, **kwargs):
+        raise RuntimeError("the renderer crashed")
+
+    monkeypatch.setattr(kaleido.Kaleido, "calc_fig", calc_fig)
+    pdf, word, drawn = build.build_pack_files(report=report, public=False)
+    assert not drawn and pdf.startswith(b"%PDF")
+    document = docx.Document(io.BytesIO(word or b""))
+    assert len(document.inline_shapes) == 0
+    assert any("Chart not drawn" in p.text for p in document.paragraphs)
+    assert browsers() == []
+
+
+def test_a_browser_batch_never_asked_to_draw_closes_its_browser(opened):
+    with BrowserBatch():
+        assert opened.wait(timeout=20)
+    assert browsers() == []
+    with BrowserBatch() as batch:
+        assert batch.draw([]) == []
+    assert browsers() == []
