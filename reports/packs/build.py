@@ -169,8 +169,6 @@ class EarlyLayout:
     def with_charts(self, parts: PackParts) -> Any:
         """The laid-out document with the drawn charts in it; None when it cannot be (charts not drawn, or
         not of the blanks' size: the caller lays the pack out again)."""
-        from xml.etree.ElementTree import fromstring
-
         from weasyprint.images import SVGImage
 
         svgs = [slot.svg for slot in parts.slots]
@@ -180,12 +178,27 @@ class EarlyLayout:
             size = _SIZE.match(svg or "")
             if size is None or size.groups() != self.size or not isinstance(image, SVGImage):
                 return None
-        for svg, image in zip(svgs, self.images, strict=True):
-            # Parsed as WeasyPrint parses an SVG image source (weasyprint.images), from the browser's SVG.
-            tree = fromstring((svg or "").encode())  # noqa: S314
-            drawn = SVGImage(tree, image._base_url, image._url_fetcher, image._context)
-            image._svg = drawn._svg  # what WeasyPrint draws the image from
+        # WeasyPrint's image internals (pinned in uv.lock; the byte-for-byte test fails loudly on an upgrade
+        # that changes them): should they differ, the pack is laid out again, never lost.
+        try:
+            for svg, image in zip(svgs, self.images, strict=True):
+                _put_svg(image, svg or "")
+        except Exception:
+            logger.exception("the early layout could not take the drawn charts; laying the pack out again")
+            return None
         return self.document
+
+
+def _put_svg(image: Any, svg: str) -> None:
+    """``svg`` drawn by WeasyPrint's ``image`` (an ``SVGImage`` laid out with a blank of the same size)."""
+    from xml.etree.ElementTree import fromstring
+
+    from weasyprint.images import SVGImage
+
+    # Parsed as WeasyPrint parses an SVG image source (weasyprint.images), from the browser's SVG.
+    tree = fromstring(svg.encode())  # noqa: S314
+    drawn = SVGImage(tree, image._base_url, image._url_fetcher, image._context)
+    image._svg = drawn._svg  # what WeasyPrint draws the image from
 
 
 def lay_out_early(*, report: Report, public: bool, parts: PackParts) -> EarlyLayout:

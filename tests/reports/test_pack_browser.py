@@ -100,6 +100,33 @@ def test_the_pages_laid_out_while_the_browser_draws_give_the_same_pdf(published,
     assert len(laid_out_after) == 1  # (that one laid out with the charts)
 
 
+def test_when_the_drawn_charts_cannot_go_into_the_early_layout_the_pack_is_laid_out_again(
+    published,  # noqa: F811
+    monkeypatch,
+    caplog,
+):
+    """The early layout puts the drawn charts into WeasyPrint's images through its internals: should those
+    change (a WeasyPrint upgrade), the pack is laid out again with the charts, the same PDF, never lost."""
+    report = publish_report(published)
+    laid_out_after = []
+    real_render = build._render
+
+    def render(html):
+        laid_out_after.append(html)
+        return real_render(html)
+
+    def changed(image, svg):
+        raise AttributeError("'SVGImage' object has no attribute '_svg'")
+
+    monkeypatch.setattr(build, "_render", render)
+    monkeypatch.setattr(build, "_put_svg", changed)
+    pdf, _, drawn = build.build_pack_files(report=report, public=False)
+    assert drawn and len(laid_out_after) == 1  # laid out again, with the charts
+    assert "laying the pack out again" in caplog.text
+    monkeypatch.undo()
+    assert pdf == build.build_pack_pdf(report=report, public=False)
+
+
 def test_the_word_document_is_written_while_the_browser_draws(published, monkeypatch):  # noqa: F811
     from reports.packs import word
 
