@@ -105,6 +105,11 @@ bench: install
 	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 $(PY) manage.py bench_pages
 	@echo "== board packs: SQLite =="
 	DATABASE_URL=sqlite:////tmp/pcc-perf-bench.sqlite3 $(PY) manage.py bench_pack --label "national-scale pack (60 metrics)"
+	@# Issue 16's pack size: 32 metrics, 6 broken down by group, give a 40-chart board pack.
+	@rm -f /tmp/pcc-perf-bench40.sqlite3
+	DATABASE_URL=sqlite:////tmp/pcc-perf-bench40.sqlite3 $(PY) manage.py migrate -v0
+	DATABASE_URL=sqlite:////tmp/pcc-perf-bench40.sqlite3 $(PY) manage.py generate_national_dataset --metrics 32 --broken-down 6
+	DATABASE_URL=sqlite:////tmp/pcc-perf-bench40.sqlite3 $(PY) manage.py bench_pack --label "40-chart pack (32 metrics)"
 	@rm -f /tmp/pcc-perf-demo.sqlite3
 	DATABASE_URL=sqlite:////tmp/pcc-perf-demo.sqlite3 $(PY) manage.py migrate -v0
 	DATABASE_URL=sqlite:////tmp/pcc-perf-demo.sqlite3 DJANGO_DEBUG=1 $(PY) manage.py seed_demo > /dev/null

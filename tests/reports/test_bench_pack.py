@@ -41,3 +41,5 @@ def test_the_per_chart_line_scales_to_forty_charts_and_says_it_is_an_estimate():
     assert "not measured" in nat and "errs low" in nat
     assert "errs high" in per_chart_line(charts=20, seconds=5.0)
     assert per_chart_line(charts=0, seconds=3.0) == "no charts: nothing to scale"
+    exact = per_chart_line(charts=40, seconds=6.8)
+    assert "6.8 s measured" in exact and "not measured" not in exact

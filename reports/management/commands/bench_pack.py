@@ -134,6 +134,8 @@ def per_chart_line(*, charts: int, seconds: float, target_charts: int = TARGET_C
     if not charts:
         return "no charts: nothing to scale"
     per = seconds / charts
+    if charts == target_charts:
+        return f"PDF + Word {per:.2f} s per chart; this is a {charts}-chart pack: {seconds:.1f} s measured (target {TARGET_SECONDS} s)"
     return (
         f"PDF + Word {per:.2f} s per chart; a {target_charts}-chart pack at that rate {per * target_charts:.1f} s "
         f"(scaled from {charts} charts, not measured: {'errs high' if target_charts > charts else 'errs low'}; "
