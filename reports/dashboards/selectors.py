@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.exceptions import BadRequest
 
@@ -32,9 +33,10 @@ class Overview:
     def tiles(self) -> list[MetricEvidence]:
         return [tile for _, tiles in self.priorities for tile in tiles]
 
-    @property
+    @cached_property
     def summary(self) -> dict[str, int]:
-        """Tiles by verdict; a stale figure counts as out of date, never as an improvement or a concern."""
+        """Tiles by verdict; a stale figure counts as out of date, never as an improvement or a concern.
+        Counted once (the page reads it six times, a count at a time)."""
         counts = {"improvement": 0, "concern": 0, "neutral": 0, "common_cause": 0, "stale": 0, "no_data": 0}
         for tile in self.tiles:
             counts["no_data" if tile.verdict == "none" else tile.verdict] += 1

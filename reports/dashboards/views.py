@@ -41,9 +41,8 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     framework, area, snapshot, period = page_asked(request)
     priority = request.GET.get("priority") or None
 
-    def build() -> tuple[Overview, list[list[Any]]]:
-        data = overview(framework=framework, area=area, period=period, priority=priority, source=FigureSource(snapshot))
-        return data, [[prio.name, *_tile_row(tile)] for prio, tiles in data.priorities for tile in tiles]
+    def build() -> Overview:
+        return overview(framework=framework, area=area, period=period, priority=priority, source=FigureSource(snapshot))
 
     if not wants_export(request):
         return render_cached(
@@ -52,10 +51,11 @@ def overview_page(request: HttpRequest) -> HttpResponse:
             framework=framework,
             template="reports/overview.html",
             body_template="reports/_overview_body.html",
-            body_context=lambda: _overview_context(framework, area, snapshot, priority, *build()),
+            body_context=lambda: _overview_context(framework, area, snapshot, priority, build()),
             outer={"area": area},
         )
-    data, rows = build()
+    data = build()
+    rows = [[prio.name, *_tile_row(tile)] for prio, tiles in data.priorities for tile in tiles]
     header = [
         "priority", "metric", "name", "area", "quarter", "value", "symbol", "unit", "change on previous quarter",
         "change on previous quarter %", "change on same quarter last year", "change on same quarter last year %",
@@ -84,7 +84,6 @@ def _overview_context(
     snapshot: Snapshot | None,
     priority: str | None,
     data: Overview,
-    rows: list[list[Any]],
 ) -> dict[str, Any]:
     return page_context(
         framework,
@@ -96,7 +95,6 @@ def _overview_context(
         words=wording.VARIATION_WORDS,
         letters=wording.VARIATION_LETTER,
         short=wording.VARIATION_SHORT,
-        table_rows=rows,
     )
 
 
