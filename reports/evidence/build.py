@@ -258,7 +258,7 @@ def public_count(obs: ObsRow | None, unit: str) -> float | None:
 
 def suppressed(obs: ObsRow) -> ObsRow:
     """The figure as a public output shows it: no value, numerator or denominator, missing as ``[c]``."""
-    return dataclasses.replace(obs, value=None, numerator=None, denominator=None, missing=SUPPRESSED)
+    return obs._replace(value=None, numerator=None, denominator=None, missing=SUPPRESSED)
 
 
 def _primary(obs: ObsRow, unit: str, threshold: int) -> ObsRow:

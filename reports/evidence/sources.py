@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
@@ -100,9 +99,10 @@ class FigureSource:
 LIVE = FigureSource()
 
 
-@dataclass(frozen=True, slots=True)
-class ObsRow:
-    """A light observation (or snapshot observation) row, without the cost of model instances."""
+class ObsRow(NamedTuple):
+    """A light observation (or snapshot observation) row, without the cost of model instances: a named
+    tuple, made straight from the database's row (a national overview reads 4,800; a frozen dataclass took
+    ~1.5 us each to make, a fifth of the page's own Python)."""
 
     metric_id: int
     area_id: int
@@ -138,5 +138,4 @@ OBS_FIELDS = (
 
 
 def _obs_rows(queryset: QuerySet[Any]) -> Iterable[ObsRow]:
-    for values in queryset.values_list(*OBS_FIELDS):
-        yield ObsRow(*values)
+    return map(ObsRow._make, queryset.values_list(*OBS_FIELDS))
