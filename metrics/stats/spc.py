@@ -30,6 +30,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -63,8 +64,9 @@ class Segment:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
+    """One quarter's point (a named tuple: a national overview makes 2,400 of them)."""
+
     period: dt.date
     value: float
     segment: int
