@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 
 from accounts.scoping import ScopedQuerySet
-from accounts.tenancy import in_a_scope
+from accounts.tenancy import current_partnership_id, in_a_scope
 from frameworks.models import Priority
 from metrics.models import Metric, Observation, visible_figures
 from metrics.quarters import period_label
@@ -39,6 +39,22 @@ def in_partnership(queryset: Any) -> Any:
     return queryset.filter(q)
 
 
+_LIVE_ROWS: dict[tuple[str, int | str], QuerySet[Any]] = {}
+
+
+def _live_rows() -> QuerySet[Any]:
+    """``in_partnership(Observation.objects.all())``, its filter built once per process and partnership and
+    cloned for each read (the filter, an OR over the metric's and the batch's partnerships, took ~0.3 ms of
+    Python to build, four times a page). The kept queryset is never evaluated, only cloned."""
+    key: tuple[str, int | str] = (
+        ("id", current_partnership_id()) if in_a_scope() else ("code", settings.PCC_PERF_DEFAULT_PARTNERSHIP)
+    )
+    base = _LIVE_ROWS.get(key)
+    if base is None:
+        base = _LIVE_ROWS[key] = in_partnership(Observation.objects.all())
+    return base.all()
+
+
 # --- where figures come from ------------------------------------------------------------------------------
 class FigureSource:
     """Approved data as it stands now, or a snapshot's copy with what it froze: SPC settings, metric
@@ -50,7 +66,7 @@ class FigureSource:
     @property
     def rows(self) -> QuerySet[Any]:
         if self.snapshot is None:  # the partnership's own measures' figures and the shared ones'
-            return in_partnership(Observation.objects.all())
+            return _live_rows()
         return SnapshotObservation.objects.filter(snapshot=self.snapshot)
 
     def latest_period(self) -> dt.date | None:

@@ -332,3 +332,18 @@ def test_each_partnerships_rebases_are_attached_in_one_query_and_read_without_on
     with partnership_scope(two["a"]):
         attach_rebases(metrics)
         assert [r.reason for r in metric_rebases(metrics[0])] == ["A's break"]
+
+
+def test_the_live_rows_kept_per_partnership_read_each_partnerships_own(two):
+    from reports.evidence.sources import LIVE
+
+    def codes() -> set[str]:
+        return set(LIVE.rows.values_list("metric__code", flat=True).distinct())
+
+    for _ in range(2):  # kept after the first read: the same answer, partnership by partnership
+        with partnership_scope(two["a"]):
+            assert codes() == {"SHR01", "LOCA", "LOC01"}
+            assert not LIVE.rows.filter(metric__code="LOCB").exists()
+        with partnership_scope(two["b"]):
+            assert codes() == {"SHR01", "LOCB", "LOC01"}
+            assert not LIVE.rows.filter(metric__code="LOCA").exists()

@@ -120,3 +120,18 @@ def test_area_options_are_the_html_the_template_loop_made():
         expected = loop.render(Context({"areas": areas, "area": shown}))
         assert area_options(areas, shown) == expected
     assert area_options(areas, areas[1]).count(" selected") == 1
+
+
+def test_metric_rows_format_counts_as_floatformat_does():
+    from django.template.defaultfilters import floatformat
+
+    from reports.templatetags.pcc import metric_rows
+
+    counts = [0, 0.0, -0.0, 1.0, 7, 1234.0, 848489.0, 1234567.0, 1e16, 12.5, 0.125, 1234.005, -2.0, None, 99.999]
+    for value in counts:
+        row = SimpleNamespace(
+            label="Q", value="", symbol="", obs=SimpleNamespace(numerator=value, denominator=None), cause="",
+            mean_text="", lower_text="", upper_text="",
+        )  # fmt: skip
+        cell = str(metric_rows([row])).split('<td class="num">')[2].split("</td>")[0]
+        assert cell == (floatformat(value, "-2g") or ""), value
