@@ -35,7 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q
 
-from accounts.tenancy import current_partnership_id
+from accounts.tenancy import current_partnership_id, in_a_scope
 from frameworks.models import (
     Area,
     AreaType,
@@ -67,7 +67,12 @@ def scoped_rebases(path: str = "rebases") -> Prefetch:
     return Prefetch(path, queryset=in_partnership(Rebase.objects.all()))
 
 
-_REBASES = "_partnership_rebases"  # where ``attach_rebases`` keeps a metric's rebases
+_REBASES = "_partnership_rebases"  # where ``attach_rebases`` keeps a metric's rebases, with their partnership
+
+
+def _scope() -> int | None:
+    """The partnership of the work in hand, None outside any (``in_partnership``: the default's), with no query."""
+    return current_partnership_id() if in_a_scope() else None
 
 
 def attach_rebases(metrics: Iterable[Metric]) -> None:
@@ -82,17 +87,18 @@ def attach_rebases(metrics: Iterable[Metric]) -> None:
     if by_id:
         for rebase in in_partnership(Rebase.objects.filter(metric_id__in=list(by_id))).order_by("period", "pk"):
             found[rebase.metric_id].append(rebase)
+    scope = _scope()
     for metric_id, same in by_id.items():
         for metric in same:
-            metric.__dict__[_REBASES] = found.get(metric_id, [])
+            metric.__dict__[_REBASES] = (scope, found.get(metric_id, []))
 
 
 def metric_rebases(metric: Metric) -> list[Rebase]:
     """The current partnership's rebases of ``metric``, in quarter order: as ``attach_rebases`` kept them,
     else from a ``scoped_rebases`` prefetch (or fetched), the current partnership's only."""
     kept = metric.__dict__.get(_REBASES)
-    if kept is not None:
-        return list(kept)
+    if kept is not None and kept[0] == _scope():  # kept in this partnership's work (not another's)
+        return list(kept[1])
     rebases = list(metric.rebases.all())
     if rebases:  # (rare: the partnership is looked up only then)
         pid = current_partnership_id()

@@ -151,6 +151,9 @@ def _render(html: str) -> Any:
     return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=StaticOnlyFetcher()).render()
 
 
+# The WeasyPrint the early layout was written for and tested with (uv.lock pins it): on another, the pack is
+# laid out after its charts are drawn, and tests/reports/test_pack_browser.py fails until this is checked.
+EARLY_LAYOUT_WEASYPRINT = "70.0"
 _BLANK = '<svg class="main-svg" height="{h}" viewBox="0 0 {w} {h}" width="{w}" xmlns="http://www.w3.org/2000/svg" id="blank-{i}"/>'
 _SIZE = re.compile(r'<svg [^>]*height="([0-9.]+)" viewBox="([^"]*)" width="([0-9.]+)"')
 
@@ -276,7 +279,12 @@ def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> t
 
         def rasterise(index: int, svg: str) -> None:
             assert pool is not None
-            pngs[index] = pool.submit(svg_to_png, svg)
+            try:
+                pngs[index] = pool.submit(svg_to_png, svg)
+            except Exception as exc:  # the rasteriser's process is gone: Word gets tables, the PDF its charts
+                failed: Future[bytes] = Future()
+                failed.set_exception(exc)
+                pngs[index] = failed
 
         with BrowserBatch() if use_browser else nullcontext() as browser:
             parts = pack_parts(report=report, public=public)
@@ -285,16 +293,46 @@ def build_pack_files(*, report: Report, public: bool, progress: Any = None) -> t
             # Written while the browser draws (with the charts' places kept), finished with their pictures.
             word = start_pack_docx(report=report, parts=parts, drawn=True) if pool else None
             # And the pages laid out (with blanks the charts' size), leaving WeasyPrint only to draw them.
-            laid_out = lay_out_early(report=report, public=public, parts=parts) if browser is not None else None
+            laid_out = _early_layout(report=report, public=public, parts=parts) if browser is not None else None
             draw_charts(parts, use_browser=use_browser, progress=progress, browser=browser)
         pdf = build_pack_pdf(report=report, public=public, progress=progress, parts=parts, laid_out=laid_out)
-        parts.pngs = [pngs[index].result() for index in range(len(parts.slots))] if pool and parts.drawn else None
+        parts.pngs = _pictures(pngs, len(parts.slots)) if pool and parts.drawn else None
     docx = None
     if board:  # the board edition as an editable Word document too
         if progress:
             progress(85, "Writing the Word document")
-        if word is not None and parts.drawn:
+        if word is not None and parts.drawn and parts.pngs is not None:
             docx = finish_pack_docx(word, pngs=parts.pngs)
         else:  # no browser, or it failed: the charts are tables
             docx = build_pack_docx(report=report, use_browser=use_browser, parts=parts)
     return pdf, docx, parts.drawn
+
+
+def _early_layout(*, report: Report, public: bool, parts: PackParts) -> EarlyLayout | None:
+    """``lay_out_early``, only on the WeasyPrint it was written for (it puts the drawn charts into
+    WeasyPrint's images through its internals: ``EARLY_LAYOUT_WEASYPRINT``); None (the pack laid out
+    afterwards, as without it) on another version or when it fails."""
+    import weasyprint
+
+    if weasyprint.__version__ != EARLY_LAYOUT_WEASYPRINT:
+        logger.warning(
+            "WeasyPrint %s, not %s: the pack is laid out after its charts are drawn (slower; see _put_svg)",
+            weasyprint.__version__,
+            EARLY_LAYOUT_WEASYPRINT,
+        )
+        return None
+    try:
+        return lay_out_early(report=report, public=public, parts=parts)
+    except Exception:
+        logger.exception("laying the pack out early failed; it is laid out once its charts are drawn")
+        return None
+
+
+def _pictures(pngs: dict[int, Future[bytes]], count: int) -> list[bytes] | None:
+    """The Word document's pictures, in the order of the charts; None (its charts as tables, the PDF's
+    drawn as they are) when rasterising any of them failed."""
+    try:
+        return [pngs[index].result() for index in range(count)]
+    except Exception:
+        logger.exception("rasterising the charts for the Word document failed; it shows them as tables")
+        return None

@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 WIDTH = 760
 HEIGHT = 340
 PNG_SCALE = 3  # about 300 dpi at 16 cm wide
+# A browser that hangs never holds a pack: its charts become tables after DRAW_SECONDS (a national pack's
+# 73 draw in ~5 s), and closing it is waited for CLOSE_SECONDS at most.
+DRAW_SECONDS = 300.0
+CLOSE_SECONDS = 60.0
 
 
 def chromium_path() -> str | None:
@@ -126,7 +130,9 @@ class BrowserBatch:
         if not self._figures.done():
             self._figures.set_result(None)
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(CLOSE_SECONDS)
+            if self._thread.is_alive():  # a browser that will not close does not hold the pack (or the worker)
+                logger.warning("the pack's browser did not close within %s s; left to close by itself", CLOSE_SECONDS)
 
     def draw(self, figures: Sequence[Any], *, each: Callable[[int, str], object] | None = None) -> list[str] | None:
         """``start`` then ``svgs``."""
@@ -152,8 +158,8 @@ class BrowserBatch:
         if not self._figures.done():
             raise RuntimeError("BrowserBatch.svgs before start")
         try:
-            return self._images.result()
-        except Exception:  # no browser, or it died: the pack falls back to tables
+            return self._images.result(timeout=DRAW_SECONDS)
+        except Exception:  # no browser, it died, or it hung: the pack falls back to tables
             logger.exception("chart rendering failed; the pack uses data tables instead")
             return None
 

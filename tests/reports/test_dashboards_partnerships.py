@@ -332,6 +332,8 @@ def test_each_partnerships_rebases_are_attached_in_one_query_and_read_without_on
     with partnership_scope(two["a"]):
         attach_rebases(metrics)
         assert [r.reason for r in metric_rebases(metrics[0])] == ["A's break"]
+    with partnership_scope(two["b"]):  # attached in A's work, read in B's: B's own, fetched
+        assert [r.reason for r in metric_rebases(metrics[0])] == ["B's break"]
 
 
 def test_the_live_rows_kept_per_partnership_read_each_partnerships_own(two):

@@ -186,3 +186,69 @@ def test_a_browser_batch_never_asked_to_draw_closes_its_browser(opened):
     with BrowserBatch() as batch:
         assert batch.draw([]) == []
     assert browsers() == []
+
+
+def test_when_rasterising_for_word_fails_the_pdf_keeps_its_charts_and_word_shows_tables(
+    published,  # noqa: F811
+    monkeypatch,
+):
+    report = publish_report(published)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the rasteriser's process died")
+
+    monkeypatch.setattr(build, "svg_to_png", broken)  # (not even sent to the rasteriser's process: it fails)
+    pdf, word, drawn = build.build_pack_files(report=report, public=False)
+    assert drawn and pdf == build.build_pack_pdf(report=report, public=False)
+    document = docx.Document(io.BytesIO(word or b""))
+    assert len(document.inline_shapes) == 0
+    assert any("Chart not drawn" in p.text for p in document.paragraphs)
+    assert browsers() == []
+
+
+def test_a_failing_or_unknown_early_layout_leaves_the_pack_laid_out_once_drawn(published, monkeypatch):  # noqa: F811
+    import weasyprint
+
+    report = publish_report(published)
+    expected = build.build_pack_pdf(report=report, public=False)
+
+    def failing(**kwargs):
+        raise RuntimeError("WeasyPrint could not lay the blanks out")
+
+    monkeypatch.setattr(build, "lay_out_early", failing)
+    pdf, _, drawn = build.build_pack_files(report=report, public=False)
+    assert drawn and pdf == expected
+    monkeypatch.undo()
+    laid_out_early = []
+    monkeypatch.setattr(build, "lay_out_early", lambda **kwargs: laid_out_early.append(kwargs))
+    monkeypatch.setattr(weasyprint, "__version__", "99.0")  # not the version the early layout was written for
+    pdf, _, drawn = build.build_pack_files(report=report, public=False)
+    assert drawn and pdf == expected and laid_out_early == []
+
+
+def test_a_browser_that_hangs_while_drawing_gives_tables_in_time(published, monkeypatch):  # noqa: F811
+    import asyncio
+
+    from reports.packs import svg
+
+    report = publish_report(published)
+
+    async def calc_fig(self, fig, opts=None, **kwargs):
+        await asyncio.sleep(8)  # hung (for this test: long enough to miss the deadline, then it gives up)
+        raise RuntimeError("gave up")
+
+    given_up = []
+    real_draw = build.draw_charts
+
+    def draw_charts(*args, **kwargs):
+        real_draw(*args, **kwargs)
+        given_up.append(time.monotonic())
+
+    monkeypatch.setattr(kaleido.Kaleido, "calc_fig", calc_fig)
+    monkeypatch.setattr(build, "draw_charts", draw_charts)
+    monkeypatch.setattr(svg, "DRAW_SECONDS", 0.5)
+    drawing = time.monotonic()
+    pdf, _, drawn = build.build_pack_files(report=report, public=False)
+    assert not drawn and pdf.startswith(b"%PDF")
+    assert given_up[0] - drawing < 6  # the charts given up on at the deadline, not when the browser gave up
+    assert browsers() == []
