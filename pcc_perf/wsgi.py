@@ -4,7 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from pcc_perf.heap import settle_heap
+from accounts.heap import settle_heap
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pcc_perf.settings")
 application = get_wsgi_application()

@@ -41,8 +41,24 @@ def descendants() -> list[tuple[int, str]]:
     return out
 
 
+def _chromiums() -> set[tuple[int, str]]:
+    return {(pid, name) for pid, name in descendants() if "chrom" in name.lower()}
+
+
+_BEFORE: set[tuple[int, str]] = set()
+
+
+@pytest.fixture(autouse=True)
+def _browsers_before():
+    """The Chromium processes already under this process when a test starts (a browser test's session
+    Chromium, started by Playwright): not the pack's."""
+    _BEFORE.clear()
+    _BEFORE.update(_chromiums())
+
+
 def browsers() -> list[tuple[int, str]]:
-    return [(pid, name) for pid, name in descendants() if "chrom" in name.lower()]
+    """The Chromium processes under this process that were not there when the test started."""
+    return sorted(_chromiums() - _BEFORE)
 
 
 @pytest.fixture

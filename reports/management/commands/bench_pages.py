@@ -6,7 +6,7 @@ ran (captured with its parameters), replayed bare on the same connection and fet
 of metrics (pinned in tests/test_query_counts.py). Pages are timed with the page cache off (each request
 builds and renders the page: the figure the target is about), then served from the page cache (what every
 reader after the first gets until the approved data changes). The heap is settled first, as the production
-server settles it when it loads the app (``pcc_perf.heap.settle_heap``)."""
+server settles it when it loads the app (``accounts.heap.settle_heap``)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
 
-        from pcc_perf.heap import settle_heap
+        from accounts.heap import settle_heap
 
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         settle_heap()  # as the production server's workers start (pcc_perf/wsgi.py)

@@ -1,4 +1,4 @@
-"""The web server's heap, settled once the app is loaded (``pcc_perf.wsgi``)."""
+"""The web server's heap, settled once the app is loaded (``pcc_perf.wsgi``; ``bench_pages`` as the server does)."""
 
 from __future__ import annotations
 
