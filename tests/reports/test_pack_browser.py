@@ -56,9 +56,16 @@ def _browsers_before():
     _BEFORE.update(_chromiums())
 
 
-def browsers() -> list[tuple[int, str]]:
-    """The Chromium processes under this process that were not there when the test started."""
-    return sorted(_chromiums() - _BEFORE)
+def browsers(*, within: float = 10.0) -> list[tuple[int, str]]:
+    """The Chromium processes under this process that were not there when the test started and are still
+    running ``within`` seconds from now (a closed browser's processes take a moment to exit, longer on a
+    loaded machine); living or not yet reaped, they are a browser left open."""
+    deadline = time.monotonic() + within
+    while True:
+        left = sorted(_chromiums() - _BEFORE)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
 
 
 @pytest.fixture
