@@ -29,7 +29,7 @@ from reports.dashboards.common import (
     wants_export,
 )
 from reports.dashboards.selectors import Overview, overview, quarter_choice, selectable_areas
-from reports.evidence.build import live_spc_settings, metric_evidence
+from reports.evidence.build import metric_evidence
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource
 from reports.models import Annotation, Snapshot
@@ -153,9 +153,7 @@ def _figure_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WI
 def _metric_context(evidence: MetricEvidence, *, window: int | None = DEFAULT_WINDOW) -> dict[str, Any]:
     context = _figure_context(evidence, window=window)
     context["area"] = evidence.requested_area
-    # The rebases the limits were worked out with: the snapshot's as published, else the partnership's own.
-    spc_settings = evidence.source.spc_settings_for(evidence.metric) or live_spc_settings(evidence.metric)
-    context["spc_rebases"] = spc_settings["rebases"]
+    context["spc_rebases"] = evidence.rebases  # those the limits were worked out with
     peer_fig = evidence.peer_chart()
     context["peer_json"] = peer_fig
     context["peer_text"] = evidence.peer_text if peer_fig is not None else ""

@@ -35,7 +35,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q
 
-from accounts.tenancy import current_partnership_id, in_a_scope
+from accounts.tenancy import current_partnership_id
 from frameworks.models import (
     Area,
     AreaType,
@@ -56,30 +56,17 @@ from metrics.stats.compare import (
 from metrics.stats.disproportionality import suppress_groups
 from metrics.stats.suppression import SUPPRESSED, breakdown_mask, is_primary
 from reports.evidence.items import BreakdownEvidence, FairnessEvidence, MetricEvidence, Part, PeerBar, fairness_at
-from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows, in_partnership
+from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows, in_partnership, partnership_key
 from reports.models import Annotation, Snapshot
 
-
-def scoped_rebases(path: str = "rebases") -> Prefetch:
-    """Prefetch the metrics' rebases (``path``: ``rebases``, ``metric__rebases`` …) of the current partnership
-    only: a shared measure's limits are each partnership's own (``Rebase.partnership``). Where the metrics are
-    at hand as a list, ``attach_rebases`` does the same in a fraction of the time."""
-    return Prefetch(path, queryset=in_partnership(Rebase.objects.all()))
-
-
-_REBASES = "_partnership_rebases"  # where ``attach_rebases`` keeps a metric's rebases, with their partnership
-
-
-def _scope() -> int | None:
-    """The partnership of the work in hand, None outside any (``in_partnership``: the default's), with no query."""
-    return current_partnership_id() if in_a_scope() else None
+_REBASES = "_partnership_rebases"  # where ``attach_rebases`` keeps a metric's rebases, with whose they are
 
 
 def attach_rebases(metrics: Iterable[Metric]) -> None:
     """Fetch the current partnership's rebases of ``metrics`` in one query and keep each metric's with it (for
-    ``live_spc_settings``). What ``scoped_rebases`` prefetches, without Django's prefetch machinery (a queryset
-    cloned and filtered per metric: ~2.5 ms for a national framework's 60, for a handful of rebases) and
-    without the model's default order (it joins the metric only to sort by its code)."""
+    ``live_spc_settings``): a shared measure's limits are each partnership's own (``Rebase.partnership``).
+    Not Django's prefetch (a queryset cloned and filtered per metric: ~2.5 ms for a national framework's 60,
+    for a handful of rebases), nor the model's default order (it joins the metric only to sort by its code)."""
     by_id: dict[int, list[Metric]] = defaultdict(list)
     for metric in metrics:
         by_id[metric.pk].append(metric)
@@ -87,19 +74,24 @@ def attach_rebases(metrics: Iterable[Metric]) -> None:
     if by_id:
         for rebase in in_partnership(Rebase.objects.filter(metric_id__in=list(by_id))).order_by("period", "pk"):
             found[rebase.metric_id].append(rebase)
-    scope = _scope()
+    whose = partnership_key()
     for metric_id, same in by_id.items():
         for metric in same:
-            metric.__dict__[_REBASES] = (scope, found.get(metric_id, []))
+            metric.__dict__[_REBASES] = (whose, found.get(metric_id, []))
 
 
 def metric_rebases(metric: Metric) -> list[Rebase]:
-    """The current partnership's rebases of ``metric``, in quarter order: as ``attach_rebases`` kept them,
-    else from a ``scoped_rebases`` prefetch (or fetched), the current partnership's only."""
+    """The current partnership's rebases of ``metric``, in quarter order: as ``attach_rebases`` kept them for
+    this partnership, else from the caller's prefetch of ``rebases`` (every partnership's: the current one's
+    kept), else fetched."""
     kept = metric.__dict__.get(_REBASES)
-    if kept is not None and kept[0] == _scope():  # kept in this partnership's work (not another's)
+    if kept is not None and kept[0] == partnership_key():
         return list(kept[1])
-    rebases = list(metric.rebases.all())
+    prefetched = getattr(metric, "_prefetched_objects_cache", {}).get("rebases")
+    if prefetched is None:
+        attach_rebases([metric])
+        return list(metric.__dict__[_REBASES][1])
+    rebases = list(prefetched)
     if rebases:  # (rare: the partnership is looked up only then)
         pid = current_partnership_id()
         rebases = [r for r in rebases if r.partnership_id == pid]
@@ -190,7 +182,10 @@ def build_evidence(
         fallback = national is not None and not any(o.value is not None for o in own) and bool(national_series)
         observations = national_series if fallback else own
         values = observation_dict(observations)  # built once: the SPC and the changes read it
-        settings_ = source.spc_settings_for(metric) if source.frozen is not None else live_spc_settings(metric)
+        # The snapshot's settings as published; the live ones (the partnership's rebases) otherwise, or for a
+        # measure the snapshot did not define.
+        published = source.spc_settings_for(metric) if source.frozen is not None else None
+        settings_ = published or live_spc_settings(metric)
         spc = metric_spc(metric, observations, settings_, values=values)
         evidence = MetricEvidence(
             metric=metric,
@@ -203,6 +198,7 @@ def build_evidence(
             series=observations,
             spc=spc,
             source=source,
+            rebases=sorted(settings_["rebases"]),
             as_at=as_at,
             public=public,
         )
@@ -656,11 +652,10 @@ def fairness_metrics(*, framework: Framework) -> list[FrameworkMetric]:
     places = (
         FrameworkMetric.objects.filter(framework=framework, metric__breakdowns__reference__isnull=False)
         .select_related("metric__agency", "priority")
-        .prefetch_related(
-            scoped_rebases("metric__rebases"),
-            Prefetch("metric__breakdowns", queryset=Breakdown.objects.select_related("reference")),
-        )
+        .prefetch_related(Prefetch("metric__breakdowns", queryset=Breakdown.objects.select_related("reference")))
         .order_by("priority__order", "order")
         .distinct()
     )
-    return [p for p in places if p.metric.has_ratio]
+    fair = [p for p in places if p.metric.has_ratio]
+    attach_rebases(p.metric for p in fair)
+    return fair

@@ -249,6 +249,7 @@ class MetricEvidence:
     series: list[ObsRow]
     spc: SpcResult
     source: FigureSource
+    rebases: list[tuple[dt.date, str]] = field(default_factory=list)  # (quarter, reason) the limits restart at
     change_previous: Change | None = None
     change_year: Change | None = None
     comparison: PeerComparison | None = None

@@ -22,7 +22,7 @@ from metrics.models import Metric, SourceType
 from metrics.quarters import period_label
 from metrics.stats.presentation import format_value
 from metrics.stats.suppression import missing_symbol
-from reports.evidence.build import build_evidence, scoped_rebases
+from reports.evidence.build import attach_rebases, build_evidence
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource, ObsRow
 from reports.models import Report, ReportFinding, ReportSection
@@ -93,15 +93,11 @@ def edition(*, report: Report, public: bool, parts: Part = Part.ALL) -> list[Sec
     framework = snapshot.framework
     sections = list(
         report.sections.select_related("priority").prefetch_related(
-            Prefetch(
-                "findings",
-                queryset=ReportFinding.objects.select_related("metric__agency").prefetch_related(
-                    scoped_rebases("metric__rebases")
-                ),
-            )
+            Prefetch("findings", queryset=ReportFinding.objects.select_related("metric__agency"))
         )
     )
     metrics = [f.metric for s in sections for f in s.findings.all()]
+    attach_rebases(metrics)
     source = FigureSource(snapshot)
     evidence = {
         e.metric.pk: e

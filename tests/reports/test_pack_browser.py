@@ -82,6 +82,20 @@ def opened(monkeypatch):
     return event
 
 
+@pytest.fixture
+def laid_out_after(monkeypatch):
+    """The pages' HTML each time the pack is laid out after its charts are drawn (not early)."""
+    seen: list[str] = []
+    real_render = build._render
+
+    def render(html):
+        seen.append(html)
+        return real_render(html)
+
+    monkeypatch.setattr(build, "_render", render)
+    return seen
+
+
 def test_chromium_starts_while_the_evidence_is_built(published, opened, monkeypatch):  # noqa: F811
     report = publish_report(published)
     seen = []
@@ -105,18 +119,10 @@ def test_chromium_starts_while_the_evidence_is_built(published, opened, monkeypa
     assert browsers() == []
 
 
-def test_the_pages_laid_out_while_the_browser_draws_give_the_same_pdf(published, monkeypatch):  # noqa: F811
+def test_the_pages_laid_out_while_the_browser_draws_give_the_same_pdf(published, laid_out_after):  # noqa: F811
     """The worker's build lays the pages out with blanks of the charts' size while the browser draws,
     then draws the charts into them: the same PDF, byte for byte, as laying out with the charts."""
     report = publish_report(published)
-    laid_out_after = []
-    real_render = build._render
-
-    def render(html):
-        laid_out_after.append(html)
-        return real_render(html)
-
-    monkeypatch.setattr(build, "_render", render)
     pdf, _, drawn = build.build_pack_files(report=report, public=False)
     assert drawn and laid_out_after == []  # the early layout was used, not a second one
     assert pdf == build.build_pack_pdf(report=report, public=False)
@@ -125,23 +131,17 @@ def test_the_pages_laid_out_while_the_browser_draws_give_the_same_pdf(published,
 
 def test_when_the_drawn_charts_cannot_go_into_the_early_layout_the_pack_is_laid_out_again(
     published,  # noqa: F811
+    laid_out_after,
     monkeypatch,
     caplog,
 ):
     """The early layout puts the drawn charts into WeasyPrint's images through its internals: should those
     change (a WeasyPrint upgrade), the pack is laid out again with the charts, the same PDF, never lost."""
     report = publish_report(published)
-    laid_out_after = []
-    real_render = build._render
-
-    def render(html):
-        laid_out_after.append(html)
-        return real_render(html)
 
     def changed(image, svg):
         raise AttributeError("'SVGImage' object has no attribute '_svg'")
 
-    monkeypatch.setattr(build, "_render", render)
     monkeypatch.setattr(build, "_put_svg", changed)
     pdf, _, drawn = build.build_pack_files(report=report, public=False)
     assert drawn and len(laid_out_after) == 1  # laid out again, with the charts
