@@ -13,9 +13,11 @@ from typing import Any, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from .models import Agency, Partnership, Role, User
+from .prepared import prepared_read
 
 
 class Perm(enum.StrEnum):
@@ -82,14 +84,16 @@ def _memberships(user: Any) -> dict[int, tuple[str, int | None, Partnership]]:
     """The user's role, agency and partnership in each partnership, read once per user object (one query)."""
     cached = getattr(user, "_pcc_memberships", None)
     if cached is None:
-        from .models import Membership
-
-        cached = {
-            m.partnership_id: (m.role, m.agency_id, m.partnership)
-            for m in Membership.objects.filter(user_id=user.pk).select_related("partnership")
-        }
+        cached = {m.partnership_id: (m.role, m.agency_id, m.partnership) for m in _memberships_of.read(user_id=user.pk)}
         user._pcc_memberships = cached
     return cast(dict[int, tuple[str, int | None, Partnership]], cached)
+
+
+@prepared_read(scoped=False)
+def _memberships_of(*, user_id: Any) -> QuerySet[Any]:
+    from .models import Membership
+
+    return Membership.objects.filter(user_id=user_id).select_related("partnership")
 
 
 def forget_memberships(user: Any) -> None:

@@ -39,6 +39,16 @@ def current_partnership_id() -> int:
     return int(current_partnership().pk)
 
 
+def partnership_key() -> int | str:
+    """Whose rows ``in_scope()`` reads, with no query: the id of the partnership of the work in hand, or
+    outside any scope the default partnership's code."""
+    if _current.get() is None:
+        from django.conf import settings
+
+        return str(settings.PCC_PERF_DEFAULT_PARTNERSHIP)
+    return current_partnership_id()
+
+
 def in_a_scope() -> bool:
     """Whether a request, command or task has set the partnership (not the default fallback)."""
     return _current.get() is not None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
+
+from django.db.models import QuerySet
 
 from accounts.models import Partnership
+from accounts.prepared import prepared_read
 from accounts.tenancy import current_partnership
 
 from .models import Area, Framework
@@ -15,10 +19,16 @@ def current_framework(*, partnership: Partnership | None = None) -> Framework | 
     ``partnership``: the partnership of the work in hand (``accounts.tenancy``) when none is given."""
     if partnership is None:
         partnership = current_partnership()
+    found = _current_framework.read(partnership_id=partnership.pk)
+    return found[0] if found else None
+
+
+@prepared_read(scoped=False)
+def _current_framework(*, partnership_id: Any) -> QuerySet[Any]:
     frameworks = Framework.objects.select_related("home_area", "peer_group").filter(
-        is_current=True, partnership=partnership
+        is_current=True, partnership_id=partnership_id
     )
-    return frameworks.order_by("-updated_at", "code").first()
+    return frameworks.order_by("-updated_at", "code")[:1]
 
 
 # --- local areas: the areas under the home area ------------------------------------------------------------

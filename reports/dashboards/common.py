@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.downloads import csv_bytes, download, xlsx_bytes
+from accounts.prepared import prepared_read
 from frameworks.models import Area, Framework
 from frameworks.selectors import current_framework
 from metrics.models import Metric
@@ -38,23 +39,32 @@ def metric_or_404(code: str, *, framework: Framework, snapshot: Snapshot | None 
     and its framework places (the current one, or the snapshot's asked for), with its agency and its rebases in
     the partnership. Another partnership's metric, or a shared one only another framework places, is not found.
     One query (and one for the rebases)."""
-    frameworks = {framework.pk} | ({snapshot.framework_id} if snapshot is not None else set())
-    metric = (
-        Metric.objects.in_scope()
-        .filter(code=code, placements__framework_id__in=frameworks)
-        .select_related("agency")
-        .order_by(F("partnership_id").asc(nulls_last=True))  # the partnership's own before a shared one
-        .first()
-    )
-    if metric is None:
+    frameworks = [framework.pk] + ([snapshot.framework_id] if snapshot is not None else [])
+    found = _placed_metric.read(code=code, framework_ids=frameworks)
+    if not found:
         raise Http404("No such measure in this framework.")
-    attach_rebases([metric])
-    return metric
+    attach_rebases(found)
+    return cast(Metric, found[0])
+
+
+@prepared_read
+def _placed_metric(*, code: Any, framework_ids: Any) -> QuerySet[Any]:
+    query = Metric.objects.in_scope().filter(code=code, placements__framework_id__in=framework_ids)
+    # the partnership's own before a shared one
+    return query.select_related("agency").order_by(F("partnership_id").asc(nulls_last=True))[:1]
+
+
+@prepared_read(scoped=False)
+def _area(*, code: Any) -> QuerySet[Any]:
+    return Area.objects.filter(code=code)[:1]  # (codes are unique)
 
 
 def area_asked(request: HttpRequest, framework: Framework) -> Area:
     code = request.GET.get("area") or framework.home_area.code
-    return get_object_or_404(Area, code=code)
+    found = _area.read(code=code)
+    if not found:
+        raise Http404("No Area matches the given query.")
+    return cast(Area, found[0])
 
 
 def snapshot_asked(request: HttpRequest) -> Snapshot | None:

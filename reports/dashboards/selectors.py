@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from django.core.exceptions import BadRequest
+from django.db.models import QuerySet
 
+from accounts.prepared import prepared_read
 from frameworks.models import Area, AreaType, Framework, Priority
 from metrics.models import CollectionRound, FrameworkMetric, Return
 from metrics.quarters import Quarter
 from metrics.returns.selectors import QueuedReturn, awaiting_approval, late_returns, latest_round
 from reports.evidence.build import build_evidence, placements_of
 from reports.evidence.items import MetricEvidence, Part
-from reports.evidence.sources import LIVE, FigureSource
+from reports.evidence.sources import LIVE, FigureSource, figure_rows
 from reports.models import BoardPack, PackState, Report, ReportState, Snapshot
 from reports.snapshots.services import Readiness, readiness
 
@@ -28,6 +31,7 @@ class Overview:
     priorities: list[tuple[Priority, list[MetricEvidence]]]
     periods: list[dt.date]
     areas: list[Area]
+    choices: list[Priority] = field(default_factory=list)  # every priority of the framework (the filter's)
 
     @property
     def tiles(self) -> list[MetricEvidence]:
@@ -43,17 +47,33 @@ class Overview:
         return counts
 
 
+@prepared_read(scoped=False)
+def _selectable_areas() -> QuerySet[Any]:
+    return Area.objects.filter(type__in=[AreaType.NATIONAL, AreaType.POLICE_FORCE_AREA]).order_by("type", "name")
+
+
 def selectable_areas() -> list[Area]:
-    return list(Area.objects.filter(type__in=[AreaType.NATIONAL, AreaType.POLICE_FORCE_AREA]).order_by("type", "name"))
+    return _selectable_areas.read()
+
+
+@prepared_read
+def _periods_with_data(*, snapshot_id: Any, area_id: Any) -> QuerySet[Any]:
+    rows = figure_rows(snapshot_id).filter(area_id=area_id, value__isnull=False)
+    return rows.values_list("period", flat=True).distinct().order_by("-period")
 
 
 def periods_with_data(*, area: Area, source: FigureSource = LIVE) -> list[dt.date]:
-    return list(
-        source.rows.filter(area=area, value__isnull=False)
-        .values_list("period", flat=True)
-        .distinct()
-        .order_by("-period")
-    )
+    return _periods_with_data.read(snapshot_id=source.snapshot_id, area_id=area.pk)
+
+
+@prepared_read(scoped=False)
+def _priorities_of(*, framework_id: Any) -> QuerySet[Any]:
+    return Priority.objects.filter(framework_id=framework_id).order_by("order")
+
+
+def priorities_of(framework: Framework) -> list[Priority]:
+    """The framework's priorities, in order."""
+    return _priorities_of.read(framework_id=framework.pk)
 
 
 def overview(
@@ -70,7 +90,7 @@ def overview(
     periods = periods_with_data(area=area, source=source)
     if period is None:
         period = periods[0] if periods else None
-    priorities = list(framework.priorities.order_by("order"))
+    choices = priorities = priorities_of(framework)
     if priority:
         priorities = [p for p in priorities if p.code == priority]
     placements = placements_of(framework=framework, priority=priority)
@@ -88,6 +108,7 @@ def overview(
         priorities=[(p, tiles[p.pk]) for p in priorities],
         periods=periods,
         areas=selectable_areas(),
+        choices=choices,
     )
 
 
@@ -110,24 +131,24 @@ def quarter_choice(text: str | None) -> dt.date | None:
 def fairness_periods(*, placements: list[FrameworkMetric], area: Area, source: FigureSource = LIVE) -> list[dt.date]:
     """The quarters, latest first, in which any of ``placements``' metrics has counts by group for ``area``
     (the fairness page's picker; its default is the first). One query."""
-    return list(
-        source.rows.filter(
-            metric_id__in=[p.metric_id for p in placements],
-            area=area,
-            category__isnull=False,
-            numerator__isnull=False,
-        )
-        .values_list("period", flat=True)
-        .distinct()
-        .order_by("-period")
+    return _counted_periods.read(
+        snapshot_id=source.snapshot_id, metric_ids=[p.metric_id for p in placements], area_id=area.pk
     )
+
+
+@prepared_read
+def _counted_periods(*, snapshot_id: Any, metric_ids: Any, area_id: Any) -> QuerySet[Any]:
+    rows = figure_rows(snapshot_id).filter(
+        metric_id__in=metric_ids, area_id=area_id, category__isnull=False, numerator__isnull=False
+    )
+    return rows.values_list("period", flat=True).distinct().order_by("-period")
 
 
 def priorities_evidence(
     *, framework: Framework, area: Area, parts: Part = Part.NONE
 ) -> list[tuple[Priority, list[MetricEvidence]]]:
     """Each priority with its metrics' evidence up to the latest figure (the home page's latest values)."""
-    priorities = list(framework.priorities.order_by("order"))
+    priorities = priorities_of(framework)
     tiles: dict[int, list[MetricEvidence]] = {p.pk: [] for p in priorities}
     for item in build_evidence(framework=framework, area=area, parts=parts):
         assert item.priority is not None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -28,7 +28,7 @@ from reports.dashboards.common import (
     symbol_of,
     wants_export,
 )
-from reports.dashboards.selectors import Overview, overview, quarter_choice, selectable_areas
+from reports.dashboards.selectors import Overview, overview, priorities_of, quarter_choice, selectable_areas
 from reports.evidence.build import metric_evidence
 from reports.evidence.items import MetricEvidence, Part
 from reports.evidence.sources import FigureSource
@@ -282,7 +282,9 @@ def metric_page(request: HttpRequest, code: str) -> HttpResponse:
 @permission_required(Perm.VIEW_APPROVED_DATA)
 def priority_page(request: HttpRequest, code: str) -> HttpResponse:
     framework, area, snapshot, period = page_asked(request)
-    priority = get_object_or_404(framework.priorities, code=code)
+    priority = next((p for p in priorities_of(framework) if p.code == code), None)
+    if priority is None:
+        raise Http404("No Priority matches the given query.")
 
     def build() -> tuple[Overview, list[dict[str, Any]]]:
         data = overview(

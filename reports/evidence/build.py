@@ -33,12 +33,11 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Max, Prefetch, Q
+from django.db.models import Prefetch
 
 from accounts.tenancy import current_partnership_id
 from frameworks.models import (
     Area,
-    AreaType,
     Breakdown,
     BreakdownCategory,
     Framework,
@@ -55,8 +54,9 @@ from metrics.stats.compare import (
 )
 from metrics.stats.disproportionality import suppress_groups
 from metrics.stats.suppression import SUPPRESSED, breakdown_mask, is_primary
+from reports.evidence import reads
 from reports.evidence.items import BreakdownEvidence, FairnessEvidence, MetricEvidence, Part, PeerBar, fairness_at
-from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows, in_partnership, partnership_key
+from reports.evidence.sources import LIVE, FigureSource, ObsRow, _obs_rows, partnership_key
 from reports.models import Annotation, Snapshot
 
 _REBASES = "_partnership_rebases"  # where ``attach_rebases`` keeps a metric's rebases, with whose they are
@@ -72,7 +72,7 @@ def attach_rebases(metrics: Iterable[Metric]) -> None:
         by_id[metric.pk].append(metric)
     found: dict[int, list[Rebase]] = defaultdict(list)
     if by_id:
-        for rebase in in_partnership(Rebase.objects.filter(metric_id__in=list(by_id))).order_by("period", "pk"):
+        for rebase in reads.rebases_of.read(metric_ids=list(by_id)):
             found[rebase.metric_id].append(rebase)
     whose = partnership_key()
     for metric_id, same in by_id.items():
@@ -113,18 +113,12 @@ def live_spc_settings(metric: Metric) -> dict[str, Any]:
 # --- the builder ---------------------------------------------------------------------------------------------
 def _national_areas(*, exclude: Area | None = None) -> list[Area]:
     """The national areas, the first (England and Wales) first."""
-    query = Area.objects.filter(type=AreaType.NATIONAL)
-    if exclude is not None:
-        query = query.exclude(pk=exclude.pk)
-    return list(query.order_by("pk"))
+    return reads.national_areas.read(exclude=None if exclude is None else exclude.pk)
 
 
 def placements_of(*, framework: Framework, priority: str | None = None) -> list[FrameworkMetric]:
     """The framework's metrics in order, with what evidence needs (metric, agency, priority, rebases)."""
-    query = FrameworkMetric.objects.filter(framework=framework)
-    if priority:
-        query = query.filter(priority__code=priority)
-    placements = list(query.select_related("metric__agency", "priority").order_by("priority__order", "order"))
+    placements: list[FrameworkMetric] = reads.placements.read(framework_id=framework.pk, priority=priority or None)
     attach_rebases(p.metric for p in placements)
     return placements
 
@@ -159,11 +153,15 @@ def build_evidence(
     nationals = _national_areas(exclude=area)
     national = nationals[0] if nationals else None
     area_ids = [area.pk] + ([national.pk] if national else [])
-    rows = source.rows.filter(metric_id__in=metric_ids, area_id__in=area_ids, category=category)
-    if period is not None:
-        rows = rows.filter(period__lte=period)
+    rows = reads.series_rows.read(
+        snapshot_id=source.snapshot_id,
+        metric_ids=metric_ids,
+        area_ids=area_ids,
+        category_id=None if category is None else category.pk,
+        period=period,
+    )
     series: dict[tuple[int, int], list[ObsRow]] = defaultdict(list)
-    for obs in _obs_rows(rows.order_by("period")):
+    for obs in map(ObsRow._make, rows):
         series[(obs.metric_id, obs.area_id)].append(obs)
     hidden_cells: set[tuple[int, dt.date, int]] | None = None
     if public:
@@ -288,23 +286,21 @@ def _suppress_for_public(
     hidden: set[tuple[int, dt.date, int]] = set()
     if category is not None:
         return hidden  # a category's own series: its breakdown lines are not shown with it
-    links = list(
-        Metric.breakdowns.through.objects.filter(metric_id__in=list(metrics)).values_list("metric_id", "breakdown_id")
-    )
+    links: list[tuple[int, int]] = reads.breakdown_link_ids.read(metric_ids=list(metrics))
     if not links:
         return hidden
     categories: dict[int, list[int]] = defaultdict(list)
-    for cat_id, breakdown_id in (
-        BreakdownCategory.objects.filter(breakdown_id__in={b for _, b in links})
-        .order_by("order", "pk")
-        .values_list("pk", "breakdown_id")
-    ):
+    for cat_id, breakdown_id in reads.category_ids_of.read(breakdown_ids=[b for _, b in links]):
         categories[breakdown_id].append(cat_id)
-    found = source.rows.filter(metric_id__in={m for m, _ in links}, area=area, category__isnull=False)
-    if period is not None:
-        found = found.filter(period__lte=period)
+    found = reads.category_rows.read(
+        snapshot_id=source.snapshot_id,
+        metric_ids=[m for m, _ in links],
+        area_ids=[area.pk],
+        periods=None,
+        up_to=period,
+    )
     cells: dict[tuple[int, dt.date, int], ObsRow] = {}
-    for obs in _obs_rows(found.order_by()):  # into a dict: no ORDER BY (the default joins metric and area to sort)
+    for obs in map(ObsRow._make, found):  # into a dict: no ORDER BY (the default joins metric and area to sort)
         assert obs.category_id is not None
         cells[(obs.metric_id, obs.period, obs.category_id)] = obs
     by_metric: dict[int, list[int]] = defaultdict(list)
@@ -347,11 +343,8 @@ def metric_evidence(
     public: bool = False,
 ) -> MetricEvidence:
     """One metric's evidence (the metric page, the API)."""
-    place = (
-        FrameworkMetric.objects.filter(framework=framework, metric=metric).select_related("priority").first()
-        if framework is not None
-        else None
-    )
+    places = reads.placement.read(framework_id=framework.pk, metric_id=metric.pk) if framework is not None else []
+    place = places[0] if places else None
     (evidence,) = build_evidence(
         framework=framework,
         area=area,
@@ -373,9 +366,7 @@ def _peer_areas(
     group's name (an illustrative group says so in its name)."""
     if framework is None or framework.peer_group_id is None or not periods:
         return {}, ""
-    memberships = list(
-        PeerGroupMembership.objects.filter(peer_group_id=framework.peer_group_id).select_related("area", "peer_group")
-    )
+    memberships: list[PeerGroupMembership] = reads.peer_memberships.read(peer_group_id=framework.peer_group_id)
     name = memberships[0].peer_group.name if memberships else ""
     out: dict[dt.date, dict[int, Area]] = {}
     for when in periods:
@@ -409,12 +400,12 @@ def _add_peers(
     area_ids = {a for members in peers.values() for a in members} | set(national_rank)
     # No ORDER BY: the models' default orderings join metric and area only to sort; the order the peers are
     # listed in (area code, or name in a snapshot, as those orderings gave) is applied below in Python.
-    rows = (
-        source.rows.filter(
-            metric_id__in=list(wanted), area_id__in=area_ids, category=category, period__in=set(wanted.values())
-        )
-        .order_by()
-        .values_list("metric_id", "area_id", "period", "value", "numerator")
+    rows = reads.peer_rows.read(
+        snapshot_id=source.snapshot_id,
+        metric_ids=list(wanted),
+        area_ids=sorted(area_ids),
+        category_id=None if category is None else category.pk,
+        periods=sorted(set(wanted.values())),
     )
     values: dict[int, dict[int, float | None]] = defaultdict(dict)
     national_values: dict[int, dict[int, float]] = defaultdict(dict)
@@ -477,14 +468,7 @@ def _add_annotations(
             item.annotations = frozen.get(item.metric.pk, [])
         return
     notes: dict[int, list[Annotation]] = defaultdict(list)
-    query = (
-        in_partnership(Annotation.objects.all())
-        .filter(metric_id__in=[e.metric.pk for e in evidence])
-        .filter(Q(area__isnull=True) | Q(area=area))
-    )
-    if period is not None:
-        query = query.filter(period__lte=period)
-    for note in query.order_by("period", "pk"):
+    for note in reads.annotations_of.read(metric_ids=[e.metric.pk for e in evidence], area_id=area.pk, period=period):
         notes[note.metric_id].append(note)
     for item in evidence:
         item.annotations = notes.get(item.metric.pk, [])
@@ -508,14 +492,9 @@ def _add_breakdowns(
     count would give back is removed)."""
     by_metric = {e.metric.pk: e for e in evidence if not e.national_fallback}
     breakdowns: dict[int, list[Breakdown]] = defaultdict(list)
-    through = Metric.breakdowns.through.objects.filter(metric_id__in=list(by_metric)).select_related(
-        "breakdown__reference"
-    )
     categories: dict[int, list[BreakdownCategory]] = defaultdict(list)
-    links = list(through)
-    for cat in BreakdownCategory.objects.filter(breakdown_id__in={link.breakdown_id for link in links}).order_by(
-        "order", "pk"
-    ):
+    links: list[Any] = reads.breakdown_links.read(metric_ids=list(by_metric)) if by_metric else []
+    for cat in reads.categories_of.read(breakdown_ids=sorted({link.breakdown_id for link in links})):
         categories[cat.breakdown_id].append(cat)
     for link in sorted(links, key=lambda link: (link.breakdown.name, link.breakdown_id)):
         breakdowns[link.metric_id].append(link.breakdown)
@@ -524,11 +503,10 @@ def _add_breakdowns(
     fair_ids = [m for m, bs in breakdowns.items() if any(b.reference_id for b in bs) and by_metric[m].metric.has_ratio]
     fair_periods: dict[int, dt.date] = {}
     if parts & Part.FAIRNESS and fair_ids:
-        counted = source.rows.filter(metric_id__in=fair_ids, area=area, category__isnull=False, numerator__isnull=False)
-        if period is not None:
-            counted = counted.filter(period__lte=period)
         fair_periods = dict(
-            counted.values("metric_id").annotate(last=Max("period")).order_by().values_list("metric_id", "last")
+            reads.newest_counted.read(
+                snapshot_id=source.snapshot_id, metric_ids=fair_ids, area_id=area.pk, period=period
+            )
         )
     trend = {
         m: _quarters_to(when, TREND_QUARTERS, step=quarters_between_points(by_metric[m].metric))
@@ -541,10 +519,14 @@ def _add_breakdowns(
     national_cells: dict[tuple[int, dt.date, int], ObsRow] = {}
     if periods:
         areas = [area.pk] + ([national.pk] if national is not None and fair_periods else [])
-        rows = source.rows.filter(
-            metric_id__in=list(breakdowns), area_id__in=areas, category__isnull=False, period__in=periods
+        rows = reads.category_rows.read(
+            snapshot_id=source.snapshot_id,
+            metric_ids=list(breakdowns),
+            area_ids=areas,
+            periods=sorted(periods),
+            up_to=None,
         )
-        for obs in _obs_rows(rows.order_by()):  # into dicts: no ORDER BY (the default joins metric and area)
+        for obs in map(ObsRow._make, rows):  # into dicts: no ORDER BY (the default joins metric and area)
             assert obs.category_id is not None
             into = cells if obs.area_id == area.pk else national_cells
             into[(obs.metric_id, obs.period, obs.category_id)] = obs

@@ -8,10 +8,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 
 from accounts.scoping import ScopedQuerySet
-from accounts.tenancy import current_partnership_id, in_a_scope
+from accounts.tenancy import in_a_scope, partnership_key
 from frameworks.models import Priority
 from metrics.models import Metric, Observation, visible_figures
 from metrics.quarters import period_label
@@ -39,12 +39,6 @@ def in_partnership(queryset: Any) -> Any:
     return queryset.filter(q)
 
 
-def partnership_key() -> int | str:
-    """Whose rows ``in_partnership`` reads, with no query: the id of the partnership of the work in hand, or
-    outside any scope the default partnership's code."""
-    return current_partnership_id() if in_a_scope() else settings.PCC_PERF_DEFAULT_PARTNERSHIP
-
-
 _LIVE_ROWS: dict[int | str, QuerySet[Any]] = {}
 
 
@@ -59,6 +53,14 @@ def _live_rows() -> QuerySet[Any]:
     return base.all()
 
 
+def figure_rows(snapshot_id: int | None) -> QuerySet[Any]:
+    """The rows figures are read from: snapshot ``snapshot_id``'s frozen copy, or (None) the approved figures
+    the partnership reads, its own measures' and the shared ones'."""
+    if snapshot_id is None:
+        return _live_rows()
+    return SnapshotObservation.objects.filter(snapshot_id=snapshot_id)
+
+
 # --- where figures come from ------------------------------------------------------------------------------
 class FigureSource:
     """Approved data as it stands now, or a snapshot's copy with what it froze: SPC settings, metric
@@ -69,20 +71,19 @@ class FigureSource:
 
     @property
     def rows(self) -> QuerySet[Any]:
-        if self.snapshot is None:  # the partnership's own measures' figures and the shared ones'
-            return _live_rows()
-        return SnapshotObservation.objects.filter(snapshot=self.snapshot)
+        return figure_rows(self.snapshot_id)
+
+    @property
+    def snapshot_id(self) -> int | None:
+        return None if self.snapshot is None else int(self.snapshot.pk)
 
     def latest_period(self) -> dt.date | None:
-        """The newest quarter with figures: the snapshot's, or the newest of any measure in scope, each
-        measure's newest found by index (obs_metric_period), not by reading every observation in scope."""
+        """The newest quarter with figures: the snapshot's, or the newest of any measure in scope."""
         if self.snapshot is not None:
             return self.snapshot.period
-        newest = (
-            in_partnership(Observation.objects.filter(metric=OuterRef("pk"))).order_by("-period").values("period")[:1]
-        )
-        metrics = in_partnership(Metric.objects.all())
-        return metrics.annotate(last=Subquery(newest)).aggregate(latest=Max("last"))["latest"]
+        from reports.evidence.reads import newest_by_metric
+
+        return max((when for when in newest_by_metric.read() if when is not None), default=None)
 
     @cached_property
     def frozen(self) -> FrozenDefinitions | None:

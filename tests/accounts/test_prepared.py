@@ -1,0 +1,180 @@
+"""Prepared reads (``accounts.prepared``): compiled once per connection, partnership and shape, run with the
+call's values, and always the rows the ORM would give for the same arguments."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Membership, Partnership, Role
+from accounts.partnerships import default_partnership
+from accounts.prepared import PreparedReadError, prepared_read
+from accounts.tenancy import partnership_scope
+from metrics.models import Observation
+
+from ..factories import AgencyFactory, AreaFactory, MetricFactory, ObservationFactory, UserFactory
+
+BUILT: list[dict] = []
+
+
+@prepared_read
+def members(*, roles, agency_id, username):
+    """Every kind of argument: a set, None or an id, a string."""
+    BUILT.append({"roles": roles, "agency_id": agency_id, "username": username})
+    query = Membership.objects.filter(partnership_id=_current_id(), role__in=roles, user__username__gt=username)
+    query = query.filter(agency__isnull=True) if agency_id is None else query.filter(agency_id=agency_id)
+    return query.select_related("user", "agency").order_by("user__username")
+
+
+def _current_id():
+    from accounts.tenancy import current_partnership_id
+
+    return current_partnership_id()
+
+
+@prepared_read
+def usernames(*, roles):
+    return Membership.objects.filter(role__in=roles).order_by("user__username").values_list("user__username", flat=True)
+
+
+@prepared_read
+def figures_between(*, after, up_to, metric_id):
+    return (
+        Observation.objects.filter(metric_id=metric_id, period__gt=after, period__lte=up_to)
+        .order_by("period")
+        .values_list("period", "value")
+    )
+
+
+@prepared_read
+def by_name_ignoring_case(*, name):
+    """On SQLite a LIKE whose value is escaped (``%`` and ``_``); on PostgreSQL UPPER(…) = UPPER(…)."""
+    return Partnership.objects.filter(name__iexact=name)
+
+
+@prepared_read
+def by_part_of_name(*, part):
+    return Partnership.objects.filter(name__contains=part)
+
+
+@pytest.fixture
+def people(db):
+    home = default_partnership()
+    other = Partnership.objects.create(code="west-mercia", name="West Mercia")
+    police, cps = AgencyFactory(code="police", name="Police"), AgencyFactory(code="cps", name="CPS")
+    roles = [(Role.ANALYST, police), (Role.ANALYST, cps), (Role.BOARD_MEMBER, None), (Role.PERFORMANCE_MANAGER, None)]
+    for i, (role, agency) in enumerate(roles):
+        UserFactory(username=f"h-{i}-{role}", role=role, agency=agency)  # the default partnership's: its role
+        user = UserFactory(username=f"w-{i}-{role}", role="")
+        Membership.objects.create(partnership=other, user=user, role=role, agency=agency)
+    BUILT.clear()
+    return {"home": home, "other": other, "police": police, "cps": cps}
+
+
+def _orm(read, **arguments):
+    """What the ORM gives for the same arguments (built and run afresh)."""
+    normal = {
+        k: tuple(dict.fromkeys(x for x in v if x is not None)) if isinstance(v, list) else v
+        for k, v in arguments.items()
+    }
+    return list(read.build(**normal))
+
+
+def test_a_prepared_read_gives_the_orms_rows_and_is_built_once_per_shape(people, django_assert_num_queries):
+    calls = [
+        {"roles": [Role.ANALYST], "agency_id": people["police"].pk, "username": ""},
+        {"roles": [Role.ANALYST], "agency_id": people["cps"].pk, "username": ""},  # same shape, new values
+        {"roles": [Role.BOARD_MEMBER], "agency_id": None, "username": "a"},  # None: another SQL
+        {
+            "roles": [Role.BOARD_MEMBER, Role.PERFORMANCE_MANAGER, None, Role.BOARD_MEMBER],
+            "agency_id": None,
+            "username": "h-2",
+        },
+    ]
+    with partnership_scope(people["home"]):
+        expected = [_orm(members, **c) for c in calls]
+        BUILT.clear()
+        for call, want in zip(calls, expected, strict=True):
+            with django_assert_num_queries(1):  # one query: the user and agency come with it
+                got = members.read(**call)
+                assert [(m.user.username, m.agency and m.agency.code) for m in got] == [
+                    (m.user.username, m.agency and m.agency.code) for m in want
+                ]
+        assert [len(x) for x in expected] == [1, 1, 1, 2]  # past "h-2": h-2-board_member and h-3-…
+        assert expected[0][0].user.username == "h-0-analyst" and expected[1][0].user.username == "h-1-analyst"
+        # Built (and compiled) once per shape: the two analyst calls share one; None and a longer set do not.
+        assert len(BUILT) == 3
+        again = members.read(**calls[0])
+        assert [m.pk for m in again] == [m.pk for m in expected[0]] and len(BUILT) == 3
+
+
+def test_each_partnership_reads_its_own_rows(people):
+    call = {"roles": [Role.BOARD_MEMBER], "agency_id": None, "username": ""}
+    with partnership_scope(people["home"]):
+        home = [m.user.username for m in members.read(**call)]
+    with partnership_scope(people["other"]):
+        other = [m.user.username for m in members.read(**call)]
+    assert home == ["h-2-board_member"] and other == ["w-2-board_member"]
+
+
+def test_dates_and_flat_rows_on_either_database(people):
+    metric = MetricFactory(code="M1")
+    area = AreaFactory(code="a1")
+    for year, value in [(2021, 1), (2022, 2), (2023, 3), (2024, 4)]:
+        ObservationFactory(metric=metric, area=area, period=dt.date(year, 3, 31), value=value)
+    with partnership_scope(people["home"]):
+        got = figures_between.read(after=dt.date(2021, 3, 31), up_to=dt.date(2023, 3, 31), metric_id=metric.pk)
+        assert got == _orm(figures_between, after=dt.date(2021, 3, 31), up_to=dt.date(2023, 3, 31), metric_id=metric.pk)
+        assert [(p, float(v)) for p, v in got] == [(dt.date(2022, 3, 31), 2.0), (dt.date(2023, 3, 31), 3.0)]
+        later = figures_between.read(after=dt.date(2022, 3, 31), up_to=dt.date(2030, 1, 1), metric_id=metric.pk)
+        assert [p.year for p, _ in later] == [2023, 2024]
+        assert usernames.read(roles=[Role.PERFORMANCE_MANAGER]) == [
+            "h-3-performance_manager",
+            "w-3-performance_manager",
+        ]
+
+
+def test_an_empty_set_reads_nothing_without_a_query(people, django_assert_num_queries):
+    with partnership_scope(people["home"]), django_assert_num_queries(0):
+        assert usernames.read(roles=[]) == []
+
+
+def test_a_read_is_counted_and_wrapped_like_any_query(people):
+    with partnership_scope(people["home"]):
+        usernames.read(roles=[Role.ANALYST])
+        seen = []
+        with (
+            CaptureQueriesContext(connection) as captured,
+            connection.execute_wrapper(
+                lambda execute, sql, params, many, context: seen.append(params) or execute(sql, params, many, context)
+            ),
+        ):
+            usernames.read(roles=[Role.BOARD_MEMBER])
+    assert len(captured) == 1 and [list(p) for p in seen] == [[Role.BOARD_MEMBER]]
+
+
+def test_outside_a_scope_it_is_the_orm_every_time(people):
+    BUILT.clear()
+    call = {"roles": [Role.BOARD_MEMBER], "agency_id": None, "username": ""}
+    assert [m.user.username for m in members.read(**call)] == ["h-2-board_member"]
+    members.read(**call)
+    assert len(BUILT) == 2
+
+
+def test_a_lookup_that_transforms_its_value_is_refused(people):
+    with partnership_scope(people["home"]), pytest.raises(PreparedReadError, match="does not carry"):
+        by_part_of_name.read(part="Mercia")
+    with partnership_scope(people["home"]):
+        try:
+            found = by_name_ignoring_case.read(name="west_mercia")
+        except PreparedReadError:  # SQLite: the LIKE's value is escaped, refused
+            assert connection.vendor == "sqlite"
+        else:  # verbatim: kept, and "_" is no wildcard
+            assert connection.vendor == "postgresql" and found == []
+            assert [p.code for p in by_name_ignoring_case.read(name="WEST MERCIA")] == ["west-mercia"]
+
+
+def test_an_argument_it_cannot_keep_is_refused(people):
+    with partnership_scope(people["home"]), pytest.raises(PreparedReadError, match="not <class 'float'>"):
+        usernames.read(roles=1.5)
