@@ -41,7 +41,7 @@ from .tenancy import in_a_scope, partnership_key
 _INT_BASE = -1_900_000_000  # inside a 32-bit integer column's range (the ORM drops out-of-range lookups)
 _DATE_BASE = dt.date(1001, 1, 1)
 _STR_BASE = "\u2063Prepared %_\\ read "  # what a LIKE lookup would escape, so it is seen not to be verbatim
-KEPT = 4096  # compiled reads kept per connection, every read and shape together (the oldest dropped past it)
+KEPT = 1024  # compiled reads kept per connection (~10 KB each; a national site reads 36), the oldest dropped past it
 
 
 class PreparedReadError(Exception):
