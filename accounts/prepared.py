@@ -10,7 +10,8 @@ kept SQL with the call's values through Django's own iterables (model instances,
 
 What a builder may depend on: its keyword arguments and the partnership of the work in hand (the kept SQL is
 per partnership: ``accounts.tenancy.partnership_key``), nothing else (no request, user, clock or setting read
-inside it). Outside any partnership's scope (a test's direct call, a shell) it is built and run by the ORM
+inside it; an argument is tested only for None or emptiness, never for its value: it is built with stand-ins).
+Outside any partnership's scope (a test's direct call, a shell) it is built and run by the ORM
 each time, unless it reads no partnership at all (``scoped=False``: it is given every id it needs). Its arguments:
 
 - ``int``, ``str`` and ``date`` values become parameters of the kept SQL;
@@ -18,7 +19,7 @@ each time, unless it reads no partnership at all (``scoped=False``: it is given 
   the ORM drops them, and the SQL is kept per length;
 - ``None`` and ``bool`` change the SQL itself (``IS NULL``, a filter left out): it is kept per value.
 
-A stand-in the compiled SQL does not carry verbatim (a value a lookup transforms: ``iexact``, ``contains``) is
+A stand-in the compiled SQL does not carry verbatim (a value a lookup transforms: ``contains``; ``iexact`` on SQLite) is
 refused at the first call (``PreparedReadError``): tests run every prepared read, on SQLite and PostgreSQL,
 against the same queryset built and run by the ORM (``tests/accounts/test_prepared.py`` and each caller's).
 
@@ -36,7 +37,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
-from .tenancy import in_a_scope, partnership_key
+from .tenancy import in_a_scope, partnership_key, partnership_scope
 
 _INT_BASE = -1_900_000_000  # inside a 32-bit integer column's range (the ORM drops out-of-range lookups)
 _DATE_BASE = dt.date(1001, 1, 1)
@@ -144,7 +145,12 @@ class PreparedRead:
 
     def _compile(self, values: dict[str, Any]) -> _Compiled:
         stand_ins = _StandIns()
-        queryset = self.build(**{name: stand_ins.of(name, v) for name, v in values.items()})
+        arguments = {name: stand_ins.of(name, v) for name, v in values.items()}
+        if self.scoped:
+            queryset = self.build(**arguments)
+        else:  # it must not read the partnership: its SQL is kept for every one
+            with partnership_scope(_NoPartnership(self.name)):  # type: ignore[arg-type]
+                queryset = self.build(**arguments)
         if not isinstance(queryset, QuerySet):
             raise PreparedReadError(f"{self.name} built {type(queryset)}, not a queryset")
         compiler = queryset.query.get_compiler(using=queryset.db)
@@ -173,6 +179,18 @@ class PreparedRead:
             for name in ("select", "klass_info", "annotation_col_map", "col_count", "has_extra_select")
         }
         return _Compiled(queryset, sql, tuple(out), tuple(slots), state)
+
+
+class _NoPartnership:
+    """The partnership while an unscoped read is built: reading it is an error, not a partnership's SQL kept
+    for every partnership."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def pk(self) -> int:
+        raise PreparedReadError(f"{self.name} is unscoped (scoped=False) but reads the partnership")
 
 
 class _Runner:

@@ -47,6 +47,11 @@ def figures_between(*, after, up_to, metric_id):
     )
 
 
+@prepared_read(scoped=False)
+def wrongly_unscoped(*, role):
+    return Membership.objects.filter(partnership_id=_current_id(), role=role)
+
+
 @prepared_read
 def by_name_ignoring_case(*, name):
     """On SQLite a LIKE whose value is escaped (``%`` and ``_``); on PostgreSQL UPPER(…) = UPPER(…)."""
@@ -178,3 +183,10 @@ def test_a_lookup_that_transforms_its_value_is_refused(people):
 def test_an_argument_it_cannot_keep_is_refused(people):
     with partnership_scope(people["home"]), pytest.raises(PreparedReadError, match="not <class 'float'>"):
         usernames.read(roles=1.5)
+
+
+def test_an_unscoped_read_may_not_read_the_partnership(people):
+    with partnership_scope(people["home"]), pytest.raises(PreparedReadError, match="reads the partnership"):
+        wrongly_unscoped.read(role=Role.ANALYST)
+    with pytest.raises(PreparedReadError, match="reads the partnership"):
+        wrongly_unscoped.read(role=Role.ANALYST)

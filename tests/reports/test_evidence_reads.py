@@ -14,9 +14,11 @@ from django.db.models import Model
 from accounts.partnerships import default_partnership
 from accounts.tenancy import partnership_scope
 from frameworks.models import Area, BreakdownCategory
+from frameworks.selectors import current_framework
 from metrics.models import Metric, Rebase
-from reports.dashboards.selectors import overview, periods_with_data
-from reports.evidence.build import attach_rebases, build_evidence, metric_evidence, placements_of
+from reports.dashboards.common import metric_or_404
+from reports.dashboards.selectors import fairness_periods, overview, periods_with_data, selectable_areas
+from reports.evidence.build import attach_rebases, build_evidence, fairness_metrics, metric_evidence, placements_of
 from reports.evidence.items import Part
 from reports.evidence.sources import LIVE, FigureSource
 from reports.models import Annotation
@@ -125,8 +127,13 @@ def test_the_pages_reads_are_the_same(noted):
             periods_with_data(area=home, source=FigureSource(noted["snapshot"])),
             overview(framework=framework, area=home, period=QUARTER),
             overview(framework=framework, area=home, priority="offending"),
+            fairness_periods(placements=fairness_metrics(framework=framework), area=home),
+            metric_or_404("FAIR01", framework=framework, snapshot=noted["snapshot"]),
+            current_framework(),
+            selectable_areas(),
         )
 
     built, plain, first, kept = _both(build)
     assert plain == first == kept
     assert built[1][0] == QUARTER and built[3].tiles and {p.code for p, _ in built[4].priorities} == {"offending"}
+    assert built[5] and built[6].code == "FAIR01" and built[7] == framework and built[8]
