@@ -95,10 +95,11 @@ class Command(BaseCommand):
                 if zipped.get("Content-Encoding") == "gzip"
                 else "no gzip"
             )
+            ratio = medians[label] / floor if floor else float("nan")
             self.stdout.write(
                 f"{label:28} median {medians[label]:7.1f} ms, p90 {p90:7.1f} ms, {len(queries):3d} queries, "
                 f"{len(response.content) / 1024:6.0f} KB ({gz}); its SQL bare {floor:6.1f} ms, "
-                f"ratio {medians[label] / floor if floor else float('nan'):5.1f}x (target <= 3x)"
+                f"ratio {ratio:5.1f}x ({_verdict(ratio)})"
             )
         settings.PAGE_CACHE_SECONDS = cache_seconds or 3600
         cached = []
@@ -116,6 +117,14 @@ class Command(BaseCommand):
             "ratio to the home page: "
             + ", ".join(f"{k.split(' (')[0]} {v / base:.1f}x" for k, v in medians.items() if not k.startswith("home"))
         )
+
+
+def _verdict(ratio: float) -> str:
+    """The 3x target is read where production runs, PostgreSQL. SQLite answers in-process, so its bare SQL
+    is a far lower floor and the same Python reads as a higher ratio; its figure is printed beside it."""
+    if connection.vendor != "postgresql":
+        return "beside it: the 3x target is read on PostgreSQL"
+    return f"target <= 3x: {'met' if ratio <= 3 else 'NOT met'}"
 
 
 def _bare_round_trip(queries: list[tuple[str, Any, bool]], *, repeat: int) -> float:
