@@ -14,14 +14,20 @@ inside it; an argument is tested only for None or emptiness, never for its value
 Outside any partnership's scope (a test's direct call, a shell) it is built and run by the ORM
 each time, unless it reads no partnership at all (``scoped=False``: it is given every id it needs). Its arguments:
 
-- ``int``, ``str`` and ``date`` values become parameters of the kept SQL;
+- ``int``, ``str`` and ``date`` values become parameters of the kept SQL (kept per kind of value; a datetime is
+  refused: the ORM would convert it, the kept SQL would not);
 - a list, tuple or set is a set of such values for an ``__in`` lookup: ``None`` and repeats are dropped, as
   the ORM drops them, and the SQL is kept per length;
-- ``None`` and ``bool`` change the SQL itself (``IS NULL``, a filter left out): it is kept per value.
+- ``None``, ``bool`` and the empty string change the SQL itself (``IS NULL``, a filter left out): kept per value.
 
-A stand-in the compiled SQL does not carry verbatim (a value a lookup transforms: ``contains``; ``iexact`` on SQLite) is
-refused at the first call (``PreparedReadError``): tests run every prepared read, on SQLite and PostgreSQL,
-against the same queryset built and run by the ORM (``tests/accounts/test_prepared.py`` and each caller's).
+Refused when first built (``PreparedReadError``), so that kept SQL never gives other rows than the ORM would:
+a stand-in the compiled SQL does not carry verbatim, or a parameter made from one (a value a lookup
+transforms: ``contains``, ``iexact`` on SQLite; arithmetic on an argument); a query the ORM would not run
+with the stand-ins (an argument out of its field's range); a ``Prefetch`` queryset holding an argument (the
+ORM compiles it when it runs); a database other than ``default``. Tests run every prepared read, on SQLite
+and PostgreSQL, against the same queryset built and run by the ORM (``tests/accounts/test_prepared.py`` and
+each caller's). Each builder is its own (two of one name, made in a function, never share SQL); at most
+``KEPT`` are kept per connection, the least recently used dropped first.
 
 A read returns a list, never a queryset: the kept queryset's filters hold stand-ins, so nothing may chain on it.
 """
@@ -42,7 +48,10 @@ from .tenancy import in_a_scope, partnership_key, partnership_scope
 _INT_BASE = -1_900_000_000  # inside a 32-bit integer column's range (the ORM drops out-of-range lookups)
 _DATE_BASE = dt.date(1001, 1, 1)
 _STR_BASE = "\u2063Prepared %_\\ read "  # what a LIKE lookup would escape, so it is seen not to be verbatim
-KEPT = 1024  # compiled reads kept per connection (~10 KB each; a national site reads 36), the oldest dropped past it
+KEPT = 1024  # reads kept per connection (~10-20 KB each; a national site keeps 36), least recently used dropped
+
+
+_KEPT_ON_CONNECTION = "_pcc_prepared_reads"
 
 
 class PreparedReadError(Exception):
@@ -65,12 +74,21 @@ def _normalised(value: Any) -> Any:
 
 
 def _shape(value: Any) -> Any:
-    if value is None or isinstance(value, bool):
+    """What of an argument changes the SQL: None, a bool and the empty string as themselves; a value's kind
+    (its stand-in's type); a set's kinds, one a value (its length)."""
+    if value is None or isinstance(value, bool) or value == "":
         return value
     if isinstance(value, tuple):
-        return ("in", len(value))
-    if isinstance(value, (int, str, dt.date)):
-        return "="
+        return ("in", tuple(_kind(v) for v in value))
+    return ("=", _kind(value))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (dt.datetime, bool)):
+        raise PreparedReadError(f"a prepared read does not take {type(value).__name__} values")
+    for kind in (dt.date, int, str):
+        if isinstance(value, kind):
+            return kind.__name__
     raise PreparedReadError(f"a prepared read takes int, str, date, None, bool or a set of them, not {type(value)}")
 
 
@@ -98,7 +116,7 @@ class _StandIns:
         return stand_in
 
     def of(self, name: str, value: Any) -> Any:
-        if value is None or isinstance(value, bool):
+        if value is None or isinstance(value, bool) or value == "":
             return value
         if isinstance(value, tuple):
             return [self.one(name, i, v) for i, v in enumerate(value)]
@@ -120,14 +138,16 @@ class PreparedRead:
             # default partnership's id is read afresh each time: built and run as the ORM would.
             return list(self.build(**values))
         key = (
-            self.name,
+            self,  # its identity: two builders of one name (made in a function) never share SQL
             partnership_key() if self.scoped else None,
             tuple(sorted((n, _shape(v)) for n, v in values.items())),
         )
         connection = connections["default"]
-        kept: dict[Any, _Compiled] = connection.__dict__.setdefault("_pcc_prepared_reads", {})
-        compiled = kept.get(key)
-        if compiled is None:
+        kept: dict[Any, _Compiled] = connection.__dict__.setdefault(_KEPT_ON_CONNECTION, {})
+        compiled = kept.pop(key, None)
+        if compiled is not None:
+            kept[key] = compiled  # the most recently used last: the least recently used is dropped first
+        else:
             compiled = self._compile(values)
             if len(kept) >= KEPT:
                 del kept[next(iter(kept))]
@@ -153,11 +173,19 @@ class PreparedRead:
                 queryset = self.build(**arguments)
         if not isinstance(queryset, QuerySet):
             raise PreparedReadError(f"{self.name} built {type(queryset)}, not a queryset")
+        if queryset.db != "default":  # the kept SQL lives on the default connection
+            raise PreparedReadError(f"{self.name} reads database {queryset.db!r}; prepared reads use 'default'")
+        self._check_prefetches(queryset)
         compiler = queryset.query.get_compiler(using=queryset.db)
         try:
             sql, out = compiler.as_sql()
         except EmptyResultSet:
-            return _Compiled(None, "", (), (), {})
+            if any(v == () for v in values.values()):
+                return _Compiled(None, "", (), (), {})  # an empty set: the ORM runs no query either
+            raise PreparedReadError(
+                f"{self.name}: the ORM would run no query with stand-in values (an argument out of its field's "
+                "range, such as a positive field's): it cannot be prepared"
+            ) from None
         slots = []
         seen: set[tuple[str, int | None]] = set()
         for at, param in enumerate(out):
@@ -168,6 +196,12 @@ class PreparedRead:
             if where is not None:
                 slots.append((at, *where))
                 seen.add(where[:2])
+            elif _made_from_a_stand_in(param):
+                raise PreparedReadError(
+                    f"{self.name}: the compiled SQL carries {param!r}, made from a stand-in (an argument "
+                    "transformed before the query: a lookup such as contains, or arithmetic on it); it cannot be "
+                    "prepared"
+                )
         missing = {(n, i) for n, i, _ in stand_ins.found.values()} - seen
         if missing:
             raise PreparedReadError(
@@ -180,17 +214,45 @@ class PreparedRead:
         }
         return _Compiled(queryset, sql, tuple(out), tuple(slots), state)
 
+    def _check_prefetches(self, queryset: QuerySet[Any]) -> None:
+        """A ``Prefetch`` queryset is compiled by the ORM when it runs, so it may not hold an argument."""
+        for lookup in getattr(queryset, "_prefetch_related_lookups", ()):
+            inner = getattr(lookup, "queryset", None)
+            if inner is None:
+                continue
+            try:
+                _, params = inner.query.sql_with_params()
+            except EmptyResultSet:
+                continue
+            if any(_made_from_a_stand_in(p) for p in params):
+                raise PreparedReadError(f"{self.name}: a Prefetch queryset holds an argument; it cannot be prepared")
+
+
+def _made_from_a_stand_in(param: Any) -> bool:
+    """A parameter in the stand-ins' ranges: a stand-in, or a value the query made from one."""
+    if isinstance(param, bool):
+        return False
+    if isinstance(param, int):
+        return _INT_BASE - 1_000_000 <= param <= _INT_BASE + 1_000_000
+    if isinstance(param, dt.date):
+        return param.year < 1100
+    if isinstance(param, str):
+        return _STR_BASE[:8] in param or (
+            len(param) >= 10 and param[4] == "-" and param[:4].isdigit() and param[:4] < "1100"
+        )
+    return False
+
 
 class _NoPartnership:
     """The partnership while an unscoped read is built: reading it is an error, not a partnership's SQL kept
     for every partnership."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        self._read = name
 
     @property
     def pk(self) -> int:
-        raise PreparedReadError(f"{self.name} is unscoped (scoped=False) but reads the partnership")
+        raise PreparedReadError(f"{self._read} is unscoped (scoped=False) but reads the partnership")
 
 
 class _Runner:
@@ -209,6 +271,11 @@ class _Runner:
         sql, params = self.compiled.sql, tuple(self.params)
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
         return compiler
+
+
+def forget_prepared_reads() -> None:
+    """Drop every read kept on this thread's default connection (tests start each with none kept)."""
+    connections["default"].__dict__.pop(_KEPT_ON_CONNECTION, None)
 
 
 @overload

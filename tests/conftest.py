@@ -30,6 +30,18 @@ post_migrate.connect(_install_guards, sender=apps.get_app_config("reports"), dis
 
 
 @pytest.fixture(autouse=True)
+def _no_reads_kept_from_another_test():
+    """Each test starts with no prepared read kept (``accounts.prepared``): what one test kept on the
+    connection would otherwise serve the next (whose rows, ids and order differ), and a test's counts of
+    builds would depend on the order tests run in."""
+    from accounts.prepared import forget_prepared_reads
+
+    forget_prepared_reads()
+    yield
+    forget_prepared_reads()
+
+
+@pytest.fixture(autouse=True)
 def _guards_lifted_for_the_flush(request, django_db_blocker):
     """A transactional test ends with a flush; on SQLite that DELETEs every row, which the triggers refuse
     (PostgreSQL TRUNCATEs, which fires no row trigger). Lift them just before; the flush's post_migrate signal

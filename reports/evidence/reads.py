@@ -3,7 +3,9 @@ connection, partnership and shape of its arguments, then run with the call's val
 same every request but for their values; building and compiling them took as long as the database took to
 answer them.
 
-Each takes ids, codes and quarters (never model instances) and returns a list. ``snapshot_id``: figures from
+Each takes ids, codes and quarters (never model instances) and returns a list. Those that read no
+partnership's rows (areas, placements, peer groups, breakdowns: found by the ids they are given) are
+``scoped=False``: one SQL for every partnership. ``snapshot_id``: figures from
 that snapshot's frozen copy; None: the approved figures as they stand (``sources.figure_rows``)."""
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def rebases_of(*, metric_ids: Any) -> QuerySet[Any]:
     return in_partnership(Rebase.objects.filter(metric_id__in=metric_ids)).order_by("period", "pk")
 
 
-@prepared_read
+@prepared_read(scoped=False)
 def national_areas(*, exclude: Any) -> QuerySet[Any]:
     """The national areas but ``exclude`` (an id, or None), the first (England and Wales) first."""
     query = Area.objects.filter(type=AreaType.NATIONAL)
@@ -35,7 +37,7 @@ def national_areas(*, exclude: Any) -> QuerySet[Any]:
     return query.order_by("pk")
 
 
-@prepared_read
+@prepared_read(scoped=False)
 def placements(*, framework_id: Any, priority: Any) -> QuerySet[Any]:
     """The framework's placements (of one priority, by code, or all when None) in order, with their metric,
     agency and priority."""
@@ -45,7 +47,7 @@ def placements(*, framework_id: Any, priority: Any) -> QuerySet[Any]:
     return query.select_related("metric__agency", "priority").order_by("priority__order", "order")
 
 
-@prepared_read
+@prepared_read(scoped=False)
 def placement(*, framework_id: Any, metric_id: Any) -> QuerySet[Any]:
     """The metric's placement in the framework (at most one row), with its priority."""
     query = FrameworkMetric.objects.filter(framework_id=framework_id, metric_id=metric_id)
@@ -70,7 +72,7 @@ def newest_by_metric() -> QuerySet[Any]:
     return in_partnership(Metric.objects.all()).annotate(last=Subquery(newest[:1])).values_list("last", flat=True)
 
 
-@prepared_read
+@prepared_read(scoped=False)
 def peer_memberships(*, peer_group_id: Any) -> QuerySet[Any]:
     """The peer group's memberships, with their area and group."""
     return PeerGroupMembership.objects.filter(peer_group_id=peer_group_id).select_related("area", "peer_group")
@@ -97,26 +99,26 @@ def annotations_of(*, metric_ids: Any, area_id: Any, period: Any) -> QuerySet[An
     return query.order_by("period", "pk")
 
 
-@prepared_read
+@prepared_read(scoped=False)
 def breakdown_links(*, metric_ids: Any) -> QuerySet[Any]:
     """Which breakdowns ``metric_ids`` have (the many-to-many's rows), each with its breakdown and reference
     group."""
     return Metric.breakdowns.through.objects.filter(metric_id__in=metric_ids).select_related("breakdown__reference")
 
 
-@prepared_read
+@prepared_read(scoped=False)
 def breakdown_link_ids(*, metric_ids: Any) -> QuerySet[Any]:
     """(metric id, breakdown id) of ``metric_ids``' breakdowns."""
     return Metric.breakdowns.through.objects.filter(metric_id__in=metric_ids).values_list("metric_id", "breakdown_id")
 
 
-@prepared_read
+@prepared_read(scoped=False)
 def categories_of(*, breakdown_ids: Any) -> QuerySet[Any]:
     """The categories of ``breakdown_ids``, in their order."""
     return BreakdownCategory.objects.filter(breakdown_id__in=breakdown_ids).order_by("order", "pk")
 
 
-@prepared_read
+@prepared_read(scoped=False)
 def category_ids_of(*, breakdown_ids: Any) -> QuerySet[Any]:
     """(category id, breakdown id) of ``breakdown_ids``' categories, in their order."""
     query = BreakdownCategory.objects.filter(breakdown_id__in=breakdown_ids).order_by("order", "pk")

@@ -194,7 +194,9 @@ def _fairness_sections():
                 trend_rows=lambda: trend,
             )
             yield {"groups": groups, "labels": labels, "fair": fair}
-    empty = SimpleNamespace(groups=[], labels=None, withheld=None, recorded_share=None, trend_groups=[], trend_rows=list)
+    empty = SimpleNamespace(
+        groups=[], labels=None, withheld=None, recorded_share=None, trend_groups=[], trend_rows=list
+    )
     yield {"groups": [], "labels": None, "fair": empty}
 
 
