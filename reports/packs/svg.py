@@ -27,6 +27,10 @@ PNG_SCALE = 3  # about 300 dpi at 16 cm wide
 # 73 draw in ~5 s), and closing it is waited for CLOSE_SECONDS at most.
 DRAW_SECONDS = 300.0
 CLOSE_SECONDS = 60.0
+# In the browser's own thread: opening (~1.5 s, kaleido's page and plotly.js in each tab) is given OPEN_SECONDS
+# before a second browser is started, and closing SHUT_SECONDS before its processes are killed.
+OPEN_SECONDS = 30.0
+SHUT_SECONDS = 15.0
 
 
 def chromium_path() -> str | None:
@@ -176,20 +180,62 @@ class BrowserBatch:
                 self._images.set_result([])
 
     async def _session(self) -> None:
-        # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
-        async with _batch_kaleido()(n=self.tabs, mathjax=False) as k:
-            specs = await asyncio.wrap_future(self._figures)
-            if specs is None:
-                return
+        """Open the browser (a second one if the first does not come up in OPEN_SECONDS), draw, close: every
+        step bounded, and a browser that will not close is killed, so no step can hang the thread or leave
+        Chromium running. (kaleido 1.5 sends Page.enable after Page.navigate: a page that loads in between
+        never reports it, and its open waits for ever; seen about once in a few full test runs.)"""
+        for attempt in (1, 2):
+            # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
+            k = _batch_kaleido()(n=self.tabs, mathjax=False)
+            try:
+                async with asyncio.timeout(OPEN_SECONDS):
+                    await k.open()
+            except TimeoutError:
+                await _shut(k)
+                if attempt == 2:
+                    raise
+                logger.warning("the pack's browser did not open within %s s; starting another", OPEN_SECONDS)
+                continue
+            try:
+                await self._draw_in(k)
+            except Exception as exc:  # handed over at once: the pack need not wait for the browser to close
+                self._images.set_exception(exc)
+            finally:
+                await _shut(k)
+            return
 
-            async def one(index: int, spec: Any) -> str:
-                svg = _stable_ids((await k.calc_fig(spec, opts=self.opts)).decode("utf-8"), prefix=f"c{index}")
-                if self._each is not None:
-                    self._each(index, svg)
-                return svg
+    async def _draw_in(self, k: Any) -> None:
+        specs = await asyncio.wrap_future(self._figures)
+        if specs is None:
+            return
 
-            # In the order of the figures, whichever tab drew each; handed over before the browser closes.
-            self._images.set_result(list(await asyncio.gather(*(one(i, spec) for i, spec in enumerate(specs)))))
+        async def one(index: int, spec: Any) -> str:
+            svg = _stable_ids((await k.calc_fig(spec, opts=self.opts)).decode("utf-8"), prefix=f"c{index}")
+            if self._each is not None:
+                self._each(index, svg)
+            return svg
+
+        # In the order of the figures, whichever tab drew each; handed over before the browser closes.
+        async with asyncio.timeout(DRAW_SECONDS):
+            drawn = await asyncio.gather(*(one(i, spec) for i, spec in enumerate(specs)))
+        self._images.set_result(list(drawn))
+
+
+async def _shut(k: Any) -> None:
+    """Close kaleido's browser as kaleido closes it, within SHUT_SECONDS; past that, kill its processes."""
+    try:
+        async with asyncio.timeout(SHUT_SECONDS):
+            await k.__aexit__(None, None, None)
+        return
+    except TimeoutError:
+        logger.warning("the pack's browser did not close within %s s; killing it", SHUT_SECONDS)
+    except Exception:
+        logger.warning("closing the pack's browser failed; killing it", exc_info=True)
+    process = getattr(k, "subprocess", None)
+    if process is not None and process.poll() is None:
+        from choreographer.utils._kill import kill
+
+        await asyncio.to_thread(kill, process)
 
 
 @functools.cache

@@ -276,3 +276,52 @@ def test_a_browser_that_hangs_while_drawing_gives_tables_in_time(published, monk
     assert not drawn and pdf.startswith(b"%PDF")
     assert given_up[0] - drawing < 6  # the charts given up on at the deadline, not when the browser gave up
     assert browsers() == []
+
+
+def test_a_browser_that_does_not_open_is_replaced_and_killed(published, monkeypatch):  # noqa: F811
+    """kaleido's open can wait for ever (a page load reported before it listens): after OPEN_SECONDS a
+    second browser draws the pack, and the first is closed."""
+    import asyncio
+
+    from reports.packs import svg
+
+    report = publish_report(published)
+    real_open, opens = kaleido.Kaleido.open, []
+
+    async def open_(self):
+        opens.append(self)
+        await real_open(self)
+        if len(opens) == 1:
+            await asyncio.sleep(3600)  # the first browser is up, but its open never returns
+
+    monkeypatch.setattr(kaleido.Kaleido, "open", open_)
+    monkeypatch.setattr(svg, "OPEN_SECONDS", 3.0)
+    started = time.monotonic()
+    _, _, drawn = build.build_pack_files(report=report, public=False)
+    assert drawn and len(opens) == 2
+    assert time.monotonic() - started < 60
+    assert browsers() == []
+
+
+def test_a_browser_that_does_not_close_is_killed(published, monkeypatch):  # noqa: F811
+    import asyncio
+
+    from reports.packs import svg
+
+    report = publish_report(published)
+    hung = []
+
+    async def close(self):
+        hung.append(self)
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(kaleido.Kaleido, "close", close)
+    monkeypatch.setattr(svg, "SHUT_SECONDS", 1.0)
+    earlier = set(threading.enumerate())
+    _, _, drawn = build.build_pack_files(report=report, public=False)
+    assert drawn and hung
+    assert browsers() == []
+    deadline = time.monotonic() + 20
+    while [t for t in threading.enumerate() if t.name == "pack-browser" and t not in earlier]:
+        assert time.monotonic() < deadline, "the browser's thread did not end"
+        time.sleep(0.1)
