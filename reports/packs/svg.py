@@ -180,21 +180,24 @@ class BrowserBatch:
                 self._images.set_result([])
 
     async def _session(self) -> None:
-        """Open the browser (a second one if the first does not come up in OPEN_SECONDS), draw, close: every
-        step bounded, and a browser that will not close is killed, so no step can hang the thread or leave
-        Chromium running. (kaleido 1.5 sends Page.enable after Page.navigate: a page that loads in between
-        never reports it, and its open waits for ever; seen about once in a few full test runs.)"""
+        """Open the browser (a second one if the first fails or does not come up in OPEN_SECONDS), draw,
+        close: every step bounded, and a browser that will not close is killed, so no step can hang the
+        thread or leave Chromium running. (A full test run saw a browser hang; a likely cause: kaleido 1.5
+        sends Page.enable after Page.navigate, so a page that loads in between is never reported and its
+        open waits for ever.)"""
         for attempt in (1, 2):
             # The plotly package's own plotly.js (kaleido's default) and no MathJax: nothing from a CDN.
             k = _batch_kaleido()(n=self.tabs, mathjax=False)
             try:
                 async with asyncio.timeout(OPEN_SECONDS):
                     await k.open()
-            except TimeoutError:
+            except Exception:  # timed out (which choreographer may report as a failed start), or failed
                 await _shut(k)
                 if attempt == 2:
                     raise
-                logger.warning("the pack's browser did not open within %s s; starting another", OPEN_SECONDS)
+                logger.warning(
+                    "the pack's browser did not open within %s s; starting another", OPEN_SECONDS, exc_info=True
+                )
                 continue
             try:
                 await self._draw_in(k)
