@@ -76,11 +76,16 @@ def _normalised(value: Any) -> Any:
 def _shape(value: Any) -> Any:
     """What of an argument changes the SQL: None, a bool and the empty string as themselves; a value's kind
     (its stand-in's type); a set's kinds, one a value (its length)."""
-    if value is None or isinstance(value, bool) or value == "":
+    if _literal(value):
         return value
     if isinstance(value, tuple):
         return ("in", tuple(_kind(v) for v in value))
     return ("=", _kind(value))
+
+
+def _literal(value: Any) -> bool:
+    """None, a bool or the empty string: given to the builder as itself (it may change the SQL), no stand-in."""
+    return value is None or isinstance(value, bool) or value == ""
 
 
 def _kind(value: Any) -> str:
@@ -116,7 +121,7 @@ class _StandIns:
         return stand_in
 
     def of(self, name: str, value: Any) -> Any:
-        if value is None or isinstance(value, bool) or value == "":
+        if _literal(value):
             return value
         if isinstance(value, tuple):
             return [self.one(name, i, v) for i, v in enumerate(value)]

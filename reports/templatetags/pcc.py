@@ -133,17 +133,14 @@ def metric_rows(table: Any) -> str:
     mean, limits): the HTML the template loop made, in one pass (40 rows of 8 cells), each cell escaped as
     the template escapes it."""
     from django.template.defaultfilters import floatformat
-    from django.utils.formats import get_format
     from django.utils.safestring import mark_safe
 
-    e = _escape
-    # A whole count (nearly every numerator and denominator) grouped directly: what floatformat gives it
-    # under the locale's "," every 3 digits, without its Decimal arithmetic (80 counts a page).
-    grouped = get_format("THOUSAND_SEPARATOR") == "," and get_format("NUMBER_GROUPING") == 3
+    e, number = _escape, _number_formatter()
 
     def count(value: Any) -> str:
-        if grouped and type(value) in (int, float) and math.isfinite(value) and float(value).is_integer():
-            return f"{int(value):,}"
+        # A whole count (nearly every numerator and denominator): "-2g" writes it as "0g" does.
+        if type(value) in (int, float) and math.isfinite(value) and float(value).is_integer():
+            return number(value, 0, True)
         return e(floatformat(value, "-2g") or "")
 
     return mark_safe(  # noqa: S308 - every cell escaped
